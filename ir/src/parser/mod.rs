@@ -1,0 +1,2 @@
+//! Reading and writing the text format: see [`ast`] for the syntax tree.
+pub mod ast;
