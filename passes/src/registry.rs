@@ -1,0 +1,1 @@
+//! The pass registry: name -> constructor. (in progress)
