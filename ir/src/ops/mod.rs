@@ -8,6 +8,7 @@
 //! [`Context::register`] call and never touches the grammar.
 
 pub mod builtin;
+pub mod doc;
 pub mod eval;
 pub mod nn;
 pub mod shape;

@@ -140,17 +140,17 @@ pub const TRANSPOSE: OpDef = OpDef {
 pub const RESHAPE: OpDef = OpDef {
     name: "nn.reshape",
     summary: "Reinterprets the elements (row-major) with a new static shape",
-    description: "The element count must not change. The result type gives \
-the new shape.\n\n```\n%1 = nn.reshape %0 : (tensor<2x3xf32>) -> tensor<6xf32>\n```",
+    description: "The element count must not change.\n\n\
+```\n%1 = nn.reshape %0 {shape = [6]} : (tensor<2x3xf32>) -> tensor<6xf32>\n```",
     operands: UNARY,
     results: ONE_RESULT,
+    attrs: &[AttrSpec { name: "shape", kind: AttrKind::Ints, required: true, doc: "the new shape, all extents >= 0" }],
     traits: &[Trait::Pure],
-    eval: Some(|ops, _, results| {
-        let shape =
-            results[0].as_tensor().and_then(TensorType::static_shape).ok_or("reshape needs a static result shape")?;
+    infer: Some(infer_reshape),
+    eval: Some(|ops, attrs, _| {
+        let shape = ints_attr(attrs, "shape")?.iter().map(|&d| d as u64).collect();
         Ok(vec![Tensor { shape, ..ops[0].clone() }])
     }),
-    verify: None,
     ..OpDef::DEFAULT
 };
 
@@ -169,12 +169,20 @@ pub const SOFTMAX: OpDef = OpDef {
     traits: &[Trait::Pure],
     infer: Some(|info| {
         let t = float_operand(info, 0)?;
-        shape::normalize_axis(info.attrs["axis"].as_int().unwrap_or(0), t.rank())?;
+        shape::normalize_axis(int_attr(info.attrs, "axis")?, t.rank())?;
         Ok(vec![Type::Tensor(t.clone())])
     }),
     eval: Some(eval_softmax),
     ..OpDef::DEFAULT
 };
+
+fn int_attr(attrs: &Attrs, name: &str) -> Result<i64, String> {
+    attrs.get(name).and_then(|a| a.as_int()).ok_or_else(|| format!("attribute '{name}' must be an integer"))
+}
+
+fn ints_attr(attrs: &Attrs, name: &str) -> Result<Vec<i64>, String> {
+    attrs.get(name).and_then(|a| a.as_ints()).ok_or_else(|| format!("attribute '{name}' must be an array of integers"))
+}
 
 fn same_elem(a: &TensorType, b: &TensorType) -> Result<(), String> {
     if a.elem != b.elem {
@@ -201,9 +209,25 @@ fn infer_same(info: &OpInfo) -> Result<Vec<Type>, String> {
     Ok(vec![Type::Tensor(tensor_operand(info.operand_types, 0)?.clone())])
 }
 
+fn infer_reshape(info: &OpInfo) -> Result<Vec<Type>, String> {
+    let t = tensor_operand(info.operand_types, 0)?;
+    let shape = ints_attr(info.attrs, "shape")?;
+    if let Some(d) = shape.iter().find(|&&d| d < 0) {
+        return Err(format!("'shape' has a negative extent {d}"));
+    }
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    if let Some(n) = t.num_elements() {
+        let m: u64 = shape.iter().product();
+        if n != m {
+            return Err(format!("cannot reshape {n} elements into shape {shape:?} ({m} elements)"));
+        }
+    }
+    Ok(vec![Type::Tensor(TensorType::fixed(&shape, t.elem.clone()))])
+}
+
 fn infer_transpose(info: &OpInfo) -> Result<Vec<Type>, String> {
     let t = tensor_operand(info.operand_types, 0)?;
-    let perm = info.attrs["perm"].as_ints().unwrap_or_default();
+    let perm = ints_attr(info.attrs, "perm")?;
     shape::check_perm(&perm, t.rank())?;
     let dims = perm.iter().map(|&p| t.dims[p as usize].clone()).collect();
     Ok(vec![Type::Tensor(TensorType::new(dims, t.elem.clone()))])
@@ -211,7 +235,7 @@ fn infer_transpose(info: &OpInfo) -> Result<Vec<Type>, String> {
 
 fn eval_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
     let a = &ops[0];
-    let perm: Vec<usize> = attrs["perm"].as_ints().unwrap_or_default().iter().map(|&p| p as usize).collect();
+    let perm: Vec<usize> = ints_attr(attrs, "perm")?.iter().map(|&p| p as usize).collect();
     let shape: Vec<u64> = perm.iter().map(|&p| a.shape[p]).collect();
     let strides = Tensor::strides(&a.shape);
     let mut idx = vec![0u64; shape.len()];
@@ -225,7 +249,7 @@ fn eval_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tenso
 
 fn eval_softmax(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
     let a = &ops[0];
-    let axis = shape::normalize_axis(attrs["axis"].as_int().unwrap_or(-1), a.shape.len())?;
+    let axis = shape::normalize_axis(int_attr(attrs, "axis")?, a.shape.len())?;
     let n = a.shape[axis] as usize;
     let inner: u64 = a.shape[axis + 1..].iter().product();
     let mut out: Vec<f64> = (0..a.numel() as usize).map(|i| as_f64(a.data.get(i))).collect();
@@ -291,4 +315,69 @@ fn identity_fold(ops: &[Option<&Tensor>], e: f64, commutative: bool) -> Option<F
         return Some(Folded::Operand(1));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::TensorData;
+    use crate::types::ElemType;
+
+    fn f32s(shape: &[u64], v: &[f32]) -> Tensor {
+        Tensor { elem: ElemType::F32, shape: shape.to_vec(), data: TensorData::F32(v.to_vec()) }
+    }
+
+    fn run(def: &OpDef, ops: &[Tensor], attrs: &Attrs) -> Tensor {
+        (def.eval.expect("eval"))(ops, attrs, &[]).expect("eval ok").remove(0)
+    }
+
+    #[test]
+    fn add_broadcasts_rows() {
+        let out = run(&ADD, &[f32s(&[2, 2], &[1., 2., 3., 4.]), f32s(&[2], &[10., 20.])], &Attrs::new());
+        assert_eq!(out, f32s(&[2, 2], &[11., 22., 13., 24.]));
+    }
+
+    #[test]
+    fn integer_add_wraps_to_width() {
+        let i8s = |v: Vec<i64>| Tensor { elem: ElemType::I8, shape: vec![2], data: TensorData::Int(v) };
+        let out = run(&ADD, &[i8s(vec![127, -128]), i8s(vec![1, -1])], &Attrs::new());
+        assert_eq!(out.data, TensorData::Int(vec![-128, 127]));
+    }
+
+    #[test]
+    fn integer_division_by_zero_is_an_error() {
+        let i32s = |v: Vec<i64>| Tensor { elem: ElemType::I32, shape: vec![1], data: TensorData::Int(v) };
+        assert!((DIV.eval.unwrap())(&[i32s(vec![1]), i32s(vec![0])], &Attrs::new(), &[]).is_err());
+    }
+
+    #[test]
+    fn matmul_batches_and_transpose_permutes() {
+        let a = f32s(&[2, 1, 2], &[1., 2., 3., 4.]);
+        let b = f32s(&[2, 1], &[10., 100.]);
+        assert_eq!(run(&MATMUL, &[a, b], &Attrs::new()), f32s(&[2, 1, 1], &[210., 430.]));
+        let mut attrs = Attrs::new();
+        attrs.insert("perm".into(), crate::Attribute::Array(vec![crate::Attribute::Int(1), crate::Attribute::Int(0)]));
+        let t = run(&TRANSPOSE, &[f32s(&[2, 3], &[1., 2., 3., 4., 5., 6.])], &attrs);
+        assert_eq!(t, f32s(&[3, 2], &[1., 4., 2., 5., 3., 6.]));
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let mut attrs = Attrs::new();
+        attrs.insert("axis".into(), crate::Attribute::Int(-1));
+        let out = run(&SOFTMAX, &[f32s(&[2, 2], &[0., 0., 1000., 0.])], &attrs);
+        assert_eq!(out, f32s(&[2, 2], &[0.5, 0.5, 1.0, 0.0]));
+    }
+
+    #[test]
+    fn reshape_infers_and_checks_element_count() {
+        let t = Type::Tensor(TensorType::fixed(&[2, 3], ElemType::F32));
+        let mut attrs = Attrs::new();
+        attrs.insert("shape".into(), crate::Attribute::Array(vec![crate::Attribute::Int(6)]));
+        let info = OpInfo { operand_types: &[&t], attrs: &attrs };
+        assert_eq!(infer_reshape(&info).unwrap(), vec![Type::Tensor(TensorType::fixed(&[6], ElemType::F32))]);
+        attrs.insert("shape".into(), crate::Attribute::Array(vec![crate::Attribute::Int(5)]));
+        let info = OpInfo { operand_types: &[&t], attrs: &attrs };
+        assert!(infer_reshape(&info).unwrap_err().contains("cannot reshape 6 elements"));
+    }
 }
