@@ -141,15 +141,19 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
     diags.iter().map(|d| d.render(sources)).collect()
 }
 
-/// The candidates closest to `name` by edit distance (at most three, only
-/// plausible ones), for "did you mean" notes.
+/// The candidates closest to `name` by edit distance, for "did you mean"
+/// notes: only plausible ones (at most half the name's length away, or
+/// containing it), and of those only the ones at the smallest distance, at
+/// most three, in the order given.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut scored: Vec<(usize, &str)> = candidates
+    let scored: Vec<(usize, &str)> = candidates
         .map(|c| (strsim::levenshtein(name, c), c))
-        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 2).max(2) || c.contains(name) && !name.is_empty())
+        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 2).max(2) || !name.is_empty() && c.contains(name))
         .collect();
-    scored.sort();
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
+    let Some(best) = scored.iter().map(|s| s.0).min() else {
+        return Vec::new();
+    };
+    scored.into_iter().filter(|s| s.0 == best).take(3).map(|(_, c)| c).collect()
 }
 
 /// "did you mean `a`, `b`?" or nothing.

@@ -20,7 +20,7 @@
 //! names the pass it comes from.
 
 use crate::pipeline::{Pipeline, PipelineEntry};
-use crate::registry::{best_matches, PassRegistry};
+use crate::registry::PassRegistry;
 use crate::{Pass, PassContext, PassStatistic};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
@@ -218,7 +218,7 @@ fn apply_option(pass: &mut dyn Pass, key: &str, value: &str) -> Result<(), Strin
     let options = pass.options();
     if !options.iter().any(|o| o.name == key) {
         let mut msg = format!("pass '{name}' has no option '{key}'");
-        if let Some(hint) = did_you_mean(&best_matches(key, options.iter().map(|o| o.name))) {
+        if let Some(hint) = did_you_mean(&weft_ir::diag::closest(key, options.iter().map(|o| o.name))) {
             let _ = write!(msg, "; {hint}");
         }
         if options.is_empty() {

@@ -124,7 +124,7 @@ impl PassRegistry {
     /// "unknown pass 'dcee'; did you mean 'dce'?"
     pub fn unknown_pass(&self, name: &str) -> String {
         let names = self.passes.keys().chain(self.pipelines.keys()).copied();
-        match did_you_mean(&best_matches(name, names)) {
+        match did_you_mean(&closest(name, names)) {
             Some(hint) => format!("unknown pass '{name}'; {hint}"),
             None => format!("unknown pass '{name}'"),
         }
@@ -166,14 +166,6 @@ impl PassRegistry {
         }
         Ok(())
     }
-}
-
-/// The plausible candidates (see [`closest`]) nearest to `name`: only those
-/// at the smallest edit distance, so `dcee` suggests `dce` but not `cse`.
-pub fn best_matches<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let near = closest(name, candidates);
-    let best = near.iter().map(|c| strsim::levenshtein(name, c)).min();
-    near.into_iter().filter(|c| Some(strsim::levenshtein(name, c)) == best).collect()
 }
 
 #[cfg(test)]
