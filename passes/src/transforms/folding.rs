@@ -48,12 +48,9 @@ impl Default for FoldLimits {
 
 /// The data of the resource `name`, when the module holds it.
 ///
-/// The one place folding touches `Module::resources`: adapt it when
-/// `Resources::tensor(name)` lands. Until then resources are opaque and ops
-/// reading them do not fold.
+/// The one place folding touches `Module::resources`.
 pub fn resource_tensor(resources: &Resources, name: &str) -> Option<Tensor> {
-    let _ = (resources, name);
-    None
+    resources.tensor(name)
 }
 
 /// Folds what it can in `f` in one sweep; returns the number of ops folded
