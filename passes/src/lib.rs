@@ -11,7 +11,6 @@ pub mod manager;
 pub mod pipeline;
 pub mod registry;
 
-
 use weft_ir::{Context, Diagnostic, Module};
 
 /// One option a pass accepts, for `--help` listings and error messages.

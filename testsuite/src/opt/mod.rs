@@ -1,0 +1,2 @@
+//! opt.
+pub mod args;
