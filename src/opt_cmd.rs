@@ -3,11 +3,11 @@
 //! writes the output to standard output or atomically to `-o FILE` (with
 //! the module's resources in FILE's `.safetensors` sidecar).
 
-use crate::output::{commit, stage, stage_bytes, Staged};
+use crate::output::{commit, stage_bytes, Staged};
 use std::io::{Read, Write};
 use std::path::Path;
 use weft_ir::parser::load_source;
-use weft_ir::resources::Resources;
+use weft_ir::resources::sidecar_path;
 use weft_ir::{Context, Module, SourceMap};
 use weft_passes::PassRegistry;
 use weft_testsuite::opt::{check_pipeline, run_opt, Emit, OptArgs, OptOutcome, STDIN_NAME};
@@ -89,8 +89,8 @@ fn stage_resources(path: &Path, module: &Module) -> Result<Option<Staged>, Strin
     if module.resources.is_empty() {
         return Ok(None);
     }
-    let sidecar = Resources::sidecar_path(path);
-    stage(&sidecar, |temp| module.resources.save(temp).map_err(|e| e.to_string())).map(Some)
+    let bytes = module.resources.to_bytes()?;
+    stage_bytes(&sidecar_path(path), &bytes).map(Some)
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {

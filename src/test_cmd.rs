@@ -6,13 +6,14 @@ use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use weft_ir::Context;
+use weft_testsuite::test_dialect::test_context;
 use weft_passes::PassRegistry;
 use weft_testsuite::lit::snapshot::{collect_lit_files, UPDATE_HINT};
 use weft_testsuite::lit::{check_lit_snapshot, FailureKind, LitFailure};
 
 /// Runs the command; the exit code (1 when anything failed).
 pub fn run(paths: &[PathBuf]) -> u8 {
-    let ctx = Context::default();
+    let ctx = test_context();
     let registry = PassRegistry::with_builtin_passes();
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed, mut snapshot_failures) = (0usize, 0usize, 0usize);

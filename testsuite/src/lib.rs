@@ -11,6 +11,7 @@
 pub mod lit;
 pub mod opt;
 pub mod shell;
+pub mod test_dialect;
 
 pub use lit::{run_lit_file, LitFailure, LitResult};
 pub use opt::{run_opt, OptArgs, OptOutcome};

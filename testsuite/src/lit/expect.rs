@@ -39,7 +39,9 @@ pub fn parse_expectations<'a>(
         while let Some(start) = rest.find("expected-") {
             let (exp, after) = parse_one(&rest[start..], n).map_err(|m| (n, m))?;
             if let Some(t) = exp.target {
-                if t < first_line || t > last_line {
+                // One past the last line: the end of the file, for errors
+                // about what is missing there.
+                if t < first_line || t > last_line + 1 {
                     return Err((n, format!("annotation targets line {t}, which is outside its case")));
                 }
             }
@@ -214,7 +216,7 @@ mod tests {
         assert!(parse("// expected-error x").unwrap_err().1.contains("{{text}}"));
         assert!(parse("// expected-error {{x").unwrap_err().1.contains("unterminated"));
         assert!(parse("// expected-error @2 {{x}}").unwrap_err().1.contains("@+N"));
-        assert!(parse("// expected-error @+5 {{x}}").unwrap_err().1.contains("outside its case"));
+        assert!(parse("// expected-error @+2 {{x}}").unwrap_err().1.contains("outside its case"));
         assert!(parse("// expected-error @-3 {{x}}").unwrap_err().1.contains("line -2"));
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use weft_ir::graph::to_dot;
 use weft_ir::parser::parse_module;
 use weft_ir::printer::print_module_with;
-use weft_ir::resources::Resources;
+use weft_ir::resources::{sidecar_path, Resources};
 use weft_ir::verify::verify_module;
 use weft_ir::{Context, Diagnostic, FileId, Module, Severity, SourceMap, Span};
 use weft_passes::{PassManager, PassManagerOptions, PassRegistry, Pipeline};
@@ -138,7 +138,7 @@ fn manager_options(args: &OptArgs) -> PassManagerOptions {
 /// Loads `X.safetensors` beside `X.weft` into the module, when it exists.
 fn load_sidecar(input: Option<&Path>, module: &mut Module) -> Result<(), Diagnostic> {
     let Some(input) = input else { return Ok(()) };
-    let sidecar = Resources::sidecar_path(input);
+    let sidecar = sidecar_path(input);
     if !sidecar.exists() {
         return Ok(());
     }
