@@ -1,0 +1,15 @@
+//! The passes, one file each, plus [`folding`], the constant-folding engine
+//! that `fold` and `canonicalize` share.
+//!
+//! Invariants: every pass here takes verified IR (it may index the arenas
+//! with the handles ops hold) and leaves verified IR; rewrites keep the
+//! block order of surviving ops, so the printed result is deterministic.
+
+pub mod canonicalize;
+pub mod cse;
+pub mod dce;
+pub mod fold;
+pub mod folding;
+
+#[cfg(test)]
+pub(crate) mod testing;
