@@ -6,10 +6,10 @@ use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use weft_ir::Context;
-use weft_testsuite::test_dialect::test_context;
 use weft_passes::PassRegistry;
 use weft_testsuite::lit::snapshot::{collect_lit_files, UPDATE_HINT};
 use weft_testsuite::lit::{check_lit_snapshot, FailureKind, LitFailure};
+use weft_testsuite::test_dialect::test_context;
 
 /// Runs the command; the exit code (1 when anything failed).
 pub fn run(paths: &[PathBuf]) -> u8 {

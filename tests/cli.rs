@@ -243,11 +243,8 @@ fn weft_test_reports_each_failing_file_and_a_summary() {
     std::fs::write(dir.join("unsnapshotted.weft"), good).unwrap();
     std::fs::write(dir.join("wrong.weft"), "// RUN: weft opt %s\nfunc @g() {\n  return\n}\n").unwrap();
     std::fs::copy(dir.join("snapshots/good.snap"), dir.join("snapshots/wrong.snap")).unwrap();
-    std::fs::write(
-        dir.join("unexpected.weft"),
-        "// RUN: weft opt %s\nfunc @f() {\n  %0 = nn.nope\n  return\n}\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("unexpected.weft"), "// RUN: weft opt %s\nfunc @f() {\n  %0 = nn.nope\n  return\n}\n")
+        .unwrap();
 
     let o = weft(&["test", path_str(&dir)]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));

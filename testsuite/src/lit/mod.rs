@@ -87,8 +87,9 @@ impl std::error::Error for LitFailure {}
 pub fn run_lit_file(path: &Path, ctx: &Context, registry: &PassRegistry) -> Result<LitResult, LitFailure> {
     let bytes = std::fs::read(path)
         .map_err(|e| LitFailure { line: None, ..LitFailure::at(path, 0, format!("cannot read the file: {e}")) })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        LitFailure { line: None, ..LitFailure::at(path, 0, format!("the file is not UTF-8: {}", e.utf8_error())) }
+    let text = String::from_utf8(bytes).map_err(|e| LitFailure {
+        line: None,
+        ..LitFailure::at(path, 0, format!("the file is not UTF-8: {}", e.utf8_error()))
     })?;
     let lit = parse_lit_file(&text).map_err(|(line, m)| LitFailure::at(path, line, m))?;
     let args = OptArgs::from_words(&lit.run_args).map_err(|e| LitFailure::at(path, 1, format!("bad RUN line: {e}")))?;

@@ -40,6 +40,8 @@ fn same_text(first: &str, second: &str, what: &str) -> Result<(), String> {
             first.lines().nth(i).unwrap_or(""),
             second.lines().nth(i).unwrap_or("")
         )),
-        None => Err(format!("{what} differs in length ({} vs {} lines)", first.lines().count(), second.lines().count())),
+        None => {
+            Err(format!("{what} differs in length ({} vs {} lines)", first.lines().count(), second.lines().count()))
+        }
     }
 }

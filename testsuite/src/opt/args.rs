@@ -44,6 +44,11 @@ pub struct OptArgs {
     #[arg(long, value_name = "PASS", value_delimiter = ',')]
     pub print_ir_after: Vec<String>,
 
+    /// Print the module before each run of the pass PASS (repeatable, or
+    /// comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    pub print_ir_before: Vec<String>,
+
     /// Report the time each pass took.
     #[arg(long)]
     pub time_passes: bool,
@@ -128,6 +133,7 @@ mod tests {
             "--print-ir-after=cse",
             "--print-ir-after",
             "dce,fold",
+            "--print-ir-before=dce",
             "--time-passes",
             "--stats",
             "--no-verify",
@@ -139,6 +145,7 @@ mod tests {
         assert_eq!(a.output, Some(PathBuf::from("out.weft")));
         assert_eq!(a.emit, Emit::Dot);
         assert_eq!(a.print_ir_after, ["cse", "dce", "fold"]);
+        assert_eq!(a.print_ir_before, ["dce"]);
         assert!(a.print_ir_after_all && a.time_passes && a.stats && a.no_verify && a.print_generic);
         assert!(a.print_options().generic);
         assert!(a.print_pipeline);

@@ -92,7 +92,7 @@ pub fn run_opt_in(session: &OptSession, args: &OptArgs, sources: &mut SourceMap,
     if let Err(diags) = verify_module(&module) {
         return OptOutcome::failed(log, diags);
     }
-    if let Some(pm) = manager {
+    if let Some(mut pm) = manager {
         if let Err(diags) = pm.run(&mut module, session.ctx, &mut log) {
             return OptOutcome::failed(log, diags);
         }
@@ -105,12 +105,9 @@ pub fn run_opt_in(session: &OptSession, args: &OptArgs, sources: &mut SourceMap,
 }
 
 /// The pass manager for `--passes` (`None` when it is empty); writes the
-/// pipeline to `log` when `--print-pipeline` is given.
-fn build_manager<'r>(
-    registry: &'r PassRegistry,
-    args: &OptArgs,
-    log: &mut String,
-) -> Result<Option<PassManager<'r>>, String> {
+/// expanded pipeline with its options to `log` when `--print-pipeline` is
+/// given.
+fn build_manager(registry: &PassRegistry, args: &OptArgs, log: &mut String) -> Result<Option<PassManager>, String> {
     if args.has_no_passes() {
         if args.print_pipeline {
             log.push_str("// pipeline: (empty)\n");
@@ -118,10 +115,12 @@ fn build_manager<'r>(
         return Ok(None);
     }
     let pipeline = Pipeline::parse(&args.passes).map_err(|e| format!("invalid --passes: {e}"))?;
+    let manager =
+        PassManager::new(registry, &pipeline, manager_options(args)).map_err(|e| format!("invalid --passes: {e}"))?;
     if args.print_pipeline {
-        log.push_str(&format!("// pipeline: {pipeline}\n"));
+        log.push_str(&format!("// pipeline: {}\n", manager.pipeline_text()));
     }
-    PassManager::new(registry, &pipeline, manager_options(args)).map(Some).map_err(|e| format!("invalid --passes: {e}"))
+    Ok(Some(manager))
 }
 
 fn manager_options(args: &OptArgs) -> PassManagerOptions {
@@ -129,9 +128,9 @@ fn manager_options(args: &OptArgs) -> PassManagerOptions {
         verify_each: !args.no_verify,
         print_ir_after_all: args.print_ir_after_all,
         print_ir_after: args.print_ir_after.clone(),
+        print_ir_before: args.print_ir_before.clone(),
         time_passes: args.time_passes,
         stats: args.stats,
-        ..PassManagerOptions::default()
     }
 }
 
@@ -143,7 +142,10 @@ fn load_sidecar(input: Option<&Path>, module: &mut Module) -> Result<(), Diagnos
         return Ok(());
     }
     module.resources = Resources::load(&sidecar).map_err(|e| {
-        Diagnostic::error(format!("cannot load the resources of this module from '{}': {e}", sidecar.display()), Span::NONE)
+        Diagnostic::error(
+            format!("cannot load the resources of this module from '{}': {e}", sidecar.display()),
+            Span::NONE,
+        )
     })?;
     Ok(())
 }
