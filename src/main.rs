@@ -24,10 +24,15 @@ Examples:
 
 const OPT_EXAMPLES: &str = "\
 Examples:
-  weft opt model.weft                          parse, verify and print
-  weft opt model.weft --passes 'fold,dce' -o out.weft
-  weft opt - --passes cse < in.weft > out.weft  standard input and output
-  weft opt model.weft --passes 'cse,dce' --print-ir-after=cse --time-passes
+  # parse, verify and print
+  weft opt model.weft
+  # run passes, write out.weft (and out.safetensors when there are resources)
+  weft opt model.weft --passes 'canonicalize{max-iterations=3},cse,dce' -o out.weft
+  # standard input to standard output
+  weft opt - --passes default < in.weft > out.weft
+  # see what a pass did, and how long each took
+  weft opt model.weft --passes 'cse,dce' --print-ir-after=cse --time-passes --stats
+  # the dataflow graph
   weft opt model.weft --emit dot | dot -Tsvg > graph.svg
 
 IR dumps, timings and statistics go to standard error. A module with
@@ -46,7 +51,7 @@ cargo insta review), then read them.";
 const PASSES_EXAMPLES: &str = "\
 Examples:
   weft passes
-  weft opt model.weft --passes 'cse{max-ops=100},dce'";
+  weft opt model.weft --passes 'fold{max-elements=4096},cse{commutative=false},dce'";
 
 /// weft: compiles ONNX Transformers to FPGA accelerators through an
 /// MLIR-like IR.

@@ -22,8 +22,9 @@ pub enum Emit {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct OptArgs {
     /// The pass pipeline, e.g. 'canonicalize,cse,dce'; options in braces:
-    /// 'cse{max-ops=100}'. Empty: parse, verify and print.
-    #[arg(long, value_name = "PIPELINE", default_value = "")]
+    /// 'cse{commutative=false}' (see `weft passes`). Without it: parse,
+    /// verify and print.
+    #[arg(long, value_name = "PIPELINE", default_value = "", hide_default_value = true)]
     pub passes: String,
 
     /// Write the output to FILE (atomically; '-' is standard output). A
@@ -66,7 +67,8 @@ pub struct OptArgs {
     #[arg(long)]
     pub print_generic: bool,
 
-    /// Print the pipeline, as parsed and with its options, before running it.
+    /// Print the pipeline to run (named pipelines expanded, options that
+    /// differ from their defaults) before running it.
     #[arg(long)]
     pub print_pipeline: bool,
 }
