@@ -160,3 +160,6 @@ fn push_line_break(out: &mut String) {
         out.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -155,3 +155,102 @@ fn load_sidecar(input: Option<&Path>, module: &mut Module) -> Result<(), Diagnos
 pub fn check_pipeline(args: &OptArgs, registry: &PassRegistry) -> Result<(), String> {
     build_manager(registry, args, &mut String::new()).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_ir::resources::Resource;
+    use weft_ir::ElemType;
+
+    const MODULE: &str = "func @f(%x: tensor<2xf32>) -> tensor<2xf32> {\n  %0 = nn.exp %x : tensor<2xf32>\n  \
+                          %1 = nn.exp %x : tensor<2xf32>\n  %2 = nn.add %0, %1 : tensor<2xf32>\n  \
+                          return %2 : tensor<2xf32>\n}\n";
+
+    fn opt(words: &[&str], text: &str) -> OptOutcome {
+        let args = OptArgs::from_words(words).unwrap();
+        let mut sources = SourceMap::new();
+        let file = sources.add(STDIN_NAME, text);
+        run_opt(&args, &Context::default(), &mut sources, file)
+    }
+
+    #[test]
+    fn without_passes_it_prints_the_parsed_module() {
+        let out = opt(&[], MODULE);
+        assert_eq!(out.exit_code(), 0, "{:?}", out.diagnostics);
+        assert!(out.output.starts_with("module {\n  func @f(%arg0: tensor<2xf32>) -> tensor<2xf32> {\n"));
+        assert_eq!(out.output.matches("nn.exp").count(), 2);
+        assert!(out.log.is_empty());
+        assert!(out.module.is_some());
+    }
+
+    #[test]
+    fn runs_the_pipeline_and_logs_reports() {
+        let out = opt(&["--passes", "cse", "--stats", "--time-passes", "--print-pipeline"], MODULE);
+        assert_eq!(out.exit_code(), 0, "{:?}", out.diagnostics);
+        assert_eq!(out.output.matches("nn.exp").count(), 1, "{}", out.output);
+        assert!(out.log.starts_with("// pipeline: cse\n"), "{}", out.log);
+        assert!(out.log.contains("merged-ops"), "{}", out.log);
+        assert!(out.log.contains("s ("), "{}", out.log);
+    }
+
+    #[test]
+    fn generic_printing_and_dot() {
+        let out = opt(&["--print-generic"], MODULE);
+        assert!(out.output.contains("\"nn.exp\"(%arg0)"), "{}", out.output);
+        let out = opt(&["--emit", "dot"], MODULE);
+        assert!(out.output.starts_with("digraph"), "{}", out.output);
+    }
+
+    #[test]
+    fn bad_pipelines_are_usage_errors() {
+        for passes in ["cse,nope", "cse{commutative=maybe}", "cse{", "dce{x=1}"] {
+            let out = opt(&["--passes", passes], MODULE);
+            assert_eq!(out.exit_code(), 2, "{passes}");
+            assert!(out.usage_error.as_deref().is_some_and(|e| e.starts_with("invalid --passes: ")), "{passes}");
+            assert!(out.diagnostics.is_empty());
+        }
+        let out = opt(&["--passes", "cse", "--print-ir-after", "nope"], MODULE);
+        assert_eq!(out.exit_code(), 2);
+        let registry = PassRegistry::with_builtin_passes();
+        assert!(check_pipeline(&OptArgs::from_words(["--passes", "nope"]).unwrap(), &registry).is_err());
+        assert_eq!(check_pipeline(&OptArgs::default(), &registry), Ok(()));
+    }
+
+    #[test]
+    fn bad_input_is_reported_as_diagnostics() {
+        let out = opt(&["--passes", "cse"], "func @f() {\n  %0 = nn.nope\n}\n");
+        assert_eq!(out.exit_code(), 1);
+        assert!(out.output.is_empty() && out.module.is_none());
+        assert!(!out.diagnostics.is_empty());
+        let out = opt(&[], "func @f(%x: tensor<2xf32>) -> tensor<3xf32> {\n  return %x : tensor<2xf32>\n}\n");
+        assert_eq!(out.exit_code(), 1);
+        assert!(out.diagnostics[0].message.contains("builtin.return"), "{:?}", out.diagnostics);
+    }
+
+    #[test]
+    fn resources_are_loaded_from_the_sidecar() {
+        let dir = std::env::temp_dir().join(format!("weft-opt-sidecar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.weft");
+        let text = "func @f() -> tensor<2xf32> {\n  %0 = constant dense_resource<w> : tensor<2xf32>\n  \
+                    return %0 : tensor<2xf32>\n}\n";
+        let mut sources = SourceMap::new();
+        let file = sources.add(path.display().to_string(), text);
+        let missing = run_opt(&OptArgs::default(), &Context::default(), &mut sources, file);
+        assert_eq!(missing.exit_code(), 1, "an unknown resource does not verify");
+
+        let mut res = Resources::new();
+        res.insert("w", Resource::new(ElemType::F32, vec![2], vec![0; 8]).unwrap());
+        res.save(&sidecar_path(&path)).unwrap();
+        let loaded = run_opt(&OptArgs::default(), &Context::default(), &mut sources, file);
+        assert_eq!(loaded.exit_code(), 0, "{:?}", loaded.diagnostics);
+        assert_eq!(loaded.module.map(|m| m.resources), Some(res));
+
+        std::fs::write(sidecar_path(&path), b"not safetensors").unwrap();
+        let broken = run_opt(&OptArgs::default(), &Context::default(), &mut sources, file);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(broken.exit_code(), 1);
+        assert!(broken.diagnostics[0].message.contains("cannot load the resources"), "{:?}", broken.diagnostics);
+    }
+}
