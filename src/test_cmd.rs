@@ -60,12 +60,7 @@ fn check_file(file: &Path, ctx: &Context, registry: &PassRegistry) -> Result<(),
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("unknown panic");
-            Err(LitFailure {
-                path: file.to_path_buf(),
-                line: None,
-                message: format!("internal error (panic): {what}"),
-                kind: FailureKind::Run,
-            })
+            Err(LitFailure::file(file, format!("internal error (panic): {what}")))
         }
     }
 }

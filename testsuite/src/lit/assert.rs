@@ -44,7 +44,7 @@ pub fn assert_lit_dir(root: &Path, ctx: &Context, registry: &PassRegistry) {
 pub fn check_lit_snapshot(path: &Path, ctx: &Context, registry: &PassRegistry) -> Result<LitResult, LitFailure> {
     let result = run_lit_file(path, ctx, registry)?;
     let snap = snapshot_path(path);
-    let failure = |kind, message: String| LitFailure { path: path.to_path_buf(), line: None, message, kind };
+    let failure = |kind, message: String| LitFailure { kind, ..LitFailure::file(path, message) };
     if !snap.exists() {
         return Err(failure(FailureKind::MissingSnapshot, format!("no snapshot at {}", snap.display())));
     }

@@ -66,8 +66,14 @@ pub struct LitFailure {
 }
 
 impl LitFailure {
-    fn at(path: &Path, line: u32, message: impl Into<String>) -> LitFailure {
-        LitFailure { path: path.to_path_buf(), line: Some(line), message: message.into(), kind: FailureKind::Run }
+    /// A failure of the file as a whole.
+    pub fn file(path: &Path, message: impl Into<String>) -> LitFailure {
+        LitFailure { path: path.to_path_buf(), line: None, message: message.into(), kind: FailureKind::Run }
+    }
+
+    /// A failure at a line of the file.
+    pub fn at(path: &Path, line: u32, message: impl Into<String>) -> LitFailure {
+        LitFailure { line: Some(line), ..LitFailure::file(path, message) }
     }
 }
 
