@@ -90,11 +90,13 @@ fn stdin_to_stdout_with_dash() {
 
 #[test]
 fn parse_errors_exit_1_with_rendered_diagnostics_on_stderr() {
-    let o = weft_stdin(&["opt", "-"], b"func @f() {\n  %0 = nn.addd\n}\n");
+    let o =
+        weft_stdin(&["opt", "-"], b"func @f(%x: tensor<2xf32>) {\n  %0 = nn.addd %x : tensor<2xf32>\n  return\n}\n");
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
-    assert!(err.contains("error"), "{err}");
-    assert!(err.contains("<stdin>:2:"), "{err}");
+    assert!(err.starts_with("error: unknown op 'nn.addd'\n"), "{err}");
+    assert!(err.contains("<stdin>:2:8"), "{err}");
+    assert!(err.contains("did you mean 'nn.add'"), "{err}");
     assert!(stdout(&o).is_empty());
 }
 

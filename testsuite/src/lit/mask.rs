@@ -1,12 +1,17 @@
 //! Masks the parts of pass-manager output that change from run to run, so
 //! that snapshots are stable: `--time-passes` lines such as
-//! `  0.0012s (12.3%)  cse` become `  <time>  cse`.
+//! `  0.0012s (12.3%)  cse` become `  <time>  cse`, and the header's
+//! `Total Execution Time: 0.0012s` becomes `Total Execution Time: <time>`.
 //!
 //! Invariant: only text of the exact timing shape `D.Ds (D.D%)` (with
-//! optional spaces inside the parentheses) is replaced; everything else is
-//! copied unchanged.
+//! optional spaces inside the parentheses), or `D.Ds` right after
+//! `Execution Time: `, is replaced; everything else is copied unchanged.
 
-/// Replaces every `0.0012s (12.3%)` in `text` by `<time>`.
+/// What precedes a bare `D.Ds` duration that is masked.
+const TOTAL_PREFIX: &str = "Execution Time: ";
+
+/// Replaces every `0.0012s (12.3%)`, and `0.0012s` after
+/// `Execution Time: `, in `text` by `<time>`.
 pub fn mask_timings(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -15,7 +20,8 @@ pub fn mask_timings(text: &str) -> String {
     while i < bytes.len() {
         let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.');
         if starts_word && bytes[i].is_ascii_digit() {
-            if let Some(end) = match_timing(bytes, i) {
+            let total = text[..i].ends_with(TOTAL_PREFIX);
+            if let Some(end) = match_timing(bytes, i).or_else(|| total.then(|| match_seconds(bytes, i)).flatten()) {
                 out.push_str(&text[copied..i]);
                 out.push_str("<time>");
                 copied = end;
@@ -29,10 +35,15 @@ pub fn mask_timings(text: &str) -> String {
     out
 }
 
+/// The end of a duration `D.Ds` starting at `i`, if there is one.
+fn match_seconds(b: &[u8], i: usize) -> Option<usize> {
+    let i = decimal(b, i)?;
+    literal(b, i, b"s")
+}
+
 /// The end of a timing `D.Ds (D.D%)` starting at `i`, if there is one.
 fn match_timing(b: &[u8], i: usize) -> Option<usize> {
-    let i = decimal(b, i)?;
-    let i = literal(b, i, b"s")?;
+    let i = match_seconds(b, i)?;
     let i = spaces(b, i);
     let i = literal(b, i, b"(")?;
     let i = spaces(b, i);
@@ -70,6 +81,12 @@ mod tests {
     fn masks_timing_lines() {
         let log = "  0.0012s (12.3%)  cse\n  0.0100s (100.0%)  total\n";
         assert_eq!(mask_timings(log), "  <time>  cse\n  <time>  total\n");
+    }
+
+    #[test]
+    fn masks_the_total_in_the_header() {
+        assert_eq!(mask_timings("  Total Execution Time: 0.0001s\n"), "  Total Execution Time: <time>\n");
+        assert_eq!(mask_timings("Time: 0.0001s\n"), "Time: 0.0001s\n");
     }
 
     #[test]

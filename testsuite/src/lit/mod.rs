@@ -145,19 +145,22 @@ fn check_case_round_trips(
 }
 
 /// The rendered diagnostics when there were errors; otherwise the output,
-/// the log, and any warnings or remarks.
+/// the log, and any warnings or remarks. Ends with one line break.
 fn case_output(outcome: &OptOutcome, sources: &SourceMap) -> String {
     let mut out = String::new();
     if outcome.has_errors() {
         out.push_str(&render_all(&outcome.diagnostics, sources));
-        return out;
+    } else {
+        out.push_str(&outcome.output);
+        push_line_break(&mut out);
+        out.push_str(&outcome.log);
+        push_line_break(&mut out);
+        let others: Vec<_> = outcome.diagnostics.iter().filter(|d| d.severity != Severity::Error).cloned().collect();
+        out.push_str(&render_all(&others, sources));
     }
-    out.push_str(&outcome.output);
-    push_line_break(&mut out);
-    out.push_str(&outcome.log);
-    push_line_break(&mut out);
-    let others: Vec<_> = outcome.diagnostics.iter().filter(|d| d.severity != Severity::Error).cloned().collect();
-    out.push_str(&render_all(&others, sources));
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('\n');
     out
 }
 
