@@ -41,10 +41,10 @@ pub fn run(paths: &[PathBuf]) -> u8 {
             }
         }
     }
-    let _ = writeln!(out, "{passed} passed, {failed} failed");
     if snapshot_failures > 0 {
         let _ = writeln!(out, "to update snapshots: {UPDATE_HINT}");
     }
+    let _ = writeln!(out, "{passed} passed, {failed} failed");
     u8::from(failed > 0)
 }
 
