@@ -64,10 +64,14 @@ pub struct PassReport {
     pub stats: Vec<(String, &'static str, u64, &'static str)>,
 }
 
+/// Checks a module (normally [`verify_module`]).
+type Verifier = fn(&Module) -> Result<(), Vec<Diagnostic>>;
+
 /// A pipeline of pass instances with their options applied.
 pub struct PassManager {
     passes: Vec<Box<dyn Pass>>,
     options: PassManagerOptions,
+    verifier: Verifier,
 }
 
 impl PassManager {
@@ -81,7 +85,7 @@ impl PassManager {
         check_pass_names(registry, &options.print_ir_after, "--print-ir-after")?;
         check_pass_names(registry, &options.print_ir_before, "--print-ir-before")?;
         let passes = registry.expand(pipeline)?.iter().map(|e| instantiate(registry, e)).collect::<Result<_, _>>()?;
-        Ok(PassManager { passes, options })
+        Ok(PassManager { passes, options, verifier: verify_module })
     }
 
     /// The expanded pipeline with every option that differs from its
@@ -97,8 +101,10 @@ impl PassManager {
     }
 
     /// Runs every pass on `module`. IR dumps and the requested reports go
-    /// to `out`; the first failure (a pass error, or the verifier after a
-    /// pass) stops the run and is returned, prefixed with the pass name.
+    /// to `out` (the reports only when every pass succeeded); the first
+    /// failure stops the run and is returned prefixed with where it
+    /// happened: `before any pass: `, `pass 'NAME' failed: ` or
+    /// `after pass 'NAME': `.
     pub fn run(
         &mut self,
         module: &mut Module,
@@ -106,13 +112,14 @@ impl PassManager {
         out: &mut dyn Write,
     ) -> Result<PassReport, Vec<Diagnostic>> {
         if self.options.verify_each {
-            verify_module(module).map_err(|ds| prefix_all(ds, "before any pass: "))?;
+            (self.verifier)(module).map_err(|ds| prefix_all(ds, "before any pass: "))?;
         }
         let mut report = PassReport::default();
         let mut sections = Vec::new();
+        let setup = RunSetup { options: &self.options, verifier: self.verifier, ctx };
         for pass in self.passes.iter_mut() {
             let name = pass.name();
-            let stats = run_one(pass.as_mut(), &self.options, module, ctx, out, &mut report.timings)?;
+            let stats = run_one(pass.as_mut(), &setup, module, out, &mut report.timings)?;
             report.stats.extend(stats.iter().map(|&(stat, value, doc)| (name.to_string(), stat, value, doc)));
             sections.push((name, stats));
         }
@@ -126,21 +133,27 @@ impl PassManager {
     }
 }
 
+/// What every pass run shares.
+struct RunSetup<'a> {
+    options: &'a PassManagerOptions,
+    verifier: Verifier,
+    ctx: &'a Context,
+}
+
 /// Runs one pass with its dumps, timing and verification; returns its
 /// statistics.
 fn run_one(
     pass: &mut dyn Pass,
-    options: &PassManagerOptions,
+    setup: &RunSetup,
     module: &mut Module,
-    ctx: &Context,
     out: &mut dyn Write,
     timings: &mut Vec<(String, Duration)>,
 ) -> Result<PassStats, Vec<Diagnostic>> {
-    let name = pass.name();
+    let (name, options) = (pass.name(), setup.options);
     if options.print_ir_before.iter().any(|n| n == name) {
         dump(out, &format!("Before {name}"), module)?;
     }
-    let mut cx = PassContext::new(ctx);
+    let mut cx = PassContext::new(setup.ctx);
     let start = Instant::now();
     let result = pass.run(module, &mut cx);
     timings.push((name.to_string(), start.elapsed()));
@@ -148,7 +161,7 @@ fn run_one(
     let failure = match result {
         Err(d) => Some(vec![d.prefixed(&format!("pass '{name}' failed: "))]),
         Ok(()) if options.verify_each => {
-            verify_module(module).err().map(|ds| prefix_all(ds, &format!("after pass '{name}': ")))
+            (setup.verifier)(module).err().map(|ds| prefix_all(ds, &format!("after pass '{name}': ")))
         }
         Ok(()) => None,
     };
@@ -458,6 +471,50 @@ cse
         assert!(out.contains("// -----// IR Dump After canonicalize //----- //\n"));
         assert!(out.contains("// -----// IR Dump After explode Failed //----- //\n"));
         assert!(!out.contains("After cse"));
+    }
+
+    /// Rejects any module with an `nn.neg`, as a stand-in for the verifier.
+    fn no_neg(m: &Module) -> Result<(), Vec<Diagnostic>> {
+        let negs = m.funcs.iter().flat_map(|f| f.walk().into_iter().map(move |op| &f.ops[op]));
+        let errors: Vec<Diagnostic> =
+            negs.filter(|d| d.name() == "nn.neg").map(|d| Diagnostic::error("neg is not allowed", d.span)).collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    #[test]
+    fn verifier_failures_are_prefixed_with_the_pass() {
+        let mut pm = manager("fold", PassManagerOptions::default()).unwrap();
+        pm.verifier = no_neg;
+        let mut out = String::new();
+        let errors = pm.run(&mut sample(), &Context::default(), &mut out).unwrap_err();
+        let messages: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+        assert_eq!(messages, vec!["error: before any pass: neg is not allowed"; 2]);
+
+        // fold leaves the negs in place, unused: a verifier that rejects
+        // unused negs fails after fold, and the error names the pass.
+        let options = PassManagerOptions { print_ir_after: vec!["fold".into()], ..Default::default() };
+        let mut pm = manager("fold,cse", options).unwrap();
+        pm.verifier = |m| {
+            let f = &m.funcs[0];
+            let uses = f.use_counts();
+            let unused =
+                f.walk().into_iter().filter(|&op| f.ops[op].name() == "nn.neg" && uses[f.ops[op].results[0]] == 0);
+            match unused.count() {
+                0 => Ok(()),
+                n => Err(vec![Diagnostic::error(format!("{n} unused negs"), Span::NONE)]),
+            }
+        };
+        let mut out = String::new();
+        let errors = pm.run(&mut sample(), &Context::default(), &mut out).unwrap_err();
+        assert_eq!(
+            errors.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            vec!["error: after pass 'fold': 2 unused negs"]
+        );
+        assert!(out.starts_with("// -----// IR Dump After fold Failed //----- //\nmodule {\n"), "{out}");
     }
 
     #[test]
