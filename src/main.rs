@@ -1,1 +1,108 @@
-fn main() {}
+//! The `weft` command-line driver: `weft opt`, `weft test`, `weft passes`.
+//!
+//! Invariants: diagnostics go to standard error, rendered against their
+//! sources; the exit code is 0 on success, 1 for bad input (parse, verify
+//! or pass errors, unreadable or non-UTF-8 files, failing tests) and 2 for
+//! usage errors (bad arguments, an unknown pass or pass option); output
+//! files are written atomically, so an error never leaves a partial file.
+
+mod opt_cmd;
+mod output;
+mod passes_cmd;
+mod test_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weft_testsuite::opt::OptArgs;
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  weft opt model.weft --passes 'canonicalize,cse,dce' -o out.weft
+  weft test testsuite/lit
+  weft passes";
+
+const OPT_EXAMPLES: &str = "\
+Examples:
+  # parse, verify and print
+  weft opt model.weft
+  # run passes, write out.weft (and out.safetensors when there are resources)
+  weft opt model.weft --passes 'canonicalize{max-iterations=3},cse,dce' -o out.weft
+  # standard input to standard output
+  weft opt - --passes default < in.weft > out.weft
+  # see what a pass did, and how long each took
+  weft opt model.weft --passes 'cse,dce' --print-ir-after=cse --time-passes --stats
+  # the dataflow graph
+  weft opt model.weft --emit dot | dot -Tsvg > graph.svg
+
+IR dumps, timings and statistics go to standard error. A module with
+resources (dense_resource<...>) reads them from X.safetensors beside the
+input X.weft and, with -o OUT.weft, writes them to OUT.safetensors.";
+
+const TEST_EXAMPLES: &str = "\
+Examples:
+  weft test testsuite/lit                       every .weft file, recursively
+  weft test testsuite/lit/passes/cse/basic.weft
+
+Each file's output is compared with DIR/snapshots/NAME.snap. To create or
+update snapshots: INSTA_UPDATE=always cargo test -p weft-testsuite (or
+cargo insta review), then read them.";
+
+const PASSES_EXAMPLES: &str = "\
+Examples:
+  weft passes
+  weft opt model.weft --passes 'fold{max-elements=4096},cse{commutative=false},dce'";
+
+/// weft: compiles ONNX Transformers to FPGA accelerators through an
+/// MLIR-like IR.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, after_help = MAIN_EXAMPLES, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse, verify and transform a .weft module with a pass pipeline.
+    #[command(after_help = OPT_EXAMPLES)]
+    Opt(OptCommand),
+    /// Run lit test files and compare their outputs with their snapshots.
+    #[command(after_help = TEST_EXAMPLES)]
+    Test(TestCommand),
+    /// List the passes with their summaries and options.
+    #[command(after_help = PASSES_EXAMPLES)]
+    Passes,
+}
+
+#[derive(Debug, clap::Args)]
+struct OptCommand {
+    /// The input .weft file; '-' reads standard input.
+    #[arg(value_name = "FILE")]
+    input: String,
+    #[command(flatten)]
+    args: OptArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct TestCommand {
+    /// Lit files, or directories searched recursively for .weft files.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let code = match cli.command {
+        Command::Opt(cmd) => opt_cmd::run(&cmd.input, &cmd.args),
+        Command::Test(cmd) => test_cmd::run(&cmd.paths),
+        Command::Passes => passes_cmd::run(),
+    };
+    ExitCode::from(code)
+}
