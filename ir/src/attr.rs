@@ -150,8 +150,27 @@ fn write_scalar(f: &mut impl Write, elem: &ElemType, s: Scalar) -> fmt::Result {
                 write_f64(f, x)
             }
         }
+        (ElemType::F16, Scalar::Float(x)) => write_f64(f, shortest(x, |y| half::f16::from_f64(y).to_f64())),
+        (ElemType::BF16, Scalar::Float(x)) => write_f64(f, shortest(x, |y| half::bf16::from_f64(y).to_f64())),
         (_, Scalar::Float(x)) => write_f64(f, x),
     }
+}
+
+/// The f64 with the fewest significant digits that `round` (rounding to a
+/// narrower float type) maps to the same value as `x`: `0.1` rather than
+/// `0.0999755859375` for the f16 nearest to 0.1.
+fn shortest(x: f64, round: impl Fn(f64) -> f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    for digits in 0..17 {
+        if let Ok(y) = format!("{x:.digits$e}").parse::<f64>() {
+            if round(y).to_bits() == x.to_bits() {
+                return y;
+            }
+        }
+    }
+    x
 }
 
 fn write_dense_level(f: &mut impl Write, d: &DenseAttr, shape: &[u64], offset: usize) -> fmt::Result {

@@ -208,22 +208,36 @@ impl<'a> FuncPrinter<'a> {
             }
             let _ = if of == 1 { write!(self.out, "%{group} = ") } else { write!(self.out, "%{group}:{of} = ") };
         }
-        let generic = self.opts.generic || !data.regions.is_empty();
-        if !generic && data.def.name == "builtin.return" {
-            self.print_return(op);
-        } else if !generic
-            && data.def.name == "builtin.constant"
-            && data.attrs.len() == 1
-            && data.attrs.contains_key("value")
-        {
-            let _ = write!(self.out, "constant {}", data.attrs["value"]);
-        } else if generic {
+        if self.opts.generic || !data.regions.is_empty() {
             self.print_generic(op, depth);
+        } else if self.is_plain_return(op) {
+            self.print_return(op);
+        } else if self.is_plain_constant(op) {
+            let _ = write!(self.out, "constant {}", data.attrs["value"]);
         } else {
             self.print_short(op);
         }
         write_loc(self.out, &self.f.ops[op].loc);
         self.out.push('\n');
+    }
+
+    /// `return` has its own form only when it is well-formed enough for
+    /// the form to say everything (no results); otherwise the short form.
+    fn is_plain_return(&self, op: Op) -> bool {
+        let data = &self.f.ops[op];
+        data.def.name == "builtin.return" && data.results.is_empty()
+    }
+
+    /// `constant <attr>` says the result type through the attribute, so it
+    /// is used only when they agree.
+    fn is_plain_constant(&self, op: Op) -> bool {
+        let data = &self.f.ops[op];
+        let value_ty = data.attrs.get("value").and_then(|a| a.tensor_type());
+        data.def.name == "builtin.constant"
+            && data.attrs.len() == 1
+            && data.operands.is_empty()
+            && data.results.len() == 1
+            && value_ty.is_some_and(|t| self.f.values[data.results[0]].ty.as_tensor() == Some(t))
     }
 
     fn print_return(&mut self, op: Op) {

@@ -6,8 +6,8 @@
 //!    the region is live).
 //! 2. Liveness: the ops the roots transitively depend on through operands
 //!    (`weft_ir::graph::reachable_from`). For every live op with regions, the
-//!    terminators of its regions become roots too; repeat until no new root
-//!    appears (at most once per nesting level).
+//!    terminators of its regions become roots too, and so does the op
+//!    holding every live nested op; repeat until no new root appears.
 //! 3. Removal: every op that is not live goes, with its regions.
 //!
 //! Unlike the use-count removal of `canonicalize`, this also removes dead
@@ -76,7 +76,7 @@ pub fn live_ops(f: &Function, reach: Reachability) -> SecondaryMap<Op, bool> {
     let mut roots = initial_roots(f);
     loop {
         let live = reach(f, &roots);
-        let new_roots = region_terminators_of_live_ops(f, &live);
+        let new_roots = implied_roots(f, &live);
         if new_roots.is_empty() {
             return live;
         }
@@ -103,14 +103,20 @@ fn initial_roots(f: &Function) -> Vec<Op> {
     roots
 }
 
-/// Terminators of the regions of live ops that are not live yet.
-fn region_terminators_of_live_ops(f: &Function, live: &SecondaryMap<Op, bool>) -> Vec<Op> {
-    f.walk()
-        .into_iter()
-        .filter(|&op| live[op])
-        .flat_map(|op| f.ops[op].regions.iter().filter_map(|&b| f.blocks[b].ops.last().copied()))
-        .filter(|&t| !live[t])
-        .collect()
+/// Ops that liveness implies but reachability through operands does not
+/// give: the terminators of the regions of live ops, and the op holding a
+/// live nested op (its region must stay for the nested op to run).
+fn implied_roots(f: &Function, live: &SecondaryMap<Op, bool>) -> Vec<Op> {
+    let mut out = Vec::new();
+    for op in f.walk().into_iter().filter(|&op| live[op]) {
+        let data = &f.ops[op];
+        out.extend(data.regions.iter().filter_map(|&b| f.blocks[b].ops.last().copied()));
+        out.extend(f.blocks[data.block].parent);
+    }
+    out.retain(|&o| !live[o]);
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Ops of `block` (and nested blocks) that are dead: not live, or inside a

@@ -64,8 +64,8 @@ fn dense_forms() {
     %0 = constant dense<0.5> : tensor<4x4xf32>
     %1 = constant dense<[[1.0, 2.5], [-3.0, 0.1]]> : tensor<2x2xf32>
     %2 = constant dense<[true, false, true]> : tensor<3xbool>
-    %3 = constant dense<[0.0999755859375, 1.0, -65504.0, inf]> : tensor<4xf16>
-    %4 = constant dense<[0.10009765625, 3.0]> : tensor<2xbf16>
+    %3 = constant dense<[0.1, 1.0, -65500.0, inf]> : tensor<4xf16>
+    %4 = constant dense<[0.1, 3.0]> : tensor<2xbf16>
     %5 = constant dense<[-128, 127]> : tensor<2xi8>
     %6 = constant dense<7> : tensor<i32>
     %7 = constant dense<[[1], [2]]> : tensor<2x1xu8>
