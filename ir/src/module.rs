@@ -262,6 +262,27 @@ impl Function {
         }
     }
 
+    /// The inline value of `v` when a `builtin.constant` with a `dense<..>`
+    /// attribute defines it.
+    pub fn dense_constant(&self, v: Value) -> Option<&crate::attr::DenseAttr> {
+        let op = self.ops.get(self.defining_op_checked(v)?)?;
+        if !op.def.has_trait(crate::ops::Trait::ConstantLike) {
+            return None;
+        }
+        match op.attrs.get("value") {
+            Some(Attribute::Dense(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Like [`Function::defining_op`], but `None` for an invalid handle.
+    fn defining_op_checked(&self, v: Value) -> Option<Op> {
+        match self.values.get(v)?.def {
+            ValueDef::Result(op, _) => Some(op),
+            ValueDef::Arg(..) => None,
+        }
+    }
+
     /// The terminator of the body (the last op), if any.
     pub fn terminator(&self) -> Option<Op> {
         self.blocks[self.body].ops.last().copied()

@@ -13,7 +13,7 @@ pub mod eval;
 pub mod nn;
 pub mod shape;
 
-use crate::attr::Attribute;
+use crate::attr::{Attribute, DenseAttr};
 use crate::module::Attrs;
 use crate::tensor::Tensor;
 use crate::types::Type;
@@ -111,10 +111,27 @@ pub enum Trait {
     ConstantLike,
 }
 
-/// What shape inference, verification and evaluation see of an op.
+/// What shape inference and verification see of an op.
 pub struct OpInfo<'a> {
     pub operand_types: &'a [&'a Type],
     pub attrs: &'a Attrs,
+    /// For each operand, its value when it is an inline constant
+    /// (`builtin.constant` with `dense<..>`), so that shape inference can
+    /// read shape operands (ONNX `Reshape`, `Expand`, ...). May be shorter
+    /// than `operand_types` (missing entries are not constants).
+    pub constants: &'a [Option<&'a DenseAttr>],
+}
+
+impl<'a> OpInfo<'a> {
+    /// An op seen without any constant operand values.
+    pub fn new(operand_types: &'a [&'a Type], attrs: &'a Attrs) -> OpInfo<'a> {
+        OpInfo { operand_types, attrs, constants: &[] }
+    }
+
+    /// The constant value of operand `i`, if it is an inline constant.
+    pub fn constant(&self, i: usize) -> Option<&'a DenseAttr> {
+        self.constants.get(i).copied().flatten()
+    }
 }
 
 /// The outcome of folding one op.

@@ -243,7 +243,8 @@ fn axis_problem(axis: u32, scales: usize, dims: Option<&[Dim]>) -> Option<String
 /// result types.
 fn run_hooks(cx: Cx, data: &OpData, out: &mut Vec<Diagnostic>) {
     let types: Vec<&Type> = data.operands.iter().map(|&v| &cx.f.values[v].ty).collect();
-    let info = OpInfo { operand_types: &types, attrs: &data.attrs };
+    let constants: Vec<Option<&DenseAttr>> = data.operands.iter().map(|&v| cx.f.dense_constant(v)).collect();
+    let info = OpInfo { operand_types: &types, attrs: &data.attrs, constants: &constants };
     if let Some(verify) = data.def.verify {
         match guarded(|| verify(&info)) {
             Ok(Ok(())) => {}
