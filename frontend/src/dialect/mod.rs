@@ -1,0 +1,35 @@
+//! The `onnx` dialect: ONNX operators as imported, one op per node, named
+//! `onnx.<OpType>` with ONNX's attribute names.
+//!
+//! Invariants: ops have the semantics of the newest opset weft supports
+//! (21); the importer converts older opset forms into this one (attributes
+//! that later opsets turned into inputs become constant inputs, and so on).
+//! A trailing optional input that the model omits is simply absent; an
+//! omitted optional input followed by a present one is materialized by the
+//! importer as the default ONNX specifies (documented per op). Every op
+//! declares shape inference (reading shape operands through
+//! `OpInfo::constant`) and reference semantics.
+
+use weft_ir::ops::Dialect;
+
+pub static DIALECT: Dialect = Dialect {
+    name: "onnx",
+    summary: "ONNX operators as imported (opset 21 semantics)",
+    description: "One op per ONNX node, named `onnx.<OpType>`, with ONNX's input order and \
+attribute names (ints, floats, strings, lists of ints/floats as arrays, tensors as `dense<..>`). \
+The importer reads opsets 11 to 21 and converts older forms to opset 21's: for example \
+`ReduceMean` with an `axes` attribute (opset < 18) becomes `onnx.ReduceMean` with a constant \
+`axes` input. Locations are the ONNX node names. Numeric conventions follow ONNX: integer \
+division truncates, float results are rounded once to the element type.",
+    ops: &[
+        // --- elementwise, logic, cast, reductions, normalization, activations ---
+        // (owned by frontend/src/dialect/{elementwise,reduce,norm}.rs)
+
+        // --- end of the first group ---
+
+        // --- shape, indexing, linear algebra, convolution, resize, quantization ---
+        // (owned by frontend/src/dialect/{shape,index,linalg,conv,quant}.rs)
+
+        // --- end of the second group ---
+    ],
+};
