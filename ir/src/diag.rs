@@ -142,13 +142,16 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
 }
 
 /// The candidates closest to `name` by edit distance, for "did you mean"
-/// notes: only plausible ones (at most half the name's length away, or
-/// containing it), and of those only the ones at the smallest distance, at
+/// notes: only plausible ones (at most half the name's length away and
+/// keeping at least one of its characters, or containing it), and of those only the ones at the smallest distance, at
 /// most three, in the order given.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let scored: Vec<(usize, &str)> = candidates
         .map(|c| (strsim::levenshtein(name, c), c))
-        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 2).max(2) || !name.is_empty() && c.contains(name))
+        .filter(|&(d, c)| {
+            let near = d <= (name.len().max(c.len()) / 2).max(2) && d < name.chars().count();
+            near || !name.is_empty() && c.contains(name)
+        })
         .collect();
     let Some(best) = scored.iter().map(|s| s.0).min() else {
         return Vec::new();
