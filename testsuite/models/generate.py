@@ -59,7 +59,8 @@ class GraphBuilder:
     Node names are `<scope>/<OpType>` with `_<k>` appended for the k-th
     repeat of an op type in a scope; a node's outputs are
     `<node name>_output_<i>`. Scalars and shape constants are Constant nodes,
-    parameters are initializers, as the exporter does.
+    parameters are initializers, module buffers are unscoped Constant nodes, as
+    the exporter does.
     """
 
     def __init__(self, rng: np.random.RandomState):
@@ -69,6 +70,7 @@ class GraphBuilder:
         self.scopes: list[str] = []
         self.counts: dict[str, int] = {}
         self.matmul_weights = 0
+        self.buffers = 0
 
     @contextmanager
     def scope(self, name: str):
@@ -96,6 +98,16 @@ class GraphBuilder:
 
     def scalar(self, value: float) -> str:
         return self.const(value, np.float32)
+
+    def buffer(self, array: np.ndarray, consumer: str) -> str:
+        """A module buffer (not a parameter): the exporter emits an unscoped
+        Constant node whose output is named `onnx::<consumer op>_<n>`."""
+        self.buffers += 1
+        name = f"Constant_{self.buffers}"
+        output = f"onnx::{consumer}_{self.buffers}"
+        value = numpy_helper.from_array(array)
+        self.nodes.append(helper.make_node("Constant", [], [output], name=name, value=value))
+        return output
 
     def param(self, name: str, array: np.ndarray) -> str:
         self.initializers.append(numpy_helper.from_array(array, name))
@@ -217,18 +229,24 @@ def self_attention(b: GraphBuilder, module: str, x: str, cfg: Config, mask: str 
     return b.node("Reshape", [context, b.shape_of([batch, seq, cfg.hidden])])
 
 
-def bert_embeddings(b: GraphBuilder, ids: str, cfg: Config, vocab: int, max_pos: int, fused: bool) -> str:
+def bert_inputs_prologue(b: GraphBuilder, ids: str, max_pos: int) -> tuple[str, str]:
+    """BertModel.forward before the embeddings: the sizes of input_ids and the
+    default token_type_ids, a slice of a buffer expanded to [batch, seq].
+
+    Returns (token type ids, the sequence length as a 1-d [seq])."""
+    batch, seq = b.dim(ids, 0), b.dim(ids, 1)
+    type_buffer = b.buffer(np.zeros((1, max_pos), dtype=np.int64), "Slice")
+    seq_end = b.unsqueeze0(seq)
+    types = b.node("Slice", [type_buffer, b.ints(0), seq_end, b.ints(1), b.ints(1)])
+    return b.expand(types, [batch, seq]), seq
+
+
+def bert_embeddings(
+    b: GraphBuilder, ids: str, types: str, seq: str, cfg: Config, vocab: int, max_pos: int, fused: bool
+) -> str:
     with b.scope("embeddings"):
-        batch, seq = b.dim(ids, 0), b.dim(ids, 1)
+        pos_buffer = b.buffer(np.arange(max_pos, dtype=np.int64)[None, :], "Slice")
         seq_end = b.unsqueeze0(seq)
-        type_buffer = b.param(
-            "embeddings.token_type_ids", np.zeros((1, max_pos), dtype=np.int64)
-        )
-        types = b.node("Slice", [type_buffer, b.ints(0), seq_end, b.ints(1), b.ints(1)])
-        types = b.expand(types, [batch, seq])
-        pos_buffer = b.param(
-            "embeddings.position_ids", np.arange(max_pos, dtype=np.int64)[None, :]
-        )
         positions = b.node("Slice", [pos_buffer, b.ints(0), seq_end, b.ints(1), b.ints(1)])
         with b.scope("word_embeddings"):
             table = b.random("embeddings.word_embeddings.weight", (vocab, cfg.hidden), 0.5)
@@ -276,8 +294,9 @@ def build_bert(seed: int, opset: int, fused_layer_norm: bool) -> onnx.ModelProto
     cfg = Config()
     vocab, max_pos = 100, 64
     b = GraphBuilder(np.random.RandomState(seed))
-    x = bert_embeddings(b, "input_ids", cfg, vocab, max_pos, fused_layer_norm)
+    types, seq = bert_inputs_prologue(b, "input_ids", max_pos)
     mask = extended_mask(b, "attention_mask")
+    x = bert_embeddings(b, "input_ids", types, seq, cfg, vocab, max_pos, fused_layer_norm)
     for i in range(cfg.layers):
         x = bert_layer(b, i, x, cfg, mask, fused_layer_norm)
     # The exporter names the graph outputs' producing values after them.
