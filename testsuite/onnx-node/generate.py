@@ -96,7 +96,7 @@ SECOND_OCCURRENCE_NAMES = {
 }
 
 # Files in this directory that are not case directories.
-OWN_FILES = {"generate.py", "cases.txt", "skipped.txt", "README.md"}
+OWN_FILES = {"generate.py", "cases.txt", "skipped.txt", "README.md", ".gitattributes"}
 
 
 @dataclass
