@@ -25,6 +25,13 @@ pub struct TypeSet {
 /// `f16`, `bf16`, `f32`, `f64`.
 pub const FLOAT: TypeSet = TypeSet { describe: "a float type (f16, bf16, f32, f64)", accepts: ElemType::is_float };
 
+/// `f16`, `f32`, `f64`: the float constraint of ops that gained bf16 only
+/// after opset 21 (`Softplus`, `HardSigmoid`, `HardSwish`).
+pub const FLOAT_NO_BF16: TypeSet = TypeSet {
+    describe: "f16, f32 or f64 (bf16 only from opset 22)",
+    accepts: |e| matches!(e, ElemType::F16 | ElemType::F32 | ElemType::F64),
+};
+
 /// Floats and the ONNX integer types (8 to 64 bits, signed or not).
 pub const NUMERIC: TypeSet = TypeSet {
     describe: "a float or integer type (f16, bf16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64)",

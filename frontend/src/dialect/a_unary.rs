@@ -7,7 +7,8 @@
 //! under 1 ulp of f64); integer results wrap to the element width.
 
 use super::a_common::{
-    arg, float_attr, float_to_int, int_scalar, int_value, str_attr, Operands, TypeSet, FLOAT, NUMERIC, SIGNED,
+    arg, float_attr, float_to_int, int_scalar, int_value, str_attr, Operands, TypeSet, FLOAT, FLOAT_NO_BF16, NUMERIC,
+    SIGNED,
 };
 use weft_ir::module::Attrs;
 use weft_ir::ops::eval;
@@ -79,8 +80,8 @@ unary_op!(
     "Softplus",
     "1",
     "Softplus ln(e^x + 1)",
-    FLOAT,
-    "Computed as `max(x, 0) + ln(1 + e^-|x|)`, exact where the naive form overflows.",
+    FLOAT_NO_BF16,
+    "f16, f32 or f64. Computed as `max(x, 0) + ln(1 + e^-|x|)`, exact where the naive form overflows.",
     float(softplus)
 );
 unary_op!(
@@ -88,8 +89,8 @@ unary_op!(
     "HardSwish",
     "14",
     "Hard swish x * max(0, min(1, x / 6 + 1 / 2))",
-    FLOAT,
-    "ONNX's alpha = 1/6 and beta = 0.5 are fixed; NaN stays NaN.",
+    FLOAT_NO_BF16,
+    "f16, f32 or f64; ONNX's alpha = 1/6 and beta = 0.5 are fixed; NaN stays NaN.",
     float(|x| x * clamp01(x / 6.0 + 0.5))
 );
 unary_op!(
@@ -192,7 +193,7 @@ const HARD_SIGMOID_BETA: f64 = 0.5;
 pub const HARD_SIGMOID: OpDef = OpDef {
     name: "onnx.HardSigmoid",
     summary: "Hard sigmoid max(0, min(1, alpha * x + beta)), elementwise",
-    description: "Float types (ONNX `HardSigmoid`, opset 6). `alpha` defaults to 0.2 and `beta` \
+    description: "f16, f32 or f64 (ONNX `HardSigmoid`, opset 6). `alpha` defaults to 0.2 and `beta` \
 to 0.5, as f32 values like every ONNX float attribute; NaN stays NaN.\n\n\
 ```\n%1 = onnx.HardSigmoid %0 {alpha = 0.25, beta = 0.5} : tensor<2x3xf32>\n```",
     operands: X,
@@ -202,7 +203,7 @@ to 0.5, as f32 values like every ONNX float attribute; NaN stays NaN.\n\n\
         AttrSpec { name: "beta", kind: AttrKind::Float, required: false, doc: "offset; default 0.5" },
     ],
     traits: &[Trait::Pure],
-    infer: Some(|info| infer_unary(info, &FLOAT)),
+    infer: Some(|info| infer_unary(info, &FLOAT_NO_BF16)),
     eval: Some(|ops, attrs, _| {
         let alpha = float_attr(attrs, "alpha", HARD_SIGMOID_ALPHA)?;
         let beta = float_attr(attrs, "beta", HARD_SIGMOID_BETA)?;

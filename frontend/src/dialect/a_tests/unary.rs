@@ -28,6 +28,10 @@ fn float_only_ops_reject_integers() {
     assert_eq!(err, "operand #0 (X) has element type i32, expected a float type (f16, bf16, f32, f64)");
     let sym = ty(&["batch", "?"], ElemType::BF16);
     assert_eq!(infer(&SIGMOID, &[&sym], &none()).unwrap(), vec![sym.clone()]);
+    // Softplus, HardSigmoid and HardSwish take bf16 only from opset 22.
+    let err = infer(&SOFTPLUS, &[&sym], &none()).unwrap_err();
+    assert_eq!(err, "operand #0 (X) has element type bf16, expected f16, f32 or f64 (bf16 only from opset 22)");
+    assert!(infer(&HARD_SIGMOID, &[&sym], &none()).is_err() && infer(&HARD_SWISH, &[&sym], &none()).is_err());
 }
 
 #[test]
