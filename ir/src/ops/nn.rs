@@ -378,7 +378,6 @@ mod tests {
         let info = OpInfo::new(&types, &attrs);
         assert_eq!(infer_reshape(&info).unwrap(), vec![Type::Tensor(TensorType::fixed(&[6], ElemType::F32))]);
         attrs.insert("shape".into(), crate::Attribute::Array(vec![crate::Attribute::Int(5)]));
-        let types = [&t];
         let info = OpInfo::new(&types, &attrs);
         assert!(infer_reshape(&info).unwrap_err().contains("cannot reshape 6 elements"));
     }
