@@ -15,7 +15,7 @@ pub fn dialect_page(d: &Dialect) -> String {
     let _ = writeln!(
         s,
         "<!-- Generated from the op declarations (ir/src/ops/). Do not edit: run \
-         `WEFT_BLESS=1 cargo test -p weft-ir --test spec_pages`. -->\n"
+         `WEFT_BLESS=1 cargo test --workspace`. -->\n"
     );
     let _ = writeln!(s, "{}\n\n{}\n", d.summary, d.description);
     let _ = writeln!(s, "| op | summary | operands | results | attributes | traits |");
