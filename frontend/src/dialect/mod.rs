@@ -10,6 +10,20 @@
 //! declares shape inference (reading shape operands through
 //! `OpInfo::constant`) and reference semantics.
 
+pub mod conv;
+pub mod generate;
+pub mod index;
+pub mod linalg;
+pub mod qmatmul;
+pub mod quant;
+pub mod resize;
+mod resize_sampling;
+pub mod shape;
+pub mod slice;
+#[cfg(test)]
+mod testing_b;
+mod util_b;
+
 use weft_ir::ops::Dialect;
 
 pub static DIALECT: Dialect = Dialect {
@@ -29,7 +43,31 @@ division truncates, float results are rounded once to the element type.",
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---
         // (owned by frontend/src/dialect/{shape,index,linalg,conv,quant}.rs)
-
+        shape::RESHAPE,
+        shape::TRANSPOSE,
+        shape::FLATTEN,
+        shape::SQUEEZE,
+        shape::UNSQUEEZE,
+        shape::EXPAND,
+        generate::SHAPE,
+        generate::SIZE,
+        generate::CONSTANT_OF_SHAPE,
+        generate::RANGE,
+        index::GATHER,
+        index::GATHER_ND,
+        slice::SLICE,
+        slice::CONCAT,
+        slice::SPLIT,
+        linalg::MATMUL,
+        linalg::GEMM,
+        conv::CONV,
+        conv::CONV_TRANSPOSE,
+        quant::QUANTIZE_LINEAR,
+        quant::DEQUANTIZE_LINEAR,
+        quant::DYNAMIC_QUANTIZE_LINEAR,
+        qmatmul::MATMUL_INTEGER,
+        qmatmul::QLINEAR_MATMUL,
+        resize::RESIZE,
         // --- end of the second group ---
     ],
 };
