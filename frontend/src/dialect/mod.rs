@@ -11,6 +11,7 @@
 //! `OpInfo::constant`) and reference semantics.
 
 pub mod conv;
+pub mod einsum;
 pub mod generate;
 pub mod index;
 pub mod linalg;
@@ -60,6 +61,7 @@ division truncates, float results are rounded once to the element type.",
         slice::SPLIT,
         linalg::MATMUL,
         linalg::GEMM,
+        einsum::EINSUM,
         conv::CONV,
         conv::CONV_TRANSPOSE,
         quant::QUANTIZE_LINEAR,
