@@ -5,7 +5,8 @@
 //! Invariants: the output-size and padding formulas are those of the ONNX
 //! operator docs (one function each, shared by shape inference and
 //! evaluation); products accumulate in f64 and round once per output
-//! element; a kernel that does not fit its padded input is an error.
+//! element; a kernel longer than its padded input gives an empty output
+//! dim (as in the ONNX reference).
 
 use super::util_b::{
     attr_choice, attr_int, attr_ints, check_max_operands, checked_numel, float_operand, floats, operand, same_elem,
@@ -48,7 +49,8 @@ pub const CONV: OpDef = OpDef {
     description: "`X` is `[N, C, D1..Dn]`, `W` is `[M, C/group, K1..Kn]`, the optional bias `B` \
 is `[M]`; the result is `[N, M, O1..On]` with `Oi = floor((Di + pad_begin + pad_end - ((Ki - 1) * \
 dilation + 1)) / stride) + 1`. `SAME_UPPER`/`SAME_LOWER` pad so that `Oi = ceil(Di / stride)`, the \
-odd unit of padding going at the end (UPPER) or beginning (LOWER); `VALID` pads nothing. Products \
+odd unit of padding going at the end (UPPER) or beginning (LOWER); `VALID` pads nothing. An \
+extent below 0 (a kernel longer than the padded input) is 0. Products \
 accumulate in f64, rounded once. Spatial dims that are symbolic give `?` result dims.\n\n\
 ```\n%3 = onnx.Conv %0, %1, %2 {kernel_shape = [16, 16], strides = [16, 16]} : (tensor<1x3x224x224xf32>, tensor<768x3x16x16xf32>, tensor<768xf32>) -> tensor<1x768x14x14xf32>\n```",
     operands: Arity::Variadic { name: "X, W, B", min: 2 },
@@ -186,13 +188,10 @@ fn conv_out(a: &ConvAttrs, i: usize, input: u64, kernel: u64) -> Result<(u64, i6
         "VALID" => (0, 0),
         _ => (a.pads[i] as u64, a.pads[n + i] as u64),
     };
-    let padded = input.saturating_add(begin).saturating_add(end);
-    if padded < eff {
-        return Err(format!(
-            "spatial dim {i}: the kernel (extent {eff} with dilation) is larger than the padded input ({padded})"
-        ));
-    }
-    Ok(((padded - eff) / s + 1, begin as i64))
+    let padded = input as i128 + begin as i128 + end as i128;
+    // A kernel longer than the padded input gives an empty dim, as in the ONNX reference.
+    let out = ((padded - eff as i128).div_euclid(s as i128) + 1).max(0);
+    Ok((out as u64, begin as i64))
 }
 
 /// Checks X and W (and B) of a convolution; returns the spatial rank.

@@ -38,10 +38,12 @@ output extent is `floor(in * scale)` (in f32); with sizes it is the size, adjust
 round `scale * in` half up), and the scale is `out / in`.\n\n\
 Each resized dim maps output coordinate `x` to input coordinate `x'` by \
 `coordinate_transformation_mode` (`half_pixel`: `(x + 0.5) / scale - 0.5`; `align_corners`: \
-`x * (in - 1) / (scale * in - 1)`, note the unrounded `scale * in` as in the ONNX reference; \
-`asymmetric`: `x / scale`; `pytorch_half_pixel`: like half_pixel, 0 for an output extent of 1; \
-`half_pixel_symmetric`; `tf_crop_and_resize`: from `roi`, with `extrapolation_value` outside the \
-input). `nearest` picks one input per `nearest_mode`; `linear` weights 2 neighbours; `cubic` 4 \
+`x * (in - 1) / (scale * in - 1)`; `asymmetric`: `x / scale`; `pytorch_half_pixel`: like \
+half_pixel, but -0.5 when `scale * in` is 1; `half_pixel_symmetric`; `tf_crop_and_resize`: from \
+`roi`, with `extrapolation_value` outside the input). As in the ONNX reference implementation \
+(whose outputs the ONNX backend tests hold), the output length in these formulas is the \
+unrounded `scale * in`: the operator text's integer `length_resized` differs from it when a \
+scale is given that does not divide evenly. `nearest` picks one input per `nearest_mode`; `linear` weights 2 neighbours; `cubic` 4 \
 with the Keys kernel of parameter `cubic_coeff_a`; `antialias = 1` widens the linear/cubic filter \
 by `1 / scale` when downscaling (nearest ignores it); `exclude_outside = 1` drops taps outside the \
 input and renormalizes. Taps outside the input read the nearest edge element. Weights and sums \

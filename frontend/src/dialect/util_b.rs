@@ -296,6 +296,17 @@ pub fn build(elem: &ElemType, shape: Vec<u64>, values: impl IntoIterator<Item = 
     Tensor { elem: elem.clone(), shape, data }
 }
 
+/// `x` rounded to the float element type `elem` (unchanged for f64 and
+/// non-float types).
+pub fn round_to(elem: &ElemType, x: f64) -> f64 {
+    match elem {
+        ElemType::F32 => x as f32 as f64,
+        ElemType::F16 => half::f16::from_f64(x).to_f64(),
+        ElemType::BF16 => half::bf16::from_f64(x).to_f64(),
+        _ => x,
+    }
+}
+
 /// A 1-D i64 tensor.
 pub fn i64_vector(values: Vec<i64>) -> Tensor {
     Tensor { elem: ElemType::I64, shape: vec![values.len() as u64], data: TensorData::Int(values) }
