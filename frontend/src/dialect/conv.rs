@@ -180,7 +180,7 @@ fn conv_out(a: &ConvAttrs, i: usize, input: u64, kernel: u64) -> Result<(u64, i6
     let (begin, end) = match a.auto_pad {
         "SAME_UPPER" | "SAME_LOWER" => {
             let out = input.div_ceil(s);
-            let total = (out.saturating_sub(1).saturating_mul(s) + eff).saturating_sub(input);
+            let total = out.saturating_sub(1).saturating_mul(s).saturating_add(eff).saturating_sub(input);
             let small = total / 2;
             let begin = if a.auto_pad == "SAME_UPPER" { small } else { total - small };
             return Ok((out, begin as i64));
@@ -258,6 +258,11 @@ fn for_each_index(shape: &[u64], mut f: impl FnMut(usize, &[u64])) {
     }
 }
 
+/// `i * stride + k * dilation - begin`, without overflow.
+fn spatial_pos(i: u64, stride: u64, k: u64, dilation: u64, begin: i64) -> i128 {
+    i as i128 * stride as i128 + k as i128 * dilation as i128 - begin as i128
+}
+
 /// The bias of output channel `m` (0 without a bias operand).
 fn bias(ops: &[Tensor], m: usize) -> Result<f64, String> {
     match ops.get(2) {
@@ -295,7 +300,9 @@ fn eval_conv(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, S
     }
     let mut shape = vec![batch, m];
     shape.extend(&out_sp);
-    checked_numel(&shape)?;
+    if checked_numel(&shape)? == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let (xv, wv) = (floats(x), floats(w));
     let (xs, ws) = (strides(&x.shape), strides(&w.shape));
     let mg = m / a.group;
@@ -309,8 +316,8 @@ fn eval_conv(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, S
                 for_each_index(kernel, |_, k| {
                     let mut x_off = nb * xs[0];
                     for i in 0..n {
-                        let pos = (o[i] * a.strides[i] + k[i] * a.dilations[i]) as i64 - begin[i];
-                        if pos < 0 || pos as u64 >= x.shape[2 + i] {
+                        let pos = spatial_pos(o[i], a.strides[i], k[i], a.dilations[i], begin[i]);
+                        if pos < 0 || pos >= x.shape[2 + i] as i128 {
                             return;
                         }
                         x_off += pos as u64 * xs[2 + i];
@@ -433,6 +440,9 @@ fn eval_conv_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<
     let mut shape = vec![batch, m];
     shape.extend(&out_sp);
     let total = checked_numel(&shape)? as usize;
+    if total == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let (xv, wv) = (floats(x), floats(w));
     let (xs, ws, ys) = (strides(&x.shape), strides(&w.shape), strides(&shape));
     let mut acc = vec![0f64; total];
@@ -445,8 +455,8 @@ fn eval_conv_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<
                 for_each_index(kernel, |_, k| {
                     let mut y_off = nb * ys[0];
                     for i in 0..n {
-                        let pos = (p[i] * a.strides[i] + k[i] * a.dilations[i]) as i64 - begin[i];
-                        if pos < 0 || pos as u64 >= out_sp[i] {
+                        let pos = spatial_pos(p[i], a.strides[i], k[i], a.dilations[i], begin[i]);
+                        if pos < 0 || pos >= out_sp[i] as i128 {
                             return;
                         }
                         y_off += pos as u64 * ys[2 + i];

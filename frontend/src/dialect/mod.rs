@@ -19,6 +19,8 @@ pub mod qmatmul;
 pub mod quant;
 pub mod resize;
 mod resize_sampling;
+#[cfg(test)]
+mod robust_b;
 pub mod shape;
 pub mod slice;
 #[cfg(test)]

@@ -262,6 +262,12 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
         return Err(format!("tf_crop_and_resize needs 'roi' with {} values, got {}", 2 * axes.len(), roi.len()));
     }
     let mut shape = x.shape.clone();
+    for (&ax, (out, _)) in axes.iter().zip(&extents) {
+        shape[ax] = out.unwrap_or(0);
+    }
+    if checked_numel(&shape)? == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let mut dim_taps: Vec<DimTaps> =
         x.shape.iter().map(|&d| (0..d).map(|o| Some(vec![Tap { index: o, weight: 1.0 }])).collect()).collect();
     for (i, (&ax, (out, scale))) in axes.iter().zip(extents).enumerate() {
@@ -270,7 +276,6 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
         if in_len == 0 && out > 0 {
             return Err(format!("cannot resize axis {ax} of extent 0 to {out}"));
         }
-        checked_numel(&[out])?;
         let crop = (roi.get(i).copied().unwrap_or(0.0), roi.get(axes.len() + i).copied().unwrap_or(1.0));
         dim_taps[ax] = (0..out)
             .map(|o| {
@@ -278,9 +283,7 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
                     .map(|c| taps(&a.sampling, c, scale, in_len))
             })
             .collect();
-        shape[ax] = out;
     }
-    checked_numel(&shape)?;
     let values = sample_all(x, &shape, &dim_taps, a.extrapolation);
     let int = x.elem.is_int();
     let values = values.into_iter().map(|v| if int { Scalar::Int(v.trunc() as i64) } else { Scalar::Float(v) });
