@@ -10,13 +10,29 @@
 //! declares shape inference (reading shape operands through
 //! `OpInfo::constant`) and reference semantics.
 
-mod a_cast;
+pub mod a_cast;
 mod a_common;
-mod a_logic;
-mod a_unary;
-mod elementwise;
-mod norm;
-mod reduce;
+pub mod a_logic;
+pub mod a_unary;
+pub mod conv;
+pub mod einsum;
+pub mod elementwise;
+pub mod generate;
+pub mod index;
+pub mod linalg;
+pub mod norm;
+pub mod qmatmul;
+pub mod quant;
+pub mod reduce;
+pub mod resize;
+mod resize_sampling;
+#[cfg(test)]
+mod robust_b;
+pub mod shape;
+pub mod slice;
+#[cfg(test)]
+mod testing_b;
+mod util_b;
 
 pub use a_cast::{elem_type_from_onnx, onnx_code_of};
 
@@ -79,8 +95,34 @@ division truncates, float results are rounded once to the element type.",
         // --- end of the first group ---
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---
-        // (owned by frontend/src/dialect/{shape,index,linalg,conv,quant}.rs)
-
+        // (owned by frontend/src/dialect/{shape,generate,index,slice,linalg,einsum,conv,quant,
+        // qmatmul,resize,resize_sampling,util_b}.rs)
+        shape::RESHAPE,
+        shape::TRANSPOSE,
+        shape::FLATTEN,
+        shape::SQUEEZE,
+        shape::UNSQUEEZE,
+        shape::EXPAND,
+        generate::SHAPE,
+        generate::SIZE,
+        generate::CONSTANT_OF_SHAPE,
+        generate::RANGE,
+        index::GATHER,
+        index::GATHER_ND,
+        slice::SLICE,
+        slice::CONCAT,
+        slice::SPLIT,
+        linalg::MATMUL,
+        linalg::GEMM,
+        einsum::EINSUM,
+        conv::CONV,
+        conv::CONV_TRANSPOSE,
+        quant::QUANTIZE_LINEAR,
+        quant::DEQUANTIZE_LINEAR,
+        quant::DYNAMIC_QUANTIZE_LINEAR,
+        qmatmul::MATMUL_INTEGER,
+        qmatmul::QLINEAR_MATMUL,
+        resize::RESIZE,
         // --- end of the second group ---
     ],
 };
