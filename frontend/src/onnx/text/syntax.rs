@@ -6,7 +6,7 @@
 //! checked yet (a `Word` may be neither `inf` nor a type name) — the
 //! checks live in `convert`, which reports them with these spans.
 
-use super::super::proto::GraphProto;
+use super::super::proto::{GraphProto, ValueInfoProto};
 use std::borrow::Cow;
 use weft_ir::{Diagnostic, FileId, Span};
 
@@ -74,8 +74,11 @@ pub enum TypeP<'a> {
 /// A value name with an optional type: `float[N] X` or `X`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueInfoP<'a> {
+    /// The type as written (an initializer needs its dims' spans).
     pub ty: Option<TypeP<'a>>,
-    pub name: Cow<'a, str>,
+    /// The value info, its type converted (and its errors reported) when
+    /// it was parsed.
+    pub proto: ValueInfoProto,
     pub span: ByteSpan,
 }
 
