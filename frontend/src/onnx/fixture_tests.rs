@@ -140,6 +140,24 @@ fn external_data_reads() {
 }
 
 #[test]
+fn models_load_by_extension() {
+    let mut sources = weft_ir::SourceMap::new();
+    let text = super::load_model(&mut sources, &fixture("mlp.onnxtxt")).unwrap_or_else(|d| panic!("{d:?}"));
+    let binary = super::load_model(&mut sources, &fixture("mlp.parsed.onnx")).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(text.model, binary.model);
+    assert_eq!(text.dir(), fixture("").as_path().components().as_path());
+    let missing = super::load_model(&mut sources, &fixture("missing.onnxtxt")).expect_err("missing");
+    assert!(missing[0].message.ends_with("missing.onnxtxt: no such file"), "{}", missing[0].message);
+    let bad = std::env::temp_dir().join(format!("weft-bad-{}.onnxtxt", std::process::id()));
+    std::fs::write(&bad, b"g () => () { Y = Relu(\xff) }").expect("write");
+    let d = super::load_model(&mut sources, &bad).expect_err("not UTF-8");
+    assert!(d[0].message.contains("not valid UTF-8"), "{}", d[0].message);
+    let d = super::load_model(&mut sources, &fixture("syntax.onnxtxt").with_extension("txt")).expect_err("missing");
+    assert!(d[0].message.ends_with("syntax.txt: no such file"));
+    let _ = std::fs::remove_file(&bad);
+}
+
+#[test]
 fn test_data_tensor_reads() {
     let (name, t) = read_tensor_pb(&fixture("input_0.pb")).unwrap_or_else(|d| panic!("{}", d.message));
     assert_eq!(name, "input_ids");

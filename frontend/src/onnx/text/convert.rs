@@ -415,9 +415,19 @@ pub fn function(errors: &mut Vec<SyntaxError>, parts: FunctionParts<'_>) -> Func
         }
     }
     let mut defaults = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for attr in parts.attrs {
+        let (name, span) = match &attr {
+            FnAttrP::Name(name, span) => (*name, *span),
+            FnAttrP::Default(a) => (a.name, a.name_span),
+        };
+        if seen.contains(&name) {
+            error(errors, format!("function attribute '{name}' is declared twice"), span);
+            continue;
+        }
+        seen.push(name);
         match attr {
-            FnAttrP::Name(name) => f.attribute.push(name.to_string()),
+            FnAttrP::Name(name, _) => f.attribute.push(name.to_string()),
             FnAttrP::Default(a) => defaults.push(a),
         }
     }

@@ -163,10 +163,10 @@ pub struct AttributeP<'a> {
 /// parameter with a default value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FnAttrP<'a> {
-    Name(&'a str),
+    Name(&'a str, ByteSpan),
     Default(AttributeP<'a>),
 }
 
-/// One piece of a comma-separated name list: a name, or nothing (an
-/// omitted optional input). `quoted` tells `""` from nothing.
+/// One piece of a comma-separated name list: a name (possibly `""`), or
+/// nothing (an omitted optional input).
 pub type IdPiece<'a> = Option<Cow<'a, str>>;

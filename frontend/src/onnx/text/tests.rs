@@ -257,6 +257,12 @@ fn functions() {
     let infos: Vec<&str> = f.value_info.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(infos, vec!["x", "y", "t"], "typed inputs and outputs, then the listed value infos");
     assert_eq!(f.node.len(), 2);
+    let twice = "g () => () {}\n<domain: \"d\"> F <a, a = 1> () => () {}";
+    assert_eq!(errors(twice), vec![("function attribute 'a' is declared twice".to_string(), "a".to_string())]);
+    assert_eq!(
+        first_error("g () => () {} F <x: int = 1> () => () {} <bogus: 1> G () => () {}").0,
+        "unknown function property 'bogus' (known: domain, opset_import, doc_string, overload)"
+    );
 }
 
 #[test]
