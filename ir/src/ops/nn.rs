@@ -374,10 +374,11 @@ mod tests {
         let t = Type::Tensor(TensorType::fixed(&[2, 3], ElemType::F32));
         let mut attrs = Attrs::new();
         attrs.insert("shape".into(), crate::Attribute::Array(vec![crate::Attribute::Int(6)]));
-        let info = OpInfo::new(&[&t], &attrs);
+        let types = [&t];
+        let info = OpInfo::new(&types, &attrs);
         assert_eq!(infer_reshape(&info).unwrap(), vec![Type::Tensor(TensorType::fixed(&[6], ElemType::F32))]);
         attrs.insert("shape".into(), crate::Attribute::Array(vec![crate::Attribute::Int(5)]));
-        let info = OpInfo::new(&[&t], &attrs);
+        let info = OpInfo::new(&types, &attrs);
         assert!(infer_reshape(&info).unwrap_err().contains("cannot reshape 6 elements"));
     }
 }
