@@ -3,3 +3,4 @@
 //! turns an ONNX model into a weft module.
 
 pub mod dialect;
+pub mod onnx;
