@@ -150,8 +150,12 @@ fn write_scalar(f: &mut impl Write, elem: &ElemType, s: Scalar) -> fmt::Result {
                 write_f64(f, x)
             }
         }
-        (ElemType::F16, Scalar::Float(x)) => write_f64(f, shortest(x, |y| half::f16::from_f64(y).to_f64())),
-        (ElemType::BF16, Scalar::Float(x)) => write_f64(f, shortest(x, |y| half::bf16::from_f64(y).to_f64())),
+        (ElemType::F16, Scalar::Float(x)) => {
+            write_f64(f, shortest(x, |y| crate::ops::eval::round_to(&ElemType::F16, y)))
+        }
+        (ElemType::BF16, Scalar::Float(x)) => {
+            write_f64(f, shortest(x, |y| crate::ops::eval::round_to(&ElemType::BF16, y)))
+        }
         (_, Scalar::Float(x)) => write_f64(f, x),
     }
 }

@@ -7,6 +7,7 @@
 //! `i64` (the stored integer: `q` for `!quant.int`, 0/1 for bool and
 //! `!quant.bin`).
 
+use crate::ops::eval::round_to;
 use crate::types::{ElemType, TensorType};
 use half::{bf16, f16};
 
@@ -72,8 +73,8 @@ impl TensorData {
             Scalar::Int(i) => i as f64,
         };
         match self {
-            TensorData::F16(v) => v.push(f16::from_f64(as_f(s))),
-            TensorData::BF16(v) => v.push(bf16::from_f64(as_f(s))),
+            TensorData::F16(v) => v.push(f16::from_f64(round_to(&ElemType::F16, as_f(s)))),
+            TensorData::BF16(v) => v.push(bf16::from_f64(round_to(&ElemType::BF16, as_f(s)))),
             TensorData::F32(v) => v.push(as_f(s) as f32),
             TensorData::F64(v) => v.push(as_f(s)),
             TensorData::Int(v) => v.push(match s {

@@ -10,6 +10,16 @@
 //! declares shape inference (reading shape operands through
 //! `OpInfo::constant`) and reference semantics.
 
+mod a_cast;
+mod a_common;
+mod a_logic;
+mod a_unary;
+mod elementwise;
+mod norm;
+mod reduce;
+
+pub use a_cast::{elem_type_from_onnx, onnx_code_of};
+
 use weft_ir::ops::Dialect;
 
 pub static DIALECT: Dialect = Dialect {
@@ -24,7 +34,48 @@ division truncates, float results are rounded once to the element type.",
     ops: &[
         // --- elementwise, logic, cast, reductions, normalization, activations ---
         // (owned by frontend/src/dialect/{elementwise,reduce,norm}.rs)
-
+        elementwise::ADD,
+        elementwise::SUB,
+        elementwise::MUL,
+        elementwise::DIV,
+        elementwise::POW,
+        a_unary::SQRT,
+        a_unary::EXP,
+        a_unary::LOG,
+        a_unary::ERF,
+        a_unary::TANH,
+        a_unary::SIGMOID,
+        a_unary::RELU,
+        a_unary::NEG,
+        a_unary::ABS,
+        a_unary::RECIPROCAL,
+        elementwise::MAX,
+        elementwise::MIN,
+        elementwise::CLIP,
+        elementwise::WHERE,
+        a_logic::EQUAL,
+        a_logic::LESS,
+        a_logic::GREATER,
+        a_logic::LESS_OR_EQUAL,
+        a_logic::GREATER_OR_EQUAL,
+        a_logic::AND,
+        a_logic::OR,
+        a_logic::NOT,
+        a_logic::IS_NAN,
+        a_cast::CAST,
+        a_cast::CAST_LIKE,
+        norm::SOFTMAX,
+        norm::LOG_SOFTMAX,
+        norm::LAYER_NORMALIZATION,
+        norm::BATCH_NORMALIZATION,
+        a_unary::GELU,
+        reduce::REDUCE_MEAN,
+        reduce::REDUCE_SUM,
+        reduce::REDUCE_MAX,
+        a_unary::HARD_SIGMOID,
+        a_unary::HARD_SWISH,
+        a_unary::SOFTPLUS,
+        a_cast::IDENTITY,
         // --- end of the first group ---
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---

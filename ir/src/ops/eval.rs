@@ -74,6 +74,66 @@ pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(Scalar, Scalar) -> Result<Scala
     Ok(Tensor { elem: a.elem.clone(), shape, data })
 }
 
+/// Applies `f` to the elements of `inputs` at each index of their numpy
+/// broadcast shape, producing a tensor of `elem` (results are rounded or
+/// wrapped to `elem` as by [`to_elem`]). Unlike [`binary`], the result
+/// element type is free, and any number of operands broadcast together.
+pub fn broadcast_map(
+    inputs: &[&Tensor],
+    elem: &ElemType,
+    mut f: impl FnMut(&[Scalar]) -> Result<Scalar, String>,
+) -> Result<Tensor, String> {
+    let shapes: Vec<Vec<Dim>> = inputs.iter().map(|t| fixed_shape(t)).collect();
+    let refs: Vec<&[Dim]> = shapes.iter().map(Vec::as_slice).collect();
+    let shape = super::shape::broadcast_many(&refs)?;
+    let shape: Vec<u64> = shape.iter().map(|d| d.fixed().unwrap_or(0)).collect();
+    let strides: Vec<Vec<u64>> = inputs.iter().map(|t| Tensor::strides(&t.shape)).collect();
+    let n: u64 = shape.iter().product();
+    let mut data = crate::tensor::TensorData::empty_for(elem, n as usize);
+    let mut idx = vec![0u64; shape.len()];
+    let mut args = vec![Scalar::Int(0); inputs.len()];
+    for flat in 0..n {
+        unflatten(flat, &shape, &mut idx);
+        for (k, t) in inputs.iter().enumerate() {
+            args[k] = t.data.get(broadcast_source(&idx, &t.shape, &strides[k]));
+        }
+        data.push(to_elem(elem, f(&args)?));
+    }
+    Ok(Tensor { elem: elem.clone(), shape, data })
+}
+
+/// Rounds `x` to the nearest value of the float type `elem` (ties to
+/// even; beyond the largest finite value, an infinity); other element
+/// types leave `x` as it is. The result converts to `elem` exactly.
+///
+/// f16 and bf16 are rounded here rather than by `half`'s `from_f64`, which
+/// goes through f32 or drops low bits and so can round twice
+/// (`1 + 2^-11 + 2^-30` must give `1 + 2^-10`, not 1).
+pub fn round_to(elem: &ElemType, x: f64) -> f64 {
+    match elem {
+        ElemType::F16 => round_to_format(x, 10, -14, 65504.0),
+        ElemType::BF16 => round_to_format(x, 7, -126, half::bf16::MAX.to_f64()),
+        ElemType::F32 => x as f32 as f64,
+        _ => x,
+    }
+}
+
+/// Rounds `x` to a binary float format with `fraction_bits` stored
+/// significand bits, least normal exponent `min_exp` and largest finite
+/// value `max`: scaling by the unit in the last place is exact in f64, so
+/// one `round_ties_even` is the only rounding.
+fn round_to_format(x: f64, fraction_bits: i32, min_exp: i32, max: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let a = x.abs();
+    let exp = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    let ulp = 2f64.powi(exp.max(min_exp) - fraction_bits);
+    let r = (a / ulp).round_ties_even() * ulp;
+    let r = if r > max { f64::INFINITY } else { r };
+    r.copysign(x)
+}
+
 /// Applies `f` to every element.
 pub fn unary(a: &Tensor, f: impl Fn(Scalar) -> Scalar) -> Tensor {
     Tensor::from_fn(a.elem.clone(), a.shape.clone(), |i| to_elem(&a.elem, f(a.data.get(i))))
@@ -132,5 +192,41 @@ pub fn as_f64(s: Scalar) -> f64 {
     match s {
         Scalar::Float(f) => f,
         Scalar::Int(i) => i as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::TensorData;
+
+    #[test]
+    fn rounding_to_f16_and_bf16_is_single() {
+        let x = 1.0 + 2f64.powi(-11) + 2f64.powi(-30);
+        assert_eq!(round_to(&ElemType::F16, x), 1.0 + 2f64.powi(-10));
+        assert_eq!(round_to(&ElemType::F16, 1.0 + 2f64.powi(-11)), 1.0);
+        assert_eq!(round_to(&ElemType::F16, 65519.0), 65504.0);
+        assert_eq!(round_to(&ElemType::F16, -65520.0), f64::NEG_INFINITY);
+        // Subnormal: the f16 quantum below 2^-14 is 2^-24.
+        assert_eq!(round_to(&ElemType::F16, 3.4 * 2f64.powi(-24)), 3.0 * 2f64.powi(-24));
+        assert_eq!(round_to(&ElemType::F16, -2f64.powi(-26)).to_bits(), (-0.0f64).to_bits());
+        let y = 1.0 + 2f64.powi(-8) + 2f64.powi(-40);
+        assert_eq!(round_to(&ElemType::BF16, y), 1.0 + 2f64.powi(-7));
+        assert!(round_to(&ElemType::F16, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn broadcast_map_broadcasts_every_operand() {
+        let t = |shape: &[u64], v: &[f32]| Tensor {
+            elem: ElemType::F32,
+            shape: shape.to_vec(),
+            data: TensorData::F32(v.to_vec()),
+        };
+        let (a, b, c) = (t(&[2, 1], &[1., 2.]), t(&[3], &[10., 20., 30.]), t(&[], &[100.]));
+        let out =
+            broadcast_map(&[&a, &b, &c], &ElemType::F64, |v| Ok(Scalar::Float(v.iter().map(|s| as_f64(*s)).sum())))
+                .unwrap();
+        assert_eq!(out.shape, vec![2, 3]);
+        assert_eq!(out.data, TensorData::F64(vec![111., 121., 131., 112., 122., 132.]));
     }
 }

@@ -36,6 +36,12 @@ pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     (0..rank).map(|i| broadcast_dim(&at(a, i), &at(b, i))).collect()
 }
 
+/// Broadcasts any number of shapes together (numpy rules); no shapes give
+/// a scalar shape.
+pub fn broadcast_many(shapes: &[&[Dim]]) -> Result<Vec<Dim>, String> {
+    shapes.iter().try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
+}
+
 /// The result shape of a batched matmul `[..., m, k] x [..., k, n]`
 /// (numpy `matmul`: batch dims broadcast; rank-1 operands not accepted).
 pub fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {

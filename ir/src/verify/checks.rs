@@ -275,7 +275,10 @@ fn guarded<T>(hook: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 fn check_inferred(cx: Cx, data: &OpData, inferred: &[Type], out: &mut Vec<Diagnostic>) {
-    if inferred.len() != data.results.len() {
+    // An op with a variadic result list may declare a prefix of the
+    // results inference describes (ONNX's optional trailing outputs).
+    let prefix = matches!(data.def.results, Arity::Variadic { .. }) && data.results.len() < inferred.len();
+    if inferred.len() != data.results.len() && !prefix {
         let msg = format!(
             "has {}, but shape inference gives {}",
             plural(data.results.len(), "result"),

@@ -332,6 +332,35 @@ fn declared_types_may_refine_unknown_inferred_dimensions() {
     );
 }
 
+fn three_results(_: &OpInfo) -> Result<Vec<Type>, String> {
+    Ok(vec![ty(&[4]), ty(&[1]), ty(&[1])])
+}
+
+static OPTIONAL_OUTPUTS: OpDef = OpDef {
+    name: "test.optional_outputs",
+    operands: Arity::Fixed(&["input"]),
+    results: Arity::Variadic { name: "outputs", min: 1 },
+    infer: Some(three_results),
+    ..OpDef::DEFAULT
+};
+
+#[test]
+fn variadic_results_may_be_a_prefix_of_the_inferred_ones() {
+    let mut b = Builder::new(&[ty(&[4])], &[]);
+    b.op(NewOp::new(&OPTIONAL_OUTPUTS, vec![b.arg(0)], vec![ty(&[4])]));
+    b.op(NewOp::new(&OPTIONAL_OUTPUTS, vec![b.arg(0)], vec![ty(&[4]), ty(&[1]), ty(&[1])]));
+    b.op(NewOp::new(&OPTIONAL_OUTPUTS, vec![b.arg(0)], vec![ty(&[4]), ty(&[2])]));
+    b.op(NewOp::new(&OPTIONAL_OUTPUTS, vec![b.arg(0)], vec![ty(&[4]), ty(&[1]), ty(&[1]), ty(&[1])]));
+    b.ret(vec![]);
+    assert_eq!(
+        messages(&b.module()),
+        [
+            "'test.optional_outputs' op result #1 has type tensor<2xf32>, but shape inference gives tensor<1xf32>",
+            "'test.optional_outputs' op has 4 results, but shape inference gives 3 results",
+        ]
+    );
+}
+
 fn always_fails(_: &OpInfo) -> Result<(), String> {
     Err("operand must be positive".into())
 }
