@@ -19,6 +19,20 @@ mod norm;
 mod reduce;
 
 pub use a_cast::{elem_type_from_onnx, onnx_code_of};
+pub mod conv;
+pub mod einsum;
+pub mod generate;
+pub mod index;
+pub mod linalg;
+pub mod qmatmul;
+pub mod quant;
+pub mod resize;
+mod resize_sampling;
+pub mod shape;
+pub mod slice;
+#[cfg(test)]
+mod testing_b;
+mod util_b;
 
 use weft_ir::ops::Dialect;
 
@@ -80,7 +94,32 @@ division truncates, float results are rounded once to the element type.",
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---
         // (owned by frontend/src/dialect/{shape,index,linalg,conv,quant}.rs)
-
+        shape::RESHAPE,
+        shape::TRANSPOSE,
+        shape::FLATTEN,
+        shape::SQUEEZE,
+        shape::UNSQUEEZE,
+        shape::EXPAND,
+        generate::SHAPE,
+        generate::SIZE,
+        generate::CONSTANT_OF_SHAPE,
+        generate::RANGE,
+        index::GATHER,
+        index::GATHER_ND,
+        slice::SLICE,
+        slice::CONCAT,
+        slice::SPLIT,
+        linalg::MATMUL,
+        linalg::GEMM,
+        einsum::EINSUM,
+        conv::CONV,
+        conv::CONV_TRANSPOSE,
+        quant::QUANTIZE_LINEAR,
+        quant::DEQUANTIZE_LINEAR,
+        quant::DYNAMIC_QUANTIZE_LINEAR,
+        qmatmul::MATMUL_INTEGER,
+        qmatmul::QLINEAR_MATMUL,
+        resize::RESIZE,
         // --- end of the second group ---
     ],
 };
