@@ -205,3 +205,16 @@ fn models_without_a_graph_are_errors() {
     let d = weft_frontend::import::import_model(&onnx, &ctx(), &Default::default()).unwrap_err();
     assert_eq!(d[0].message, "empty.onnx: the model has no graph");
 }
+
+#[test]
+fn bad_initializer_data_names_the_initializer() {
+    let mut w = init_f32("W", &[2, 2], &[]);
+    w.raw_data = bytes::Bytes::from_static(&[0; 7]);
+    let model = Model::new(13)
+        .input(f32_value("x", &[D::V(2), D::V(2)]))
+        .init(w)
+        .node(node("MatMul", &["x", "W"], &["y"]))
+        .output(f32_value("y", &[D::V(2), D::V(2)]));
+    let e = model.error();
+    assert!(e.starts_with("test.onnx: node 'MatMul_y' (MatMul): initializer 'W': "), "{e}");
+}

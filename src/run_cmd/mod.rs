@@ -2,7 +2,8 @@
 //! protobuf or text, imported first; or a .weft module with its
 //! resources) on inputs from `.npy` or ONNX `TensorProto` `.pb` files with
 //! the reference interpreter, then writes one `NAME.npy` per output into
-//! DIR, or prints each output's shape, element type and a summary.
+//! DIR, or prints each output's shape, element type and a summary. A bf16
+//! argument also accepts uint16 bit patterns (NumPy has no bfloat16).
 //!
 //! Invariants: every input of the function must be given exactly once
 //! (missing ones are listed with their types); output files appear all
@@ -25,7 +26,7 @@ use weft_ir::parser::{load_source, parse_module};
 use weft_ir::resources::{sidecar_path, Resources};
 use weft_ir::tensor::Scalar;
 use weft_ir::verify::verify_module;
-use weft_ir::{Context, Diagnostic, Function, Module, SourceMap, Span, Tensor};
+use weft_ir::{Context, Diagnostic, ElemType, Function, Module, SourceMap, Span, Tensor, TensorData, Type};
 
 /// `--input NAME=FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,11 +184,26 @@ fn load_inputs(func: &Function, given: &[InputFile]) -> Result<Vec<Tensor>, Fail
         )));
     }
     let mut tensors = Vec::with_capacity(names.len());
-    for name in &names {
+    for (name, ty) in names.iter().zip(func.arg_types()) {
         let Some(file) = given.iter().find(|i| &i.name == name) else { continue };
-        tensors.push(read_tensor_file(&file.path).map_err(|e| format!("input '{name}': {e}"))?);
+        let t = read_tensor_file(&file.path).map_err(|e| format!("input '{name}': {e}"))?;
+        tensors.push(bf16_from_bits(t, &ty));
     }
     Ok(tensors)
+}
+
+/// NumPy has no bfloat16, so bf16 data comes as uint16 bit patterns (as in
+/// ONNX's own test data): reinterpreted when the argument is bf16.
+fn bf16_from_bits(t: Tensor, arg: &Type) -> Tensor {
+    let wants_bf16 = arg.as_tensor().is_some_and(|a| a.elem == ElemType::BF16);
+    match t.data {
+        TensorData::Int(bits) if wants_bf16 && t.elem == ElemType::Int { width: 16, signed: false } => Tensor {
+            elem: ElemType::BF16,
+            shape: t.shape,
+            data: TensorData::BF16(bits.into_iter().map(|b| half::bf16::from_bits(b as u16)).collect()),
+        },
+        data => Tensor { data, ..t },
+    }
 }
 
 /// A tensor from a `.npy` or `.pb` file.
@@ -321,6 +337,20 @@ mod tests {
         let t = Tensor { elem: ElemType::F32, shape: vec![2, 2], data: TensorData::F32(vec![1.0, -2.5, 0.25, 3.0]) };
         let text = summaries(&["y".to_string()], &[t]);
         assert_eq!(text, "y: shape 2x2 f32\n  min -2.5 max 3 mean 0.4375\n  [1, -2.5, 0.25, 3]\n");
+    }
+
+    #[test]
+    fn uint16_bits_feed_bf16_arguments() {
+        let bits = Tensor {
+            elem: ElemType::Int { width: 16, signed: false },
+            shape: vec![2],
+            data: TensorData::Int(vec![0x3fc0, 0xc000]),
+        };
+        let bf16 = Type::Tensor(weft_ir::TensorType::fixed(&[2], ElemType::BF16));
+        let t = bf16_from_bits(bits.clone(), &bf16);
+        assert_eq!(t.data, TensorData::BF16(vec![half::bf16::from_f32(1.5), half::bf16::from_f32(-2.0)]));
+        let u16s = Type::Tensor(weft_ir::TensorType::fixed(&[2], bits.elem.clone()));
+        assert_eq!(bf16_from_bits(bits.clone(), &u16s), bits);
     }
 
     #[test]

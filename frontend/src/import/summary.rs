@@ -165,12 +165,12 @@ fn bytes_of(data_type: i32, count: u64) -> u64 {
     count.saturating_mul(bits).div_ceil(8)
 }
 
-/// `1234567` as `1.23M`.
+/// `1234567` as `1.23M` (plain below 10000, then K, M, G).
 fn human(n: u64) -> String {
     match n {
         0..=9_999 => n.to_string(),
-        10_000..=9_999_999 => format!("{:.1}K", n as f64 / 1e3),
-        10_000_000..=9_999_999_999 => format!("{:.2}M", n as f64 / 1e6),
+        10_000..=999_999 => format!("{:.1}K", n as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.2}M", n as f64 / 1e6),
         _ => format!("{:.2}G", n as f64 / 1e9),
     }
 }
@@ -224,4 +224,54 @@ fn write_values(f: &mut fmt::Formatter<'_>, title: &str, values: &[ValueSummary]
         writeln!(f, "  {}: {}", v.name, v.ty)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::proto::{GraphProto, NodeProto, OperatorSetIdProto, TensorProto};
+
+    fn node(op: &str, domain: &str, name: &str) -> NodeProto {
+        NodeProto { op_type: op.into(), domain: domain.into(), name: name.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn counts_parameters_ops_and_unsupported_nodes() {
+        let graph = GraphProto {
+            node: vec![
+                node("Add", "", "a"),
+                node("Frob", "", "f1"),
+                node("Add", "ai.onnx", "b"),
+                node("Frob", "", ""),
+                node("Gelu", "com.microsoft", "g"),
+            ],
+            initializer: vec![
+                TensorProto { dims: vec![3, 4], data_type: 1, ..Default::default() },
+                TensorProto { dims: vec![5], data_type: 22, ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        let model = ModelProto {
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
+            graph: Some(graph),
+            ..Default::default()
+        };
+        let mut ctx = Context::default();
+        ctx.register(&crate::dialect::DIALECT);
+        let s = summarize(&OnnxModel { model, path: "m.onnx".into() }, &ctx);
+        assert_eq!(s.parameters, 17);
+        // 12 f32 (48 bytes) and 5 int4 (3 bytes, packed).
+        assert_eq!(s.parameter_bytes, 51);
+        let counts: Vec<(&str, usize)> = s.op_counts.iter().map(|(o, n)| (o.as_str(), *n)).collect();
+        assert_eq!(counts, [("Add", 2), ("Frob", 2), ("com.microsoft.Gelu", 1)]);
+        assert_eq!(s.unsupported.len(), 2);
+        assert_eq!(s.unsupported[0].nodes, ["f1", "Frob_3"]);
+        assert_eq!(s.unsupported[1].opset, None);
+        let text = s.to_string();
+        assert!(text.contains("unsupported ops: 2\n  Frob: f1, Frob_3\n  com.microsoft.Gelu: g\n"), "{text}");
+        assert_eq!(human(9_999), "9999");
+        assert_eq!(human(12_345), "12.3K");
+        assert_eq!(human(1_234_567), "1.23M");
+        assert_eq!(human(17_240_000), "17.24M");
+    }
 }

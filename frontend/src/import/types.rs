@@ -24,7 +24,7 @@ pub fn tensor_type(ty: &TypeProto) -> Result<Option<TensorType>, String> {
         return Err("has no type".to_string());
     };
     let type_proto::Value::TensorType(t) = value else {
-        return Err(format!("has a {} type; only tensors are supported", kind_name(value)));
+        return Err(format!("has {} type; only tensors are supported", kind_name(value)));
     };
     let elem = onnx_elem_type(t.elem_type)?;
     Ok(t.shape.as_ref().map(|s| TensorType::new(dims(s), elem)))
@@ -32,12 +32,12 @@ pub fn tensor_type(ty: &TypeProto) -> Result<Option<TensorType>, String> {
 
 fn kind_name(v: &type_proto::Value) -> &'static str {
     match v {
-        type_proto::Value::TensorType(_) => "tensor",
-        type_proto::Value::SequenceType(_) => "sequence",
-        type_proto::Value::MapType(_) => "map",
-        type_proto::Value::OptionalType(_) => "optional",
-        type_proto::Value::SparseTensorType(_) => "sparse tensor",
-        type_proto::Value::OpaqueType(_) => "opaque",
+        type_proto::Value::TensorType(_) => "a tensor",
+        type_proto::Value::SequenceType(_) => "a sequence",
+        type_proto::Value::MapType(_) => "a map",
+        type_proto::Value::OptionalType(_) => "an optional",
+        type_proto::Value::SparseTensorType(_) => "a sparse tensor",
+        type_proto::Value::OpaqueType(_) => "an opaque",
     }
 }
 
