@@ -112,3 +112,91 @@ func @bad(%x: tensor<2x3xf32>, %y: tensor<4x5xf32>) -> tensor<2x5xf32> {
     let err = check(text).unwrap_err();
     assert!(err.contains("contraction dims differ"), "{err}");
 }
+
+/// The ops of the second group, whose description examples are checked.
+const SECOND_GROUP: &[&str] = &[
+    "Reshape",
+    "Transpose",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Expand",
+    "Shape",
+    "Size",
+    "ConstantOfShape",
+    "Range",
+    "Gather",
+    "GatherND",
+    "Slice",
+    "Concat",
+    "Split",
+    "MatMul",
+    "Gemm",
+    "Einsum",
+    "Conv",
+    "ConvTranspose",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "MatMulInteger",
+    "QLinearMatMul",
+    "Resize",
+];
+
+/// Splits `a, b, c` at top-level commas (outside `<>` and `()`).
+fn split_top(s: &str) -> Vec<String> {
+    let (mut depth, mut cur, mut out) = (0i32, String::new(), Vec::new());
+    for c in s.chars() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// A function whose arguments are the example's operands, with the
+/// example as its body.
+fn example_program(line: &str, op: &str) -> String {
+    let after_op = &line[line.find(op).map(|i| i + op.len()).unwrap_or(0)..];
+    let operands_end = after_op.find(" {").or_else(|| after_op.find(" : ")).unwrap_or(after_op.len());
+    let operands = split_top(&after_op[..operands_end]);
+    let sig = &line[line.rfind(" : ").map(|i| i + 3).unwrap_or(0)..];
+    let types = match sig.strip_prefix('(') {
+        Some(rest) => split_top(&rest[..rest.find(") ->").unwrap_or(rest.len())]),
+        None => vec![sig.to_string(); operands.len()],
+    };
+    let args: Vec<String> = operands.iter().zip(&types).map(|(o, t)| format!("{o}: {t}")).collect();
+    format!("func @example({}) {{\n  {line}\n  return\n}}\n", args.join(", "))
+}
+
+#[test]
+fn every_description_example_parses_and_verifies() {
+    for op in weft_frontend::dialect::DIALECT.ops {
+        let short = op.name.trim_start_matches("onnx.");
+        if !SECOND_GROUP.contains(&short) {
+            continue;
+        }
+        let block = op.description.split("```").nth(1).unwrap_or_else(|| panic!("{} has no example", op.name));
+        let line = block.trim();
+        assert!(line.contains(op.name), "{}'s example does not use it: {line}", op.name);
+        let program = example_program(line, op.name);
+        assert_eq!(check(&program), Ok(()), "{}'s example:\n{program}", op.name);
+    }
+    let covered = weft_frontend::dialect::DIALECT
+        .ops
+        .iter()
+        .filter(|o| SECOND_GROUP.contains(&o.name.trim_start_matches("onnx.")))
+        .count();
+    assert_eq!(covered, SECOND_GROUP.len());
+}

@@ -5,7 +5,8 @@
 //! Invariants: the output-size and padding formulas are those of the ONNX
 //! operator docs (one function each, shared by shape inference and
 //! evaluation); products accumulate in f64 and round once per output
-//! element; a kernel that does not fit its padded input is an error.
+//! element; a kernel longer than its padded input gives an empty output
+//! dim (as in the ONNX reference).
 
 use super::util_b::{
     attr_choice, attr_int, attr_ints, check_max_operands, checked_numel, float_operand, floats, operand, same_elem,
@@ -48,7 +49,8 @@ pub const CONV: OpDef = OpDef {
     description: "`X` is `[N, C, D1..Dn]`, `W` is `[M, C/group, K1..Kn]`, the optional bias `B` \
 is `[M]`; the result is `[N, M, O1..On]` with `Oi = floor((Di + pad_begin + pad_end - ((Ki - 1) * \
 dilation + 1)) / stride) + 1`. `SAME_UPPER`/`SAME_LOWER` pad so that `Oi = ceil(Di / stride)`, the \
-odd unit of padding going at the end (UPPER) or beginning (LOWER); `VALID` pads nothing. Products \
+odd unit of padding going at the end (UPPER) or beginning (LOWER); `VALID` pads nothing. An \
+extent below 0 (a kernel longer than the padded input) is 0. Products \
 accumulate in f64, rounded once. Spatial dims that are symbolic give `?` result dims.\n\n\
 ```\n%3 = onnx.Conv %0, %1, %2 {kernel_shape = [16, 16], strides = [16, 16]} : (tensor<1x3x224x224xf32>, tensor<768x3x16x16xf32>, tensor<768xf32>) -> tensor<1x768x14x14xf32>\n```",
     operands: Arity::Variadic { name: "X, W, B", min: 2 },
@@ -178,7 +180,7 @@ fn conv_out(a: &ConvAttrs, i: usize, input: u64, kernel: u64) -> Result<(u64, i6
     let (begin, end) = match a.auto_pad {
         "SAME_UPPER" | "SAME_LOWER" => {
             let out = input.div_ceil(s);
-            let total = (out.saturating_sub(1).saturating_mul(s) + eff).saturating_sub(input);
+            let total = out.saturating_sub(1).saturating_mul(s).saturating_add(eff).saturating_sub(input);
             let small = total / 2;
             let begin = if a.auto_pad == "SAME_UPPER" { small } else { total - small };
             return Ok((out, begin as i64));
@@ -186,13 +188,10 @@ fn conv_out(a: &ConvAttrs, i: usize, input: u64, kernel: u64) -> Result<(u64, i6
         "VALID" => (0, 0),
         _ => (a.pads[i] as u64, a.pads[n + i] as u64),
     };
-    let padded = input.saturating_add(begin).saturating_add(end);
-    if padded < eff {
-        return Err(format!(
-            "spatial dim {i}: the kernel (extent {eff} with dilation) is larger than the padded input ({padded})"
-        ));
-    }
-    Ok(((padded - eff) / s + 1, begin as i64))
+    let padded = input as i128 + begin as i128 + end as i128;
+    // A kernel longer than the padded input gives an empty dim, as in the ONNX reference.
+    let out = ((padded - eff as i128).div_euclid(s as i128) + 1).max(0);
+    Ok((out as u64, begin as i64))
 }
 
 /// Checks X and W (and B) of a convolution; returns the spatial rank.
@@ -259,6 +258,11 @@ fn for_each_index(shape: &[u64], mut f: impl FnMut(usize, &[u64])) {
     }
 }
 
+/// `i * stride + k * dilation - begin`, without overflow.
+fn spatial_pos(i: u64, stride: u64, k: u64, dilation: u64, begin: i64) -> i128 {
+    i as i128 * stride as i128 + k as i128 * dilation as i128 - begin as i128
+}
+
 /// The bias of output channel `m` (0 without a bias operand).
 fn bias(ops: &[Tensor], m: usize) -> Result<f64, String> {
     match ops.get(2) {
@@ -296,7 +300,9 @@ fn eval_conv(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, S
     }
     let mut shape = vec![batch, m];
     shape.extend(&out_sp);
-    checked_numel(&shape)?;
+    if checked_numel(&shape)? == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let (xv, wv) = (floats(x), floats(w));
     let (xs, ws) = (strides(&x.shape), strides(&w.shape));
     let mg = m / a.group;
@@ -310,8 +316,8 @@ fn eval_conv(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, S
                 for_each_index(kernel, |_, k| {
                     let mut x_off = nb * xs[0];
                     for i in 0..n {
-                        let pos = (o[i] * a.strides[i] + k[i] * a.dilations[i]) as i64 - begin[i];
-                        if pos < 0 || pos as u64 >= x.shape[2 + i] {
+                        let pos = spatial_pos(o[i], a.strides[i], k[i], a.dilations[i], begin[i]);
+                        if pos < 0 || pos >= x.shape[2 + i] as i128 {
                             return;
                         }
                         x_off += pos as u64 * xs[2 + i];
@@ -434,6 +440,9 @@ fn eval_conv_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<
     let mut shape = vec![batch, m];
     shape.extend(&out_sp);
     let total = checked_numel(&shape)? as usize;
+    if total == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let (xv, wv) = (floats(x), floats(w));
     let (xs, ws, ys) = (strides(&x.shape), strides(&w.shape), strides(&shape));
     let mut acc = vec![0f64; total];
@@ -446,8 +455,8 @@ fn eval_conv_transpose(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<
                 for_each_index(kernel, |_, k| {
                     let mut y_off = nb * ys[0];
                     for i in 0..n {
-                        let pos = (p[i] * a.strides[i] + k[i] * a.dilations[i]) as i64 - begin[i];
-                        if pos < 0 || pos as u64 >= out_sp[i] {
+                        let pos = spatial_pos(p[i], a.strides[i], k[i], a.dilations[i], begin[i]);
+                        if pos < 0 || pos >= out_sp[i] as i128 {
                             return;
                         }
                         y_off += pos as u64 * ys[2 + i];

@@ -34,6 +34,10 @@ broadcast with numpy rules. Floats accumulate in f64 and round once; integers wr
     ..OpDef::DEFAULT
 };
 
+/// The most products an evaluation may compute (a guard against
+/// equations that would run for hours).
+const MAX_STEPS: u64 = 1 << 32;
+
 /// One subscript of a term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Label {
@@ -266,7 +270,11 @@ fn eval_einsum(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
     checked_numel(&out_shape)?;
     let summed: Vec<usize> = (0..lp.extents.len()).filter(|v| !lp.output.contains(v)).collect();
     let sum_shape: Vec<u64> = summed.iter().map(|&v| lp.extents[v]).collect();
-    let (n_out, n_sum) = (out_shape.iter().product::<u64>(), sum_shape.iter().product::<u64>());
+    let n_out = out_shape.iter().product::<u64>();
+    let n_sum = sum_shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).unwrap_or(u64::MAX);
+    if n_out.checked_mul(n_sum).is_none_or(|steps| steps > MAX_STEPS) {
+        return Err(format!("Einsum would take {n_out} x {n_sum} steps (limit {MAX_STEPS})"));
+    }
     let int = elem.is_int();
     let (mut oi, mut si) = (vec![0u64; out_shape.len()], vec![0u64; sum_shape.len()]);
     let mut var = vec![0u64; lp.extents.len()];

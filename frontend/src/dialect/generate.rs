@@ -7,8 +7,8 @@
 //! `OpInfo::constant`, giving `?` extents when those are unknown.
 
 use super::util_b::{
-    attr_int, checked_numel, const_ints, float_operand, int_operand, ints, numeric_operand, operand, scalar_value,
-    shape_from_values, tensor_type, vector_len, MAX_EVAL_ELEMENTS,
+    attr_int, checked_numel, const_ints, float_operand, int_operand, ints, numeric_operand, operand, round_to,
+    scalar_value, shape_from_values, tensor_type, vector_len, MAX_EVAL_ELEMENTS,
 };
 use weft_ir::ops::eval::as_f64;
 use weft_ir::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
@@ -79,8 +79,9 @@ pub const RANGE: OpDef = OpDef {
     summary: "The sequence start, start + delta, ... up to (excluding) limit",
     description: "The operands are scalars of one numeric type (a one-element 1-D tensor is also \
 accepted). There are `max(ceil((limit - start) / delta), 0)` elements, element `i` being \
-`start + i * delta`; both are computed in f64 for floats (rounded once to the element type) and \
-exactly for integers. `delta = 0` is an error. The length is known when all three operands are \
+`start + i * delta`, computed exactly for integers. For floats the count is computed in f32 (f64 for f64) and each element \
+is the previous one plus `delta` rounded to the element type, as in the ONNX function body and \
+onnxruntime. `delta = 0` is an error. The length is known when all three operands are \
 constants, `?` otherwise.\n\n\
 ```\n%3 = onnx.Range %0, %1, %2 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>\n```",
     operands: Arity::Fixed(&["start", "limit", "delta"]),
@@ -163,8 +164,10 @@ fn eval_constant_of_shape(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<V
     Ok(vec![Tensor::from_fn(value.elem, shape, |_| v)])
 }
 
-/// Range's element count.
-fn range_len(start: Scalar, limit: Scalar, delta: Scalar) -> Result<u64, String> {
+/// Range's element count: exact for integers; for floats
+/// `ceil((limit - start) / delta)` computed in f32 (f64 for f64), as the
+/// ONNX function body (which casts to float) and onnxruntime do.
+fn range_len(start: Scalar, limit: Scalar, delta: Scalar, elem: &ElemType) -> Result<u64, String> {
     let n: i128 = match (start, limit, delta) {
         (Scalar::Int(_), Scalar::Int(_), Scalar::Int(0)) => return Err("'delta' must not be 0".into()),
         (Scalar::Int(s), Scalar::Int(l), Scalar::Int(d)) => {
@@ -182,7 +185,11 @@ fn range_len(start: Scalar, limit: Scalar, delta: Scalar) -> Result<u64, String>
             if d == 0.0 || !(s.is_finite() && l.is_finite() && d.is_finite()) {
                 return Err(format!("Range needs finite operands and a nonzero delta, got {s}, {l}, {d}"));
             }
-            let n = ((l - s) / d).ceil();
+            let n = if *elem == ElemType::F64 {
+                ((l - s) / d).ceil()
+            } else {
+                ((l as f32 - s as f32) / d as f32).ceil() as f64
+            };
             if n > MAX_EVAL_ELEMENTS as f64 {
                 return Err(format!("Range would have {n} elements (limit {MAX_EVAL_ELEMENTS})"));
             }
@@ -224,7 +231,7 @@ fn infer_range(info: &OpInfo) -> Result<Vec<Type>, String> {
         float_operand(info, 0)?;
     }
     let dim = match (const_scalar(info, 0), const_scalar(info, 1), const_scalar(info, 2)) {
-        (Some(s), Some(l), Some(d)) => Dim::Fixed(range_len(s, l, d)?),
+        (Some(s), Some(l), Some(d)) => Dim::Fixed(range_len(s, l, d, &elem)?),
         _ => Dim::Dyn,
     };
     Ok(vec![tensor_type(vec![dim], elem)])
@@ -234,12 +241,24 @@ fn eval_range(ops: &[Tensor], _: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, Stri
     let start = scalar_value(&ops[0], "'start'")?;
     let limit = scalar_value(&ops[1], "'limit'")?;
     let delta = scalar_value(&ops[2], "'delta'")?;
-    let n = range_len(start, limit, delta)?;
     let elem = ops[0].elem.clone();
-    let values = (0..n as i64).map(|i| match (start, delta) {
-        (Scalar::Int(s), Scalar::Int(d)) => Scalar::Int(s.wrapping_add(i.wrapping_mul(d))),
-        (s, d) => Scalar::Float(as_f64(s) + i as f64 * as_f64(d)),
-    });
+    let n = range_len(start, limit, delta, &elem)?;
+    let values: Vec<Scalar> = match (start, delta) {
+        (Scalar::Int(s), Scalar::Int(d)) => {
+            (0..n as i64).map(|i| Scalar::Int(s.wrapping_add(i.wrapping_mul(d)))).collect()
+        }
+        (s, d) => {
+            // Accumulated in the element type, as the ONNX function body does.
+            let mut v = as_f64(s);
+            (0..n)
+                .map(|_| {
+                    let out = Scalar::Float(v);
+                    v = round_to(&elem, v + as_f64(d));
+                    out
+                })
+                .collect()
+        }
+    };
     Ok(vec![super::util_b::build(&elem, vec![n], values)])
 }
 
@@ -293,6 +312,9 @@ mod tests {
         assert_eq!(r(0, 5, -1), Vec::<i64>::new());
         let f = eval1(&RANGE, &[f32t(&[], &[1.0]), f32t(&[], &[2.0]), f32t(&[], &[0.3])], &Attrs::new());
         assert_close(&vals(&f), &[1.0, 1.3, 1.6, 1.9], 1e-6);
+        // In f64, 7 / 0.7f32 is 10.0000002 (11 elements); in f32 it is 10, as ONNX computes it.
+        let down = eval1(&RANGE, &[f32t(&[], &[5.0]), f32t(&[], &[-2.0]), f32t(&[], &[-0.7])], &Attrs::new());
+        assert_eq!(down.shape, vec![10]);
         let zero = eval(&RANGE, &[i64t(&[], &[0]), i64t(&[], &[1]), i64t(&[], &[0])], &Attrs::new());
         assert!(zero.unwrap_err().contains("must not be 0"));
     }

@@ -110,7 +110,7 @@ impl MatmulPlan {
         let (bb, bm) = b2.split_at(b2.len() - 2);
         let batch: Vec<u64> =
             broadcast_shapes(&fixed(ab), &fixed(bb))?.iter().map(|d| d.fixed().unwrap_or(0)).collect();
-        let nb = batch.iter().product::<u64>() as usize;
+        let nb = checked_numel(&batch)? as usize;
         let mut idx = vec![0u64; batch.len()];
         let mut batches = Vec::with_capacity(nb);
         for bi in 0..nb {

@@ -28,6 +28,8 @@ pub mod qmatmul;
 pub mod quant;
 pub mod resize;
 mod resize_sampling;
+#[cfg(test)]
+mod robust_b;
 pub mod shape;
 pub mod slice;
 #[cfg(test)]
@@ -93,7 +95,8 @@ division truncates, float results are rounded once to the element type.",
         // --- end of the first group ---
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---
-        // (owned by frontend/src/dialect/{shape,index,linalg,conv,quant}.rs)
+        // (owned by frontend/src/dialect/{shape,generate,index,slice,linalg,einsum,conv,quant,
+        // qmatmul,resize,resize_sampling,util_b}.rs)
         shape::RESHAPE,
         shape::TRANSPOSE,
         shape::FLATTEN,

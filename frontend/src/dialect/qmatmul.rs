@@ -36,8 +36,8 @@ pub const QLINEAR_MATMUL: OpDef = OpDef {
     description: "a and b are i8 or u8 with numpy `matmul` geometry. a's scale and zero point are \
 scalars or per row (`[M]`), b's and y's scalars or per column (`[N]`). The i32 sum of exact \
 products is multiplied (in f64) by the f32 value `a_scale * b_scale / y_scale`, offset by y's \
-zero point, rounded half to even and saturated to y's zero-point type, as the ONNX reference \
-does.\n\n\
+zero point, rounded half to even and saturated to y's zero-point type (the operator text's \
+saturation; onnx 1.17's reference implementation wraps instead).\n\n\
 ```\n%8 = onnx.QLinearMatMul %0, %1, %2, %3, %4, %5, %6, %7 : (tensor<2x4xu8>, tensor<f32>, tensor<u8>, tensor<4x3xu8>, tensor<f32>, tensor<u8>, tensor<f32>, tensor<u8>) -> tensor<2x3xu8>\n```",
     operands: Arity::Fixed(&["a", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "y_scale", "y_zero_point"]),
     results: Arity::Fixed(&["y"]),

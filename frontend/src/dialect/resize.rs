@@ -38,10 +38,12 @@ output extent is `floor(in * scale)` (in f32); with sizes it is the size, adjust
 round `scale * in` half up), and the scale is `out / in`.\n\n\
 Each resized dim maps output coordinate `x` to input coordinate `x'` by \
 `coordinate_transformation_mode` (`half_pixel`: `(x + 0.5) / scale - 0.5`; `align_corners`: \
-`x * (in - 1) / (scale * in - 1)`, note the unrounded `scale * in` as in the ONNX reference; \
-`asymmetric`: `x / scale`; `pytorch_half_pixel`: like half_pixel, 0 for an output extent of 1; \
-`half_pixel_symmetric`; `tf_crop_and_resize`: from `roi`, with `extrapolation_value` outside the \
-input). `nearest` picks one input per `nearest_mode`; `linear` weights 2 neighbours; `cubic` 4 \
+`x * (in - 1) / (scale * in - 1)`; `asymmetric`: `x / scale`; `pytorch_half_pixel`: like \
+half_pixel, but -0.5 when `scale * in` is 1; `half_pixel_symmetric`; `tf_crop_and_resize`: from \
+`roi`, with `extrapolation_value` outside the input). As in the ONNX reference implementation \
+(whose outputs the ONNX backend tests hold), the output length in these formulas is the \
+unrounded `scale * in`: the operator text's integer `length_resized` differs from it when a \
+scale is given that does not divide evenly. `nearest` picks one input per `nearest_mode`; `linear` weights 2 neighbours; `cubic` 4 \
 with the Keys kernel of parameter `cubic_coeff_a`; `antialias = 1` widens the linear/cubic filter \
 by `1 / scale` when downscaling (nearest ignores it); `exclude_outside = 1` drops taps outside the \
 input and renormalizes. Taps outside the input read the nearest edge element. Weights and sums \
@@ -260,6 +262,12 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
         return Err(format!("tf_crop_and_resize needs 'roi' with {} values, got {}", 2 * axes.len(), roi.len()));
     }
     let mut shape = x.shape.clone();
+    for (&ax, (out, _)) in axes.iter().zip(&extents) {
+        shape[ax] = out.unwrap_or(0);
+    }
+    if checked_numel(&shape)? == 0 {
+        return Ok(vec![super::util_b::build(&x.elem, shape, [])]);
+    }
     let mut dim_taps: Vec<DimTaps> =
         x.shape.iter().map(|&d| (0..d).map(|o| Some(vec![Tap { index: o, weight: 1.0 }])).collect()).collect();
     for (i, (&ax, (out, scale))) in axes.iter().zip(extents).enumerate() {
@@ -268,7 +276,6 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
         if in_len == 0 && out > 0 {
             return Err(format!("cannot resize axis {ax} of extent 0 to {out}"));
         }
-        checked_numel(&[out])?;
         let crop = (roi.get(i).copied().unwrap_or(0.0), roi.get(axes.len() + i).copied().unwrap_or(1.0));
         dim_taps[ax] = (0..out)
             .map(|o| {
@@ -276,9 +283,7 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
                     .map(|c| taps(&a.sampling, c, scale, in_len))
             })
             .collect();
-        shape[ax] = out;
     }
-    checked_numel(&shape)?;
     let values = sample_all(x, &shape, &dim_taps, a.extrapolation);
     let int = x.elem.is_int();
     let values = values.into_iter().map(|v| if int { Scalar::Int(v.trunc() as i64) } else { Scalar::Float(v) });

@@ -36,7 +36,7 @@ pub fn original_coord(s: &Sampling, x: f64, scale: f64, input: u64, out: u64, cr
         "align_corners" if width == 1.0 => 0.0,
         "align_corners" => x * (in_len - 1.0) / (width - 1.0),
         "asymmetric" => x / scale,
-        "pytorch_half_pixel" if out <= 1 => 0.0,
+        "pytorch_half_pixel" if width == 1.0 => -0.5,
         "half_pixel_symmetric" => {
             let adjustment = out as f64 / width;
             let offset = in_len / 2.0 * (1.0 - adjustment);
@@ -226,7 +226,10 @@ mod tests {
         assert_eq!(original_coord(&s("half_pixel"), 0.0, 2.0, 4, 8, (0.0, 1.0)), Some(-0.25));
         assert_eq!(original_coord(&s("asymmetric"), 3.0, 2.0, 4, 8, (0.0, 1.0)), Some(1.5));
         assert_eq!(original_coord(&s("align_corners"), 7.0, 2.0, 4, 8, (0.0, 1.0)), Some(3.0));
-        assert_eq!(original_coord(&s("pytorch_half_pixel"), 0.0, 0.25, 4, 1, (0.0, 1.0)), Some(0.0));
+        assert_eq!(original_coord(&s("pytorch_half_pixel"), 0.0, 0.25, 4, 1, (0.0, 1.0)), Some(-0.5));
+        // A fractional width (0.6 * 3 = 1.8) takes the general formula even with one output.
+        let c = original_coord(&s("pytorch_half_pixel"), 0.0, 0.6, 3, 1, (0.0, 1.0)).unwrap();
+        assert!((c - (0.5 / 0.6 - 0.5)).abs() < 1e-12);
         assert_eq!(original_coord(&s("tf_crop_and_resize"), 0.0, 2.0, 4, 8, (0.5, 1.0)), Some(1.5));
         assert_eq!(original_coord(&s("tf_crop_and_resize"), 7.0, 2.0, 4, 8, (0.5, 1.5)), None);
         assert_eq!(original_coord(&s("half_pixel_symmetric"), 0.0, 2.0, 4, 8, (0.0, 1.0)), Some(-0.25));

@@ -8,7 +8,7 @@
 
 use super::util_b::{
     attr_int, axis_in, check_max_operands, const_ints, int_operand, ints, operand, strides, take, tensor_type,
-    unflatten, unify_dims, unique_axes, vector_len,
+    unflatten, unify_dims, unique_axes, vector_len, MAX_RANK,
 };
 use weft_ir::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
 use weft_ir::tensor::{Tensor, TensorData};
@@ -250,8 +250,11 @@ fn eval_concat(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
     let inner: u64 = first.shape[axis + 1..].iter().product();
     let mut shape = first.shape.clone();
     shape[axis] = ops.iter().map(|t| t.shape[axis]).sum();
-    super::util_b::checked_numel(&shape)?;
-    let mut data = TensorData::empty_for(&first.elem, 0);
+    let total = super::util_b::checked_numel(&shape)?;
+    let mut data = TensorData::empty_for(&first.elem, total as usize);
+    if total == 0 {
+        return Ok(vec![Tensor { elem: first.elem.clone(), shape, data }]);
+    }
     for o in 0..outer {
         for t in ops {
             let chunk = t.shape[axis] * inner;
@@ -278,7 +281,9 @@ fn split_extents(split: Option<&[i64]>, num_outputs: Option<i64>, d: Option<u64>
             }
             Ok(parts.into_iter().map(Some).collect())
         }
-        (None, Some(n)) if n < 1 => Err(format!("'num_outputs' must be >= 1, got {n}")),
+        (None, Some(n)) if !(1..=MAX_RANK as i64).contains(&n) => {
+            Err(format!("'num_outputs' must be in [1, {MAX_RANK}], got {n}"))
+        }
         (None, Some(n)) => {
             let n = n as u64;
             let Some(d) = d else { return Ok(vec![None; n as usize]) };

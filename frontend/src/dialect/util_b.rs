@@ -136,14 +136,20 @@ pub fn same_elem(info: &OpInfo, i: usize, j: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The length of 1-D operand `i` (`None` when not static); an error when
-/// the operand is not 1-D.
+/// The most entries a shape-like operand (shape, axes, starts...) may have.
+pub const MAX_RANK: u64 = 4096;
+
+/// The length of 1-D shape-like operand `i` (`None` when not static); an
+/// error when the operand is not 1-D or longer than [`MAX_RANK`].
 pub fn vector_len(info: &OpInfo, i: usize) -> Result<Option<u64>, String> {
     let t = operand(info, i)?;
     if t.rank() != 1 {
         return Err(format!("operand #{i} must be 1-D, got {t}"));
     }
-    Ok(t.dims[0].fixed())
+    match t.dims[0].fixed() {
+        Some(n) if n > MAX_RANK => Err(format!("operand #{i} has {n} entries; at most {MAX_RANK} are supported")),
+        n => Ok(n),
+    }
 }
 
 /// The integer values of operand `i` when it is an inline constant.
@@ -294,6 +300,17 @@ pub fn build(elem: &ElemType, shape: Vec<u64>, values: impl IntoIterator<Item = 
         data.push(weft_ir::ops::eval::to_elem(elem, v));
     }
     Tensor { elem: elem.clone(), shape, data }
+}
+
+/// `x` rounded to the float element type `elem` (unchanged for f64 and
+/// non-float types).
+pub fn round_to(elem: &ElemType, x: f64) -> f64 {
+    match elem {
+        ElemType::F32 => x as f32 as f64,
+        ElemType::F16 => half::f16::from_f64(x).to_f64(),
+        ElemType::BF16 => half::bf16::from_f64(x).to_f64(),
+        _ => x,
+    }
 }
 
 /// A 1-D i64 tensor.
