@@ -272,3 +272,26 @@ fn info_lists_shapes_ops_and_unsupported_ops() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("expected a .onnx, .onnxtxt or .weft file"), "{}", stderr(&o));
 }
+
+#[test]
+fn run_time_errors_name_the_model_and_the_op() {
+    let dir = scratch("run-errors");
+    let model = write(
+        &dir,
+        "g.onnxtxt",
+        b"<ir_version: 8, opset_import: [\"\" : 17]>\ng (float[4] x, int64[1] i) => (float[1] y) {\n   y = Gather <axis = 0> (x, i)\n}\n",
+    );
+    let x = write(&dir, "x.npy", &npy_f32(&[4], &[0.0, 1.0, 2.0, 3.0]));
+    let mut buf = Vec::new();
+    let mut w = npyz::WriteOptions::<i64>::new().default_dtype().shape(&[1]).writer(&mut buf).begin_nd().unwrap();
+    w.extend([7i64]).unwrap();
+    w.finish().unwrap();
+    let i = write(&dir, "i.npy", &buf);
+    let o = weft(&["run", p(&model), "--input", &format!("x={}", p(&x)), "--input", &format!("i={}", p(&i))]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("g.onnxtxt: 'onnx.Gather' op: index 7 is out of range"), "{err}");
+    assert!(err.contains("at loc(\"Gather_0\")"), "{err}");
+    assert!(stdout(&o).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

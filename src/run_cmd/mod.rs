@@ -114,7 +114,7 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let func = main_function(&module)?;
     let inputs = load_inputs(func, &args.inputs)?;
     let outputs = match args.engine {
-        Engine::Interp => run_function(&module, func, inputs).map_err(|d| vec![d])?,
+        Engine::Interp => run_function(&module, func, inputs).map_err(|d| vec![name_model(d, &args.input)])?,
     };
     let names = output_names(func);
     match &args.output {
@@ -122,6 +122,16 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
         None => print!("{}", summaries(&names, &outputs)),
     }
     Ok(())
+}
+
+/// Names the model in a diagnostic that has no source text to point
+/// into (an imported ONNX model's ops are located by node name only).
+fn name_model(d: Diagnostic, model: &Path) -> Diagnostic {
+    if d.span.is_none() {
+        d.prefixed(&format!("{}: ", model.display()))
+    } else {
+        d
+    }
 }
 
 fn load_module(args: &RunArgs, ctx: &Context, sources: &mut SourceMap) -> Result<Module, Failure> {
