@@ -140,9 +140,89 @@ fn external_data_reads() {
 }
 
 #[test]
+fn models_load_by_extension() {
+    let mut sources = weft_ir::SourceMap::new();
+    let text = super::load_model(&mut sources, &fixture("mlp.onnxtxt")).unwrap_or_else(|d| panic!("{d:?}"));
+    let binary = super::load_model(&mut sources, &fixture("mlp.parsed.onnx")).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(text.model, binary.model);
+    assert_eq!(text.dir(), fixture("").as_path().components().as_path());
+    let missing = super::load_model(&mut sources, &fixture("missing.onnxtxt")).expect_err("missing");
+    assert!(missing[0].message.ends_with("missing.onnxtxt: no such file"), "{}", missing[0].message);
+    let bad = std::env::temp_dir().join(format!("weft-bad-{}.onnxtxt", std::process::id()));
+    std::fs::write(&bad, b"g () => () { Y = Relu(\xff) }").expect("write");
+    let d = super::load_model(&mut sources, &bad).expect_err("not UTF-8");
+    assert!(d[0].message.contains("not valid UTF-8"), "{}", d[0].message);
+    let d = super::load_model(&mut sources, &fixture("syntax.onnxtxt").with_extension("txt")).expect_err("missing");
+    assert!(d[0].message.ends_with("syntax.txt: no such file"));
+    let _ = std::fs::remove_file(&bad);
+}
+
+#[test]
 fn test_data_tensor_reads() {
     let (name, t) = read_tensor_pb(&fixture("input_0.pb")).unwrap_or_else(|d| panic!("{}", d.message));
     assert_eq!(name, "input_ids");
     assert_eq!(t.shape, vec![2, 3]);
     assert_eq!(t.data, TensorData::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
+}
+
+/// Clears `i` of FLOAT attributes: ONNX 1.17's parser also stores an
+/// integer written for a float attribute (`alpha: float = 2`) in `i`, which
+/// newer ONNX releases and weft do not.
+fn clear_float_attr_ints(attrs: &mut [super::proto::AttributeProto]) {
+    for a in attrs {
+        if a.r#type == super::proto::AttributeType::Float as i32 {
+            a.i = 0;
+        }
+        a.g.iter_mut().chain(a.graphs.iter_mut()).for_each(clear_graph);
+    }
+}
+
+fn clear_graph(g: &mut super::proto::GraphProto) {
+    g.node.iter_mut().for_each(|n| clear_float_attr_ints(&mut n.attribute));
+}
+
+/// The large cross-check written by frontend/tests/fixtures/cross_check.py
+/// (every ONNX backend test model as text, every test-data tensor):
+/// `WEFT_ONNX_CROSS_CHECK=DIR cargo test -p weft-frontend -- --ignored cross_check`.
+#[test]
+#[ignore = "needs the data written by frontend/tests/fixtures/cross_check.py"]
+fn cross_check_with_onnx_backend_data() {
+    let dir = PathBuf::from(std::env::var("WEFT_ONNX_CROSS_CHECK").expect("set WEFT_ONNX_CROSS_CHECK"));
+    let files = |sub: &str| {
+        let mut v: Vec<PathBuf> =
+            std::fs::read_dir(dir.join(sub)).expect("cross-check dir").flatten().map(|e| e.path()).collect();
+        v.sort();
+        v
+    };
+    let mut failures = Vec::new();
+    let mut texts = 0;
+    for path in files("text").into_iter().filter(|p| p.extension().is_some_and(|e| e == "onnxtxt")) {
+        texts += 1;
+        let text = std::fs::read_to_string(&path).expect("text");
+        let parsed = std::fs::read(path.with_extension("parsed.onnx")).expect("parsed");
+        let mut theirs = ModelProto::decode(&parsed[..]).expect("onnx's parse");
+        theirs.graph.iter_mut().for_each(clear_graph);
+        for f in &mut theirs.functions {
+            f.node.iter_mut().for_each(|n| clear_float_attr_ints(&mut n.attribute));
+            clear_float_attr_ints(&mut f.attribute_proto);
+        }
+        match parse_onnx_text_str("x", &text).1 {
+            Ok(ours) if ours.encode_to_vec() == theirs.encode_to_vec() => {}
+            Ok(_) => failures.push(format!("{}: differs from onnx's parse", path.display())),
+            Err(d) => failures.push(format!("{}: {}", path.display(), d[0].message)),
+        }
+    }
+    let mut tensors = 0;
+    for path in files("tensors").into_iter().filter(|p| p.extension().is_some_and(|e| e == "pb")) {
+        tensors += 1;
+        let expected = std::fs::read(format!("{}.expected", path.display())).expect("expected bytes");
+        let t = super::proto::TensorProto::decode(&std::fs::read(&path).expect("pb")[..]).expect("tensor");
+        match super::reader::tensor_payload_in(&dir, &t) {
+            Ok(p) if p.data[..] == expected[..] => {}
+            Ok(_) => failures.push(format!("{}: payload differs from numpy", path.display())),
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(texts > 1000 && tensors > 3000, "only {texts} texts and {tensors} tensors in {}", dir.display());
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -149,19 +149,22 @@ fn describe(t: &TensorProto) -> String {
     }
 }
 
-/// The checked shape of `t` and its element count.
+/// The checked shape of `t` and its element count. The product of the
+/// non-zero dims is bounded too (so `[0, 2^62]` is refused): no product of
+/// any subset of the dims can then overflow later.
 fn checked_shape(t: &TensorProto) -> Result<(Vec<u64>, u64), String> {
     let mut shape = Vec::with_capacity(t.dims.len());
-    let mut count: u64 = 1;
+    let mut nonzero: u64 = 1;
     for &d in &t.dims {
         let d =
             u64::try_from(d).map_err(|_| format!("{} has a negative dimension {d} in {:?}", describe(t), t.dims))?;
-        count = count.saturating_mul(d);
+        nonzero = nonzero.saturating_mul(d.max(1));
         shape.push(d);
     }
-    if count > MAX_ELEMENTS {
-        return Err(format!("{} has shape {:?}: more than 2^40 elements", describe(t), t.dims));
+    if nonzero > MAX_ELEMENTS {
+        return Err(format!("{} has shape {:?}: its dimensions multiply to more than 2^40", describe(t), t.dims));
     }
+    let count = if shape.contains(&0) { 0 } else { nonzero };
     Ok((shape, count))
 }
 
@@ -173,8 +176,7 @@ pub fn tensor_payload_in(dir: &Path, t: &TensorProto) -> Result<TensorPayload, S
     if t.segment.is_some() {
         return Err(format!("{} is segmented, which weft does not support", describe(t)));
     }
-    // Fits: count <= 2^40 and the size is at most 8.
-    let count = count as usize;
+    let count = usize::try_from(count).map_err(|_| format!("{} is too large for this machine", describe(t)))?;
     let data = if t.data_location == DataLocation::External as i32 {
         let bytes =
             super::external::read(dir, t, expected_bytes(&elem, count)).map_err(|e| format!("{}: {e}", describe(t)))?;

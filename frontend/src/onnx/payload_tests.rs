@@ -159,7 +159,9 @@ fn shapes_are_checked() {
     assert_eq!(payload(&neg), Err("tensor 'w' has a negative dimension -1 in [2, -1]".to_string()));
     let huge = tensor("w", DataType::Float, &[1 << 30, 1 << 20]);
     let err = payload(&huge).expect_err("too large");
-    assert!(err.contains("more than 2^40 elements"), "{err}");
+    assert!(err.contains("its dimensions multiply to more than 2^40"), "{err}");
+    let empty_but_huge = tensor("w", DataType::Float, &[0, 1 << 62, 4]);
+    assert!(payload(&empty_but_huge).is_err(), "a zero dim does not excuse the others");
     let overflow = tensor("w", DataType::Float, &[i64::MAX, i64::MAX]);
     assert!(payload(&overflow).is_err());
     let empty = tensor("e", DataType::Float, &[0, 3]);

@@ -89,7 +89,8 @@ pub fn decode_model(bytes: Bytes, display_name: &str) -> Result<ModelProto, Diag
         }
     };
     if model.graph.is_none() {
-        return Err(error("not an ONNX model: the protobuf has no graph".into()));
+        let d = error("not an ONNX model: the protobuf has no graph".into());
+        return Err(if looks_like_text { d.note(TEXT_HINT) } else { d });
     }
     if model.ir_version <= 0 {
         return Err(error(format!("not an ONNX model: its IR version is {}", model.ir_version)));

@@ -238,21 +238,29 @@ pub fn graph(errors: &mut Vec<SyntaxError>, name: Cow<'_, str>, parts: GraphPart
         if let Some(data) = decl.init {
             g.initializer.push(values::initializer(errors, &decl.info, data));
         }
-        g.input.push(value_info(errors, decl.info));
+        g.input.push(decl.info.proto);
     }
-    g.output = parts.outputs.into_iter().map(|v| value_info(errors, v)).collect();
+    g.output = parts.outputs.into_iter().map(|v| v.proto).collect();
     for decl in parts.inner {
         match decl.init {
             Some(data) => g.initializer.push(values::initializer(errors, &decl.info, data)),
-            None => g.value_info.push(value_info(errors, decl.info)),
+            None => g.value_info.push(decl.info.proto),
         }
     }
     g
 }
 
-pub(super) fn value_info(errors: &mut Vec<SyntaxError>, v: ValueInfoP<'_>) -> ValueInfoProto {
-    let r#type = v.ty.map(|t| type_proto(errors, t));
-    ValueInfoProto { name: v.name.into_owned(), r#type, ..Default::default() }
+/// A value info as soon as it is parsed: its type is converted (and
+/// checked) now, so that its errors are reported even if a syntax error
+/// comes later.
+pub fn value_info<'a>(
+    errors: &mut Vec<SyntaxError>,
+    ty: Option<TypeP<'a>>,
+    name: Cow<'a, str>,
+    span: ByteSpan,
+) -> ValueInfoP<'a> {
+    let r#type = ty.clone().map(|t| type_proto(errors, t));
+    ValueInfoP { ty, proto: ValueInfoProto { name: name.into_owned(), r#type, ..Default::default() }, span }
 }
 
 // ---------------------------------------------------------------- types
@@ -407,22 +415,31 @@ pub fn function(errors: &mut Vec<SyntaxError>, parts: FunctionParts<'_>) -> Func
         }
     }
     let mut defaults = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for attr in parts.attrs {
+        let (name, span) = match &attr {
+            FnAttrP::Name(name, span) => (*name, *span),
+            FnAttrP::Default(a) => (a.name, a.name_span),
+        };
+        if seen.contains(&name) {
+            error(errors, format!("function attribute '{name}' is declared twice"), span);
+            continue;
+        }
+        seen.push(name);
         match attr {
-            FnAttrP::Name(name) => f.attribute.push(name.to_string()),
+            FnAttrP::Name(name, _) => f.attribute.push(name.to_string()),
             FnAttrP::Default(a) => defaults.push(a),
         }
     }
     f.attribute_proto = values::attributes(errors, defaults);
     for (list, values) in [(&mut f.input, parts.inputs), (&mut f.output, parts.outputs)] {
         for v in values {
-            list.push(v.name.to_string());
+            list.push(v.proto.name.clone());
             if v.ty.is_some() {
-                f.value_info.push(value_info(errors, v));
+                f.value_info.push(v.proto);
             }
         }
     }
-    let extra: Vec<ValueInfoProto> = parts.value_infos.into_iter().map(|v| value_info(errors, v)).collect();
-    f.value_info.extend(extra);
+    f.value_info.extend(parts.value_infos.into_iter().map(|v| v.proto));
     f
 }

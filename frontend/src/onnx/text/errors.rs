@@ -17,7 +17,6 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("a value", &["Int", "Float", "Str", "Ident", "\"@\""]),
     ("a literal", &["Int", "Float", "Str", "Ident"]),
     ("a dimension", &["\"?\"", "Ident", "Str", "Int"]),
-    ("a type", &["Ident", "TypeCtor"]),
     ("a name", &["Ident", "Str"]),
 ];
 
@@ -25,6 +24,10 @@ const GROUPS: &[(&str, &[&str])] = &[
 pub fn parse_error(e: ParseError<usize, Tok<'_>, SyntaxError>, file: FileId, len: usize) -> Diagnostic {
     match e {
         ParseError::User { error } => error.into_diagnostic(file),
+        ParseError::UnrecognizedToken { token: (l, tok, r), expected } if after_a_graph(&expected) => {
+            let message = format!("expected a function or the end of the input, found {tok}");
+            Diagnostic::error(message, Span::new(file, l, r))
+        }
         ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
             Diagnostic::error(format!("expected {}, found {tok}", describe_expected(&expected)), Span::new(file, l, r))
         }
@@ -44,9 +47,21 @@ pub fn parse_error(e: ParseError<usize, Tok<'_>, SyntaxError>, file: FileId, len
     }
 }
 
+/// True for what may follow the model's graph or a function: another
+/// function (a header or a name).
+fn after_a_graph(expected: &[String]) -> bool {
+    let mut e: Vec<&str> = expected.iter().map(String::as_str).collect();
+    e.sort_unstable();
+    e == ["\"<\"", "Ident", "Str", "TypeCtor"]
+}
+
 /// "A, B or C" for the terminals lalrpop expected.
 fn describe_expected(expected: &[String]) -> String {
     let mut left: Vec<&str> = expected.iter().map(String::as_str).collect();
+    // A type constructor is spelled like a name.
+    if left.contains(&"Ident") {
+        left.retain(|t| *t != "TypeCtor");
+    }
     let mut groups: Vec<String> = Vec::new();
     for (phrase, members) in GROUPS {
         if members.iter().all(|m| left.contains(m)) {

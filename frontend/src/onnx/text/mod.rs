@@ -45,6 +45,8 @@ lalrpop_util::lalrpop_mod!(
 );
 
 use super::proto::ModelProto;
+use super::reader::OnnxModel;
+use std::path::Path;
 use weft_ir::{Diagnostic, FileId, SourceMap, Span};
 
 /// Parses file `file` of `sources` as an ONNX text model; every error is
@@ -70,6 +72,21 @@ pub fn parse_onnx_text(sources: &SourceMap, file: FileId) -> Result<ModelProto, 
             Err(diags)
         }
     }
+}
+
+/// Reads an `.onnxtxt` file into `sources` (it must be UTF-8) and parses
+/// it; the model keeps the file's path, for external data.
+pub fn read_onnx_text(sources: &mut SourceMap, path: &Path) -> Result<OnnxModel, Vec<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => format!("cannot read the file: {e}"),
+        };
+        vec![Diagnostic::error(format!("{}: {what}", path.display()), Span::NONE)]
+    })?;
+    let file = weft_ir::parser::load_source(sources, &path.display().to_string(), bytes).map_err(|d| vec![d])?;
+    let model = parse_onnx_text(sources, file)?;
+    Ok(OnnxModel { model, path: path.to_path_buf() })
 }
 
 /// Parses `text` as a file called `name`; returns the source map the

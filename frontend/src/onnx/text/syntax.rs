@@ -6,7 +6,7 @@
 //! checked yet (a `Word` may be neither `inf` nor a type name) — the
 //! checks live in `convert`, which reports them with these spans.
 
-use super::super::proto::GraphProto;
+use super::super::proto::{GraphProto, ValueInfoProto};
 use std::borrow::Cow;
 use weft_ir::{Diagnostic, FileId, Span};
 
@@ -74,8 +74,11 @@ pub enum TypeP<'a> {
 /// A value name with an optional type: `float[N] X` or `X`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueInfoP<'a> {
+    /// The type as written (an initializer needs its dims' spans).
     pub ty: Option<TypeP<'a>>,
-    pub name: Cow<'a, str>,
+    /// The value info, its type converted (and its errors reported) when
+    /// it was parsed.
+    pub proto: ValueInfoProto,
     pub span: ByteSpan,
 }
 
@@ -160,10 +163,10 @@ pub struct AttributeP<'a> {
 /// parameter with a default value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FnAttrP<'a> {
-    Name(&'a str),
+    Name(&'a str, ByteSpan),
     Default(AttributeP<'a>),
 }
 
-/// One piece of a comma-separated name list: a name, or nothing (an
-/// omitted optional input). `quoted` tells `""` from nothing.
+/// One piece of a comma-separated name list: a name (possibly `""`), or
+/// nothing (an omitted optional input).
 pub type IdPiece<'a> = Option<Cow<'a, str>>;

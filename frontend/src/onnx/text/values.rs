@@ -8,6 +8,7 @@
 //! a tensor literal has exactly as many values as its shape holds; every
 //! problem is a located error in `errors` and conversion goes on.
 
+use super::super::proto::type_proto::Value;
 use super::super::proto::{AttributeProto, AttributeType, DataLocation, DataType, GraphProto, TensorProto, TypeProto};
 use super::convert::{self, error, error_with_suggestion};
 use super::lexer::is_special_float;
@@ -71,19 +72,26 @@ pub(super) fn initializer(
     info: &ValueInfoP<'_>,
     data: Option<TensorDataP<'_>>,
 ) -> TensorProto {
+    let name = &info.proto.name;
     let Some(ty) = &info.ty else {
-        let message =
-            format!("initializer '{}' needs a tensor type, such as 'float[2] {} = {{1, 2}}'", info.name, info.name);
+        let message = format!("initializer '{name}' needs a tensor type, such as 'float[2] {name} = {{1, 2}}'");
         error(errors, message, info.span);
-        return TensorProto { name: info.name.to_string(), ..Default::default() };
+        return TensorProto { name: name.clone(), ..Default::default() };
     };
-    tensor(errors, ty, info.name.to_string(), data, info.span)
+    // The element type was checked (and reported) with the value info.
+    let elem = match info.proto.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(Value::TensorType(t)) => Some(t.elem_type),
+        _ => None,
+    };
+    tensor(errors, ty, elem, name.clone(), data, info.span)
 }
 
-/// A tensor of written type `ty` (static dims only) with optional data.
+/// A tensor of written type `ty` (static dims only) with optional data;
+/// `elem_type` is its element type when already known.
 pub(super) fn tensor(
     errors: &mut Vec<SyntaxError>,
     ty: &TypeP<'_>,
+    elem_type: Option<i32>,
     name: String,
     data: Option<TensorDataP<'_>>,
     span: ByteSpan,
@@ -93,7 +101,7 @@ pub(super) fn tensor(
         error(errors, format!("'{}' needs a tensor type such as 'float[2]'", display_name(&t)), span);
         return t;
     };
-    t.data_type = convert::elem_type(errors, elem, *elem_span);
+    t.data_type = elem_type.unwrap_or_else(|| convert::elem_type(errors, elem, *elem_span));
     t.dims = static_dims(errors, &t, dims.as_deref(), span);
     match data {
         None => {}
@@ -436,6 +444,7 @@ fn list_attribute(
         },
         None => None,
     };
+    let written_empty = items.is_empty();
     let mut values = Vec::with_capacity(items.len());
     for (lit, lspan) in items {
         match single(errors, lit, lspan) {
@@ -446,7 +455,7 @@ fn list_attribute(
     }
     let element = declared_element.or_else(|| inferred_element(errors, &values, span));
     let Some(element) = element else {
-        if values.is_empty() && declared.is_none() {
+        if written_empty && declared.is_none() {
             let message =
                 format!("the empty list needs a type: write '{}: ints = []' (or floats, strings, ...)", attr.name);
             error(errors, message, span);
@@ -521,7 +530,7 @@ fn single<'a>(errors: &mut Vec<SyntaxError>, lit: AttrLit<'a>, span: ByteSpan) -
         AttrLit::Ref(name) => Single::Ref(name.into_owned()),
         AttrLit::Type(ty) => Single::Type(convert::type_proto(errors, ty)),
         AttrLit::Tensor { ty, name, data } => {
-            Single::Tensor(tensor(errors, &ty, name.unwrap_or_default().to_string(), data, span))
+            Single::Tensor(tensor(errors, &ty, None, name.unwrap_or_default().to_string(), data, span))
         }
         AttrLit::Graph(g) => Single::Graph(*g),
     })
