@@ -14,9 +14,8 @@ use crate::output::{commit, stage_bytes};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use weft_frontend::import::{import_model, ImportOptions, DEFAULT_INLINE_LIMIT};
-use weft_frontend::onnx::{parse_onnx_text, read_model, OnnxModel};
+use weft_frontend::onnx::{load_model, OnnxModel};
 use weft_ir::diag::render_all;
-use weft_ir::parser::load_source;
 use weft_ir::printer::print_module;
 use weft_ir::resources::sidecar_path;
 use weft_ir::{Context, Diagnostic, Module, SourceMap, Span};
@@ -86,15 +85,7 @@ pub fn format_of(path: &Path) -> Result<ModelFormat, String> {
 /// `sources`).
 pub fn read_onnx(path: &Path, sources: &mut SourceMap) -> Result<OnnxModel, Vec<Diagnostic>> {
     match format_of(path).map_err(|e| vec![Diagnostic::error(e, Span::NONE)])? {
-        ModelFormat::Onnx => read_model(path).map_err(|d| vec![d]),
-        ModelFormat::OnnxText => {
-            let name = path.display().to_string();
-            let bytes = std::fs::read(path)
-                .map_err(|e| vec![Diagnostic::error(format!("{name}: cannot read the file: {e}"), Span::NONE)])?;
-            let file = load_source(sources, &name, bytes).map_err(|d| vec![d])?;
-            let model = parse_onnx_text(sources, file)?;
-            Ok(OnnxModel { model, path: path.to_path_buf() })
-        }
+        ModelFormat::Onnx | ModelFormat::OnnxText => load_model(sources, path),
         ModelFormat::Weft => Err(vec![Diagnostic::error(
             format!("'{}' is a weft module, not an ONNX model", path.display()),
             Span::NONE,
