@@ -1,4 +1,5 @@
-//! The `weft` command-line driver: `weft opt`, `weft test`, `weft passes`.
+//! The `weft` command-line driver: `weft import`, `weft run`, `weft info`,
+//! `weft opt`, `weft test`, `weft passes`.
 //!
 //! Invariants: diagnostics go to standard error, rendered against their
 //! sources; the exit code is 0 on success, 1 for bad input (parse, verify
@@ -6,21 +7,58 @@
 //! usage errors (bad arguments, an unknown pass or pass option); output
 //! files are written atomically, so an error never leaves a partial file.
 
+mod import_cmd;
+mod info_cmd;
 mod opt_cmd;
 mod output;
 mod passes_cmd;
+mod run_cmd;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use weft_ir::Context;
 use weft_testsuite::opt::OptArgs;
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
+  weft import model.onnx --input-shape input_ids=1x128 -o model.weft
+  weft run model.onnx --input input_ids=ids.npy -o out/
+  weft info model.onnx
   weft opt model.weft --passes 'canonicalize,cse,dce' -o out.weft
   weft test testsuite/lit
   weft passes";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  # print the imported module
+  weft import model.onnxtxt
+  # bind the symbolic dims of the inputs, write model.weft + model.safetensors
+  weft import model.onnx --input-shape input_ids=1x128 --input-shape attention_mask=1x128 -o model.weft
+
+Each ONNX node becomes one onnx.<OpType> op located at the node's name;
+opsets 11 to 21 are read and older op forms converted to opset 21's.
+Weights with more than --inline-limit elements go to the .safetensors file
+beside the output.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  # print each output's shape, type and a summary of its values
+  weft run model.onnx --input input_ids=ids.npy --input attention_mask=mask.npy
+  # ONNX test data (TensorProto .pb files); write out/<output name>.npy
+  weft run model.onnx --input x=test_data_set_0/input_0.pb -o out
+  # an imported or optimized module (its .safetensors beside it)
+  weft run model.weft --input x=x.npy";
+
+const INFO_EXAMPLES: &str = "\
+Examples:
+  weft info model.onnx
+  weft info model.onnxtxt
+
+Lists ir_version, producer, opsets, inputs and outputs (symbolic dims as
+[name]), the op histogram, the parameter count, and every op weft cannot
+import with the nodes that use it.";
 
 const OPT_EXAMPLES: &str = "\
 Examples:
@@ -64,6 +102,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Import an ONNX model (.onnx or .onnxtxt) into a .weft module.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(import_cmd::ImportArgs),
+    /// Run a model (.onnx, .onnxtxt or .weft) on inputs with the reference interpreter.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(run_cmd::RunArgs),
+    /// Describe an ONNX model: inputs, outputs, ops, parameters, unsupported ops.
+    #[command(after_help = INFO_EXAMPLES)]
+    Info(info_cmd::InfoArgs),
     /// Parse, verify and transform a .weft module with a pass pipeline.
     #[command(after_help = OPT_EXAMPLES)]
     Opt(OptCommand),
@@ -100,9 +147,20 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Import(args) => import_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Info(args) => info_cmd::run(&args),
         Command::Opt(cmd) => opt_cmd::run(&cmd.input, &cmd.args),
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
     };
     ExitCode::from(code)
+}
+
+/// The context every command resolves ops in: the builtin and nn dialects
+/// and the onnx dialect.
+pub fn context() -> Context {
+    let mut ctx = Context::default();
+    ctx.register(&weft_frontend::dialect::DIALECT);
+    ctx
 }

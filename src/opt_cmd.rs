@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use weft_ir::parser::load_source;
 use weft_ir::resources::sidecar_path;
-use weft_ir::{Context, Module, SourceMap};
+use weft_ir::{Module, SourceMap};
 use weft_passes::PassRegistry;
 use weft_testsuite::opt::{check_pipeline, run_opt, Emit, OptArgs, OptOutcome, STDIN_NAME};
 
@@ -34,7 +34,7 @@ pub fn run(input: &str, args: &OptArgs) -> u8 {
             return 1;
         }
     };
-    let outcome = run_opt(args, &Context::default(), &mut sources, file);
+    let outcome = run_opt(args, &crate::context(), &mut sources, file);
     report(&outcome, &sources);
     if outcome.exit_code() != 0 {
         return outcome.exit_code();

@@ -3,4 +3,5 @@
 //! turns an ONNX model into a weft module.
 
 pub mod dialect;
+pub mod import;
 pub mod onnx;

@@ -1,0 +1,97 @@
+//! End to end on real-shaped models: every case of the manifests
+//! `testsuite/models/models.json` (small BERT and ViT models shaped like
+//! PyTorch exports) and, when fetched, `target/models/*/models.json` (real
+//! exported models such as paraphrase-MiniLM-L3-v2) is run with
+//! `weft run -o` and compared with onnxruntime's outputs, elementwise
+//! `|actual - expected| <= atol + rtol * |expected|`.
+//!
+//! A manifest that is absent is skipped (the fetched models are not
+//! committed); one that is present must pass completely.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn manifests() -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::from("testsuite/models/models.json")];
+    if let Ok(dirs) = std::fs::read_dir("target/models") {
+        let mut fetched: Vec<PathBuf> = dirs.filter_map(|d| Some(d.ok()?.path().join("models.json"))).collect();
+        fetched.sort();
+        found.extend(fetched);
+    }
+    found.into_iter().filter(|p| p.exists()).collect()
+}
+
+/// The file name `weft run -o` gives an output.
+fn output_file(name: &str) -> String {
+    let stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    format!("{stem}.npy")
+}
+
+fn read_f64s(path: &Path) -> (Vec<u64>, Vec<f64>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().to_vec();
+    let values = match npy.dtype().descr().as_str() {
+        "'<f4'" => npy.into_vec::<f32>().unwrap().into_iter().map(f64::from).collect(),
+        "'<i8'" => npy.into_vec::<i64>().unwrap().into_iter().map(|v| v as f64).collect(),
+        other => panic!("{}: dtype {other} not handled by this test", path.display()),
+    };
+    (shape, values)
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("manifest: '{key}' is not a string"))
+}
+
+fn run_case(dir: &Path, model: &Value, case: &Value, out: &Path) -> Vec<String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
+    cmd.arg("run").arg(dir.join(str_of(model, "model")));
+    for (name, file) in case["inputs"].as_object().into_iter().flatten() {
+        cmd.arg("--input").arg(format!("{name}={}", dir.join(file.as_str().unwrap_or_default()).display()));
+    }
+    let o = cmd.arg("-o").arg(out).output().unwrap();
+    let label = format!("{} {}", str_of(model, "name"), str_of(case, "name"));
+    if !o.status.success() {
+        return vec![format!("{label}: weft run failed: {}", String::from_utf8_lossy(&o.stderr))];
+    }
+    let (rtol, atol) = (model["rtol"].as_f64().unwrap_or(1e-4), model["atol"].as_f64().unwrap_or(1e-5));
+    let mut failures = Vec::new();
+    for (name, file) in case["expected"].as_object().into_iter().flatten() {
+        let (want_shape, want) = read_f64s(&dir.join(file.as_str().unwrap_or_default()));
+        let (got_shape, got) = read_f64s(&out.join(output_file(name)));
+        if got_shape != want_shape {
+            failures.push(format!("{label} {name}: shape {got_shape:?}, expected {want_shape:?}"));
+            continue;
+        }
+        let worst =
+            got.iter().zip(&want).map(|(g, w)| (g - w).abs() - (atol + rtol * w.abs())).fold(f64::MIN, f64::max);
+        if worst > 0.0 {
+            failures.push(format!("{label} {name}: off by {worst:e} beyond the tolerance"));
+        }
+    }
+    failures
+}
+
+#[test]
+fn models_match_onnxruntime() {
+    let scratch = std::env::temp_dir().join(format!("weft-models-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for manifest in manifests() {
+        let dir = manifest.parent().unwrap_or(Path::new("."));
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        for model in json["models"].as_array().into_iter().flatten() {
+            for case in model["cases"].as_array().into_iter().flatten() {
+                let out = scratch.join(format!("{}-{}", str_of(model, "name"), str_of(case, "name")));
+                failures.extend(run_case(dir, model, case, &out));
+                cases += 1;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!("{cases} model cases run");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
