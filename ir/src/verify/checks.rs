@@ -290,21 +290,22 @@ fn check_inferred(cx: Cx, data: &OpData, inferred: &[Type], out: &mut Vec<Diagno
     for (i, (&v, inferred)) in data.results.iter().zip(inferred).enumerate() {
         let declared = &cx.f.values[v].ty;
         // A result that is not a valid tensor was reported already.
-        if value_type_problem(declared).is_none() && !refines(declared, inferred) {
+        if value_type_problem(declared).is_none() && !compatible(declared, inferred) {
             let msg = format!("result #{i} has type {declared}, but shape inference gives {inferred}");
             out.push(op_error(data, msg));
         }
     }
 }
 
-/// True when `declared` equals `inferred`, except that a dimension
-/// inference leaves unknown (`?`) may be anything in the declared type.
-fn refines(declared: &Type, inferred: &Type) -> bool {
+/// True when `declared` and `inferred` agree wherever both know a
+/// dimension: same element type and rank, and each dimension equal or `?`
+/// on either side.
+fn compatible(declared: &Type, inferred: &Type) -> bool {
     match (declared, inferred) {
         (Type::Tensor(d), Type::Tensor(i)) => {
             d.elem == i.elem
                 && d.dims.len() == i.dims.len()
-                && d.dims.iter().zip(&i.dims).all(|(a, b)| a == b || *b == Dim::Dyn)
+                && d.dims.iter().zip(&i.dims).all(|(a, b)| a == b || *a == Dim::Dyn || *b == Dim::Dyn)
         }
         _ => declared == inferred,
     }

@@ -314,21 +314,25 @@ fn shape_inference_must_agree() {
 }
 
 #[test]
-fn declared_types_may_refine_unknown_inferred_dimensions() {
+fn declared_and_inferred_types_must_be_compatible() {
     let dynamic = Type::Tensor(TensorType::new(vec![Dim::Dyn], ElemType::F32));
     let mut b = Builder::new(std::slice::from_ref(&dynamic), &[]);
     b.op(NewOp::new(&nn::RELU, vec![b.arg(0)], vec![ty(&[4])]));
-    b.op(NewOp::new(&nn::RELU, vec![b.arg(0)], vec![dynamic]));
+    b.op(NewOp::new(&nn::RELU, vec![b.arg(0)], vec![dynamic.clone()]));
     b.ret(vec![]);
-    assert_eq!(verify_module(&b.module()), Ok(()));
+    assert_eq!(verify_module(&b.module()), Ok(()), "declared more precise than inferred");
 
     let mut b = Builder::new(&[ty(&[4])], &[]);
-    let dynamic = Type::Tensor(TensorType::new(vec![Dim::Dyn], ElemType::F32));
     b.op(NewOp::new(&nn::RELU, vec![b.arg(0)], vec![dynamic]));
+    b.ret(vec![]);
+    assert_eq!(verify_module(&b.module()), Ok(()), "declared less precise than inferred");
+
+    let mut b = Builder::new(&[ty(&[4])], &[]);
+    b.op(NewOp::new(&nn::RELU, vec![b.arg(0)], vec![ty(&[5])]));
     b.ret(vec![]);
     assert_eq!(
         messages(&b.module()),
-        ["'nn.relu' op result #0 has type tensor<?xf32>, but shape inference gives tensor<4xf32>"]
+        ["'nn.relu' op result #0 has type tensor<5xf32>, but shape inference gives tensor<4xf32>"]
     );
 }
 
