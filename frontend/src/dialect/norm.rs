@@ -1,5 +1,5 @@
 //! Normalizations of the onnx dialect: `Softmax`, `LogSoftmax`,
-//! `LayerNormalization`, `BatchNormalization` (inference mode).
+//! `LayerNormalization`, `BatchNormalization` (inference and training mode).
 //!
 //! Invariants: operands are float tensors; statistics are computed in f64;
 //! results are rounded to the element type where the ONNX definition has
@@ -216,23 +216,43 @@ fn eval_layer_norm(ops: &[Tensor], attrs: &Attrs, results: &[Type]) -> Result<Ve
 
 const BN_OPERANDS: Arity = Arity::Fixed(&["X", "scale", "B", "input_mean", "input_var"]);
 
+/// ONNX's default `momentum`, as the f32 the attribute holds.
+const DEFAULT_MOMENTUM: f64 = 0.9f32 as f64;
+
 pub const BATCH_NORMALIZATION: OpDef = OpDef {
     name: "onnx.BatchNormalization",
-    summary: "Per-channel normalization with given statistics (inference mode)",
-    description: "ONNX `BatchNormalization` (opset 15) with `training_mode = 0`: \
-`Y = (X - input_mean) / sqrt(input_var + epsilon) * scale + B`, per channel (dimension 1 of X, \
-which is N x C x D1 ... Dn; a 1-D X has one channel). scale and B share a float type, input_mean \
-and input_var share one, each 1-D of extent C. Computed in f64 and rounded once. \
-`training_mode = 1` is rejected (it updates running statistics, which weft does not model); \
-`momentum` only matters in training and is ignored.\n\n\
+    summary: "Per-channel normalization, with given statistics or (training mode) the batch's",
+    description: "ONNX `BatchNormalization` (opset 15), per channel (dimension 1 of X, which is \
+N x C x D1 ... Dn; a 1-D X has one channel). scale and B share a float type, input_mean and \
+input_var share one, each 1-D of extent C.\n\n\
+With `training_mode = 0` (the default) there is one result, \
+`Y = (X - input_mean) / sqrt(input_var + epsilon) * scale + B`. With `training_mode = 1` the \
+statistics are the batch's: `mean` and `var` (population variance) of X over every dimension but \
+the channel; `Y = (X - mean) / sqrt(var + epsilon) * scale + B`, and the optional results \
+running_mean = `input_mean * momentum + mean * (1 - momentum)` and running_var = \
+`input_var * momentum + var * (1 - momentum)`, of input_mean's type. Computed in f64, each \
+result element rounded once.\n\n\
 ```\n%y = onnx.BatchNormalization %x, %s, %b, %m, %v {epsilon = 1.0e-5} : (tensor<2x3x4x4xf32>, \
-tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>\n```",
+tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>\n\
+%t:3 = onnx.BatchNormalization %x, %s, %b, %m, %v {training_mode = 1} : (tensor<2x3x4x4xf32>, \
+tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x4x4xf32>, tensor<3xf32>, \
+tensor<3xf32>)\n```",
     operands: BN_OPERANDS,
-    results: Arity::Fixed(&["Y"]),
+    results: Arity::Variadic { name: "Y, running_mean?, running_var?", min: 1 },
     attrs: &[
         AttrSpec { name: "epsilon", kind: AttrKind::Float, required: false, doc: "default 1e-5 (as f32)" },
-        AttrSpec { name: "momentum", kind: AttrKind::Float, required: false, doc: "training only; ignored" },
-        AttrSpec { name: "training_mode", kind: AttrKind::Int, required: false, doc: "must be 0 (the default)" },
+        AttrSpec {
+            name: "momentum",
+            kind: AttrKind::Float,
+            required: false,
+            doc: "weight of input_mean/input_var in the running statistics (training mode); default 0.9 (as f32)",
+        },
+        AttrSpec {
+            name: "training_mode",
+            kind: AttrKind::Int,
+            required: false,
+            doc: "1: normalize with the batch's statistics and return the running ones; default 0",
+        },
     ],
     traits: &[Trait::Pure],
     infer: Some(infer_batch_norm),
@@ -241,9 +261,7 @@ tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf3
 };
 
 fn infer_batch_norm(info: &OpInfo) -> Result<Vec<Type>, String> {
-    if flag_attr(info.attrs, "training_mode", false)? {
-        return Err("training_mode = 1 is not supported: weft evaluates BatchNormalization in inference mode".into());
-    }
+    let training = flag_attr(info.attrs, "training_mode", false)?;
     let ops = Operands::new(info, BN_OPERANDS);
     let x = ops.typed(0, &FLOAT)?;
     if x.rank() == 0 {
@@ -263,13 +281,36 @@ fn infer_batch_norm(info: &OpInfo) -> Result<Vec<Type>, String> {
     ops.same_elem(1, 2)?;
     ops.same_elem(3, 4)?;
     float_attr(info.attrs, "epsilon", DEFAULT_EPSILON)?;
-    Ok(vec![Type::Tensor(x.clone())])
+    float_attr(info.attrs, "momentum", DEFAULT_MOMENTUM)?;
+    let mut results = vec![Type::Tensor(x.clone())];
+    if training {
+        let stat = tensor_type(vec![channels], ops.tensor(3)?.elem.clone());
+        results.extend([stat.clone(), stat]);
+    }
+    Ok(results)
 }
 
-fn eval_batch_norm(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
-    if flag_attr(attrs, "training_mode", false)? {
-        return Err("training_mode = 1 is not supported".into());
+/// Per-channel mean and population variance of `x` (channel = dim 1).
+fn batch_statistics(x: &Tensor, channels: u64, inner: u64) -> (Vec<f64>, Vec<f64>) {
+    let count = x.numel().checked_div(channels).unwrap_or(0);
+    let channel_of = |i: usize| (i as u64 / inner.max(1)) % channels.max(1);
+    let mut sums = vec![0.0; channels as usize];
+    for i in 0..x.data.len() {
+        sums[channel_of(i) as usize] += as_f64(x.data.get(i));
     }
+    let means: Vec<f64> = sums.iter().map(|s| s / count as f64).collect();
+    let mut squares = vec![0.0; channels as usize];
+    for i in 0..x.data.len() {
+        let c = channel_of(i) as usize;
+        let d = as_f64(x.data.get(i)) - means[c];
+        squares[c] += d * d;
+    }
+    let vars = squares.iter().map(|s| s / count as f64).collect();
+    (means, vars)
+}
+
+fn eval_batch_norm(ops: &[Tensor], attrs: &Attrs, results: &[Type]) -> Result<Vec<Tensor>, String> {
+    let training = flag_attr(attrs, "training_mode", false)?;
     let x = arg(ops, 0)?;
     let eps = float_attr(attrs, "epsilon", DEFAULT_EPSILON)?;
     let channels = x.shape.get(1).copied().unwrap_or(1);
@@ -277,18 +318,33 @@ fn eval_batch_norm(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tens
     let mut params = Vec::with_capacity(4);
     for i in 1..5 {
         let p = arg(ops, i)?;
-        if p.data.len() as u64 != channels {
-            return Err(format!("operand #{i} has {} elements but X has {channels} channels", p.data.len()));
+        let values: Vec<f64> = (0..p.data.len()).map(|k| as_f64(p.data.get(k))).collect();
+        if values.len() as u64 != channels {
+            return Err(format!("operand #{i} has {} elements but X has {channels} channels", values.len()));
         }
-        params.push(p);
+        params.push(values);
     }
-    let at = |p: &Tensor, c: u64| as_f64(p.data.get(c as usize));
+    let (scale, bias, input_mean, input_var) = (&params[0], &params[1], &params[2], &params[3]);
+    let (mean, var) =
+        if training { batch_statistics(x, channels, inner) } else { (input_mean.clone(), input_var.clone()) };
     let y = Tensor::from_fn(x.elem.clone(), x.shape.clone(), |i| {
-        let c = (i as u64 / inner.max(1)) % channels.max(1);
-        let (scale, b, mean, var) = (at(params[0], c), at(params[1], c), at(params[2], c), at(params[3], c));
-        Scalar::Float((as_f64(x.data.get(i)) - mean) / (var + eps).sqrt() * scale + b)
+        let c = ((i as u64 / inner.max(1)) % channels.max(1)) as usize;
+        Scalar::Float((as_f64(x.data.get(i)) - mean[c]) / (var[c] + eps).sqrt() * scale[c] + bias[c])
     });
-    Ok(vec![y])
+    let mut out = vec![y];
+    if training && results.len() > 1 {
+        let momentum = float_attr(attrs, "momentum", DEFAULT_MOMENTUM)?;
+        let elem = arg(ops, 3)?.elem.clone();
+        let running = |given: &[f64], batch: &[f64]| {
+            Tensor::from_fn(elem.clone(), vec![channels], |c| {
+                Scalar::Float(given[c] * momentum + batch[c] * (1.0 - momentum))
+            })
+        };
+        out.push(running(input_mean, &mean));
+        out.push(running(input_var, &var));
+        out.truncate(results.len());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

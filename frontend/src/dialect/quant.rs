@@ -20,7 +20,7 @@ use weft_ir::Attrs;
 pub const QUANTIZE_LINEAR: OpDef = OpDef {
     name: "onnx.QuantizeLinear",
     summary: "saturate(round(x / y_scale) + y_zero_point) to an integer type",
-    description: "The scale and zero point are scalars (per tensor), 1-D along `axis` (per axis), \
+    description: "The scale and zero point are scalars or of shape [1] (per tensor), 1-D along `axis` (per axis), \
 or with `block_size > 0` of x's rank with `ceil(d / block_size)` entries along `axis` (per \
 block). `x / y_scale` is computed in f32 for f32/f16/bf16 operands (the quotient rounded to x's \
 type) and in f64 otherwise, rounded half to even, offset by the zero point and saturated. The \
@@ -51,7 +51,7 @@ pub const DEQUANTIZE_LINEAR: OpDef = OpDef {
     name: "onnx.DequantizeLinear",
     summary: "(x - x_zero_point) * x_scale, to the scale's float type",
     description: "Scale and zero point are per tensor, per axis or per block as for \
-`onnx.QuantizeLinear`. The difference is taken in f32, multiplied by the scale in f32 (f64 for \
+`onnx.QuantizeLinear` (a per-tensor scale and zero point may each be a scalar or of shape [1]). The difference is taken in f32, multiplied by the scale in f32 (f64 for \
 an f64 scale) and rounded to the scale's type.\n\n\
 ```\n%3 = onnx.DequantizeLinear %0, %1, %2 {axis = 0} : (tensor<768x768xi8>, tensor<768xf32>, tensor<768xi8>) -> tensor<768x768xf32>\n```",
     operands: Arity::Variadic { name: "x, x_scale, x_zero_point", min: 2 },
@@ -188,6 +188,14 @@ fn param_indices(g: &Granularity, shape: &[u64], scale_shape: &[u64]) -> Vec<usi
         .collect()
 }
 
+/// A per-tensor scale or zero point: a scalar or a 1-D tensor of one
+/// element. ONNX asks scale and zero point to have the same shape, but its
+/// reference implementation and onnxruntime accept either form for each
+/// (onnx's int4 test cases pair a scalar scale with a `[1]` zero point).
+fn one_entry(dims: &[Dim]) -> bool {
+    matches!(dims, [] | [Dim::Fixed(1)])
+}
+
 /// Checks x, scale and zero point types shared by (De)QuantizeLinear;
 /// returns the zero point's type if present.
 fn check_quant_operands<'a>(info: &OpInfo<'a>) -> Result<Option<&'a TensorType>, String> {
@@ -196,7 +204,8 @@ fn check_quant_operands<'a>(info: &OpInfo<'a>) -> Result<Option<&'a TensorType>,
     granularity(&x.dims, &scale.dims, info.attrs)?;
     let zp = super::util_b::optional_operand(info, 2)?;
     if let Some(zp) = zp {
-        if zp.dims != scale.dims && zp.static_shape() != scale.static_shape() {
+        let both_per_tensor = one_entry(&zp.dims) && one_entry(&scale.dims);
+        if zp.dims != scale.dims && zp.static_shape() != scale.static_shape() && !both_per_tensor {
             return Err(format!("the zero point {zp} must have the scale's shape {}", scale));
         }
     }
@@ -271,7 +280,9 @@ fn quant_params(x: &Tensor, scale: &Tensor, zp: Option<&Tensor>, attrs: &Attrs) 
     let g = granularity(&super::util_b::fixed_dims(&x.shape), &super::util_b::fixed_dims(&scale.shape), attrs)?;
     let scales = floats(scale);
     let zps = match zp {
-        Some(z) if z.shape != scale.shape => return Err("the zero point must have the scale's shape".into()),
+        Some(z) if z.shape != scale.shape && !(z.numel() == 1 && z.shape.len() <= 1 && scale.shape.len() <= 1) => {
+            return Err("the zero point must have the scale's shape".into())
+        }
         Some(z) => ints(z, "the zero point")?,
         None => vec![0; scales.len()],
     };

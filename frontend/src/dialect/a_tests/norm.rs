@@ -119,13 +119,40 @@ fn batch_normalization_uses_the_given_statistics() {
 }
 
 #[test]
+fn batch_normalization_in_training_mode_uses_the_batch_statistics() {
+    let x = f32s(&[1, 2, 1, 2], &[1., 2., 3., 4.]);
+    let mut ops = vec![x];
+    ops.extend(bn_params([&[1., 2.], &[0., 1.], &[1., 3.], &[1., 4.]]));
+    let a = attrs(&[
+        ("epsilon", Attribute::Float(0.0)),
+        ("momentum", Attribute::Float(0.5)),
+        ("training_mode", Attribute::Int(1)),
+    ]);
+    // Channel 0 holds [1, 2] (mean 1.5, variance 0.25), channel 1 [3, 4].
+    let declared = [fixed(&[1, 2, 1, 2], ElemType::F32), fixed(&[2], ElemType::F32), fixed(&[2], ElemType::F32)];
+    let out = (BATCH_NORMALIZATION.eval.unwrap())(&ops, &a, &declared).unwrap();
+    assert_eq!(out[0], f32s(&[1, 2, 1, 2], &[-1., 1., -1., 3.]));
+    assert_eq!(out[1], f32s(&[2], &[1.25, 3.25]));
+    assert_eq!(out[2], f32s(&[2], &[0.625, 2.125]));
+    let only_y = (BATCH_NORMALIZATION.eval.unwrap())(&ops, &a, &declared[..1]).unwrap();
+    assert_eq!(only_y, out[..1].to_vec());
+}
+
+#[test]
 fn batch_normalization_types() {
     let x = ty(&["n", "3", "8", "8"], ElemType::F32);
     let p = fixed(&[3], ElemType::F32);
     let ps = [&x, &p, &p, &p, &p];
     assert_eq!(infer(&BATCH_NORMALIZATION, &ps, &Attrs::new()).unwrap(), vec![x.clone()]);
     let training = attrs(&[("training_mode", Attribute::Int(1))]);
-    assert!(infer(&BATCH_NORMALIZATION, &ps, &training).unwrap_err().contains("training_mode = 1 is not supported"));
+    let h3 = fixed(&[3], ElemType::F16);
+    let stats = infer(&BATCH_NORMALIZATION, &[&x, &p, &p, &h3, &h3], &training).unwrap();
+    assert_eq!(stats, vec![x.clone(), h3.clone(), h3.clone()]);
+    let bad_mode = attrs(&[("training_mode", Attribute::Int(2))]);
+    assert_eq!(
+        infer(&BATCH_NORMALIZATION, &ps, &bad_mode).unwrap_err(),
+        "attribute 'training_mode' must be 0 or 1, got 2"
+    );
     let q = fixed(&[4], ElemType::F32);
     let err = infer(&BATCH_NORMALIZATION, &[&x, &p, &p, &q, &p], &Attrs::new()).unwrap_err();
     assert_eq!(err, "operand #3 (input_mean) must be 1-D with 3 elements (the channels of X), got tensor<4xf32>");

@@ -78,6 +78,23 @@ fn dequantize_per_tensor_and_per_axis() {
 }
 
 #[test]
+fn per_tensor_scale_and_zero_point_may_be_scalars_or_of_shape_one() {
+    // onnx's test_dequantizelinear_int4: a scalar scale with a [1] zero point.
+    let x = int_t(I4, &[5], &[0, 1, 7, -4, -8]);
+    let out = eval1(&DEQUANTIZE_LINEAR, &[x, scalar(2.), int_t(I4, &[1], &[1])], &Attrs::new());
+    assert_eq!(vals(&out), vec![-2., 0., 12., -10., -18.]);
+    let args = [Arg::Ty(ty("5", I4)), Arg::Ty(f32ty("")), Arg::Ty(ty("1", I4))];
+    assert_eq!(infer1(&DEQUANTIZE_LINEAR, &args, &Attrs::new()), "tensor<5xf32>");
+    let args = [Arg::Ty(f32ty("3")), Arg::Ty(f32ty("1")), Arg::Ty(ty("", U8))];
+    assert_eq!(infer1(&QUANTIZE_LINEAR, &args, &Attrs::new()), "tensor<3xu8>");
+    let out = eval1(&QUANTIZE_LINEAR, &[f32t(&[2], &[2., 4.]), f32t(&[1], &[2.]), int_t(U8, &[], &[3])], &Attrs::new());
+    assert_eq!(ivals(&out), vec![4, 5]);
+    // Per axis, the shapes must still agree.
+    let args = [Arg::Ty(ty("2x2", I8)), Arg::Ty(f32ty("2")), Arg::Ty(ty("1", I8))];
+    infer_err(&DEQUANTIZE_LINEAR, &args, &Attrs::new(), "scale's shape");
+}
+
+#[test]
 fn dequantize_infers_the_scale_type() {
     let args = [Arg::Ty(ty("768x768", I8)), Arg::Ty(f32ty("768")), Arg::Ty(ty("768", I8))];
     assert_eq!(infer1(&DEQUANTIZE_LINEAR, &args, &attrs(&[("axis", int(0))])), "tensor<768x768xf32>");
