@@ -77,6 +77,8 @@ SUPPORTED_ELEM_TYPES = frozenset(
         TensorProto.UINT32,
         TensorProto.UINT64,
         TensorProto.BOOL,
+        TensorProto.INT4,
+        TensorProto.UINT4,
     }
 )
 
