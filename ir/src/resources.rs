@@ -12,10 +12,14 @@
 //!
 //! Weights are never copied: a resource's bytes are a shared [`Bytes`]
 //! buffer, which may be a slice of a memory-mapped model or safetensors file
-//! (the map lives as long as any slice of it). Reading and writing files is
-//! in [`file`].
+//! (the map lives as long as any slice of it; [`map_file`]). Reading and
+//! writing safetensors files is in `file`; writing copies the bytes of
+//! mapped resources file to file, in the kernel where it can.
 
 mod file;
+mod mapped;
+
+pub use mapped::map_file;
 
 use crate::tensor::{Scalar, Tensor, TensorData};
 use crate::types::{Dim, ElemType, TensorType};

@@ -5,7 +5,10 @@
 //! slice of the one map, which lives as long as any slice of it) and never
 //! trusts the file: the header and every offset are validated before any
 //! slice is taken. Writing never builds the file in memory: the header is
-//! computed first, then each tensor's bytes go straight to the writer.
+//! computed first, then each tensor's bytes go straight to the writer;
+//! writing a file copies large tensors that are slices of a mapped file
+//! (a model being imported, a safetensors file being rewritten) file to
+//! file instead (see `mapped`).
 //! The same resources always give the same bytes: tensors in descending
 //! dtype order, then by name (safetensors' own order, so a file written
 //! here is byte-identical to `safetensors::serialize`'s), no metadata, the
@@ -13,9 +16,9 @@
 //! only by renaming a finished temporary over it, never rewritten in place,
 //! so maps of the old file stay valid.
 
+use super::mapped::{map_file as map_range, origin};
 use super::{elem_of_dtype, storage_dtype, Resource, Resources};
 use bytes::Bytes;
-use memmap2::Mmap;
 use safetensors::tensor::{Dtype, SafeTensors};
 use std::fmt::Write as _;
 use std::fs::File;
@@ -25,6 +28,11 @@ use std::path::{Path, PathBuf};
 /// The buffer between the header and the file: big tensors bypass it, the
 /// many small ones are gathered into few writes.
 const WRITE_BUFFER: usize = 1 << 20;
+
+/// Tensors from a mapped file at least this large are copied file to file
+/// when writing a file (smaller ones are cheaper through the buffer). Only
+/// on Linux, where `std::io::copy` between files is `copy_file_range`.
+const FILE_COPY_MIN: usize = if cfg!(target_os = "linux") { 64 << 10 } else { usize::MAX };
 
 impl Resources {
     /// Reads a safetensors file by memory-mapping it: the resources are
@@ -68,12 +76,21 @@ impl Resources {
     /// buffer). Errors say which resource could not be encoded, or carry
     /// the writer's error.
     pub fn write_to(&self, out: &mut impl Write) -> Result<(), String> {
+        self.stream(out, |out, bytes| out.write_all(bytes))
+    }
+
+    /// Writes the header, then each tensor's bytes with `tensor`.
+    fn stream<W: Write>(
+        &self,
+        out: &mut W,
+        mut tensor: impl FnMut(&mut W, &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), String> {
         let (header, order) = self.layout()?;
-        let write = |out: &mut dyn Write, bytes: &[u8]| out.write_all(bytes).map_err(|e| e.to_string());
-        write(out, &(header.len() as u64).to_le_bytes())?;
-        write(out, &header)?;
+        let io = |e: std::io::Error| e.to_string();
+        out.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
+        out.write_all(&header).map_err(io)?;
         for r in order {
-            write(out, &r.bytes)?;
+            tensor(out, &r.bytes).map_err(io)?;
         }
         Ok(())
     }
@@ -95,7 +112,13 @@ impl Resources {
     pub fn write_file(&self, path: &Path) -> Result<(), String> {
         let file = File::create(path).map_err(|e| e.to_string())?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        self.write_to(&mut out)?;
+        self.stream(&mut out, |out, bytes| match origin(bytes) {
+            Some(from) if bytes.len() >= FILE_COPY_MIN => {
+                out.flush()?;
+                from.copy_to(bytes.len() as u64, out.get_mut())
+            }
+            _ => out.write_all(bytes),
+        })?;
         out.flush().map_err(|e| e.to_string())
     }
 
@@ -195,15 +218,9 @@ fn map_file(path: &Path) -> std::io::Result<Bytes> {
     if meta.is_dir() {
         return Err(std::io::Error::other("it is a directory"));
     }
-    if meta.len() == 0 {
-        return Ok(Bytes::new());
-    }
-    // SAFETY: the map is read-only and private to this process. weft never
-    // rewrites a file in place (see `save`); a file truncated or modified by
-    // another process while mapped is outside what weft guards against, as
-    // with every memory-mapped model loader.
-    let map = unsafe { Mmap::map(&file)? };
-    Ok(Bytes::from_owner(map))
+    let len =
+        usize::try_from(meta.len()).map_err(|_| std::io::Error::other("the file is too large for this machine"))?;
+    map_range(&file, 0, len)
 }
 
 /// `dir/.name.tmp.<pid>`: beside `path`, so the rename stays on one file

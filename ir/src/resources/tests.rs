@@ -248,3 +248,26 @@ fn header_offsets_are_validated() {
         assert!(err.contains("not a valid safetensors file"), "{entry}: {err}");
     }
 }
+
+#[test]
+fn large_mapped_tensors_are_copied_file_to_file_exactly() {
+    let dir = temp_dir("file-copy");
+    let mut r = every_dtype();
+    // Large enough for the file-to-file copy, and not a multiple of a page.
+    let big: Vec<f32> = (0..40_000).map(|i| i as f32 * 0.5).collect();
+    r.insert("big.a", f32_resource(&big, &[200, 200]));
+    r.insert("big.b", f32_resource(&big[..30_001], &[30_001]));
+    let first = dir.join("first.safetensors");
+    r.save(&first).expect("save");
+    let loaded = Resources::load(&first).expect("load");
+    assert!(mapped::origin(loaded.get("big.a").expect("present").bytes()).is_some(), "loaded from a map");
+    let second = dir.join("second.safetensors");
+    loaded.save(&second).expect("save a copy");
+    let expected = r.to_bytes().expect("encode");
+    assert_eq!(std::fs::read(&second).expect("read"), expected);
+    // Over the very file the data is mapped from.
+    loaded.save(&first).expect("save over itself");
+    assert_eq!(std::fs::read(&first).expect("read"), expected);
+    assert_eq!(loaded, r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
