@@ -112,12 +112,15 @@ impl Resources {
     pub fn write_file(&self, path: &Path) -> Result<(), String> {
         let file = File::create(path).map_err(|e| e.to_string())?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        self.stream(&mut out, |out, bytes| match origin(bytes) {
-            Some(from) if bytes.len() >= FILE_COPY_MIN => {
-                out.flush()?;
-                from.copy_to(bytes.len() as u64, out.get_mut())
+        self.stream(&mut out, |out, bytes| {
+            let from = if bytes.len() >= FILE_COPY_MIN { origin(bytes) } else { None };
+            match from {
+                Some(from) => {
+                    out.flush()?;
+                    from.copy_to(bytes.len() as u64, out.get_mut())
+                }
+                None => out.write_all(bytes),
             }
-            _ => out.write_all(bytes),
         })?;
         out.flush().map_err(|e| e.to_string())
     }
