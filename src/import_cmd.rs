@@ -10,14 +10,13 @@
 //! renamed together); diagnostics are rendered against the sources they
 //! point into.
 
-use crate::output::{commit, stage_bytes};
+use crate::output::{commit, stage_bytes, stage_resources};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use weft_frontend::import::{import_model, ImportOptions, DEFAULT_INLINE_LIMIT};
 use weft_frontend::onnx::{load_model, OnnxModel};
 use weft_ir::diag::render_all;
 use weft_ir::printer::print_module;
-use weft_ir::resources::sidecar_path;
 use weft_ir::{Context, Diagnostic, Module, SourceMap, Span};
 
 /// `--input-shape NAME=DIMS`: `input_ids=1x128`; an empty DIMS is a
@@ -147,9 +146,7 @@ fn write_module(module: &Module, output: Option<&Path>) -> Result<(), String> {
         };
     };
     let mut staged = vec![stage_bytes(path, text.as_bytes())?];
-    if !module.resources.is_empty() {
-        staged.push(stage_bytes(&sidecar_path(path), &module.resources.to_bytes()?)?);
-    }
+    staged.extend(stage_resources(path, &module.resources)?);
     commit(staged)
 }
 

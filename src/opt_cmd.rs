@@ -3,12 +3,11 @@
 //! writes the output to standard output or atomically to `-o FILE` (with
 //! the module's resources in FILE's `.safetensors` sidecar).
 
-use crate::output::{commit, stage_bytes, Staged};
+use crate::output::{commit, stage_bytes, stage_resources};
 use std::io::{Read, Write};
 use std::path::Path;
 use weft_ir::parser::load_source;
-use weft_ir::resources::sidecar_path;
-use weft_ir::{Module, SourceMap};
+use weft_ir::SourceMap;
 use weft_passes::PassRegistry;
 use weft_testsuite::opt::{check_pipeline, run_opt, Emit, OptArgs, OptOutcome, STDIN_NAME};
 
@@ -76,21 +75,11 @@ fn write_output(args: &OptArgs, outcome: &OptOutcome) -> Result<(), String> {
         Some(path) => {
             let mut staged = vec![stage_bytes(path, outcome.output.as_bytes())?];
             if let (Emit::Weft, Some(module)) = (args.emit, &outcome.module) {
-                staged.extend(stage_resources(path, module)?);
+                staged.extend(stage_resources(path, &module.resources)?);
             }
             commit(staged)
         }
     }
-}
-
-/// Stages `OUT.safetensors` beside `OUT.weft` when the module has
-/// resources.
-fn stage_resources(path: &Path, module: &Module) -> Result<Option<Staged>, String> {
-    if module.resources.is_empty() {
-        return Ok(None);
-    }
-    let bytes = module.resources.to_bytes()?;
-    stage_bytes(&sidecar_path(path), &bytes).map(Some)
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {

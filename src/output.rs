@@ -7,6 +7,7 @@
 //! stray temporaries.
 
 use std::path::{Path, PathBuf};
+use weft_ir::resources::{sidecar_path, Resources};
 
 /// A file written to its temporary path, waiting to be renamed.
 pub struct Staged {
@@ -41,6 +42,16 @@ pub fn stage(target: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> 
 /// Stages `bytes` for `target`.
 pub fn stage_bytes(target: &Path, bytes: &[u8]) -> Result<Staged, String> {
     stage(target, |temp| std::fs::write(temp, bytes).map_err(|e| e.to_string()))
+}
+
+/// Stages `resources` as the safetensors file beside the module file
+/// `weft_path` (`OUT.weft` -> `OUT.safetensors`), streamed to disk; nothing
+/// when there are none.
+pub fn stage_resources(weft_path: &Path, resources: &Resources) -> Result<Option<Staged>, String> {
+    if resources.is_empty() {
+        return Ok(None);
+    }
+    stage(&sidecar_path(weft_path), |temp| resources.write_file(temp)).map(Some)
 }
 
 /// Renames every staged file into place.
@@ -86,6 +97,23 @@ mod tests {
         assert_eq!(failed.err().unwrap(), format!("cannot write '{}': disk full", dir.join("b.weft").display()));
         drop(first);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn resources_are_staged_beside_the_module() {
+        let dir = scratch("resources");
+        let module = dir.join("m.weft");
+        assert!(stage_resources(&module, &Resources::new()).unwrap().is_none());
+        let mut res = Resources::new();
+        let w = weft_ir::resources::Resource::new(weft_ir::ElemType::F32, vec![2], vec![0u8; 8]).unwrap();
+        res.insert("w", w);
+        let staged = stage_resources(&module, &res).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the temporary");
+        commit(staged.into_iter().collect()).unwrap();
+        assert_eq!(Resources::load(&dir.join("m.safetensors")).unwrap(), res);
+        let e = stage_resources(Path::new("/nonexistent-weft-dir/x.weft"), &res).err().unwrap();
+        assert!(e.starts_with("cannot write '/nonexistent-weft-dir/x.safetensors'"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

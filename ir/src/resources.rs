@@ -9,14 +9,25 @@
 //! has no dtype for (`i4`, `!quant.int<w=6, ..>`, `!quant.bin`) are stored in
 //! the smallest integer container that holds them ([`storage_dtype`]); the
 //! file records the container, the IR type records the rest.
+//!
+//! Weights are never copied: a resource's bytes are a shared [`Bytes`]
+//! buffer, which may be a slice of a memory-mapped model or safetensors file
+//! (the map lives as long as any slice of it; [`map_file`]). Reading and
+//! writing safetensors files is in `file`; writing copies the bytes of
+//! mapped resources file to file, in the kernel where it can.
+
+mod file;
+mod mapped;
+
+pub use mapped::map_file;
 
 use crate::tensor::{Scalar, Tensor, TensorData};
 use crate::types::{Dim, ElemType, TensorType};
+use bytes::Bytes;
 use half::{bf16, f16};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::Dtype;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// One named tensor: element type, static shape, little-endian bytes.
 /// The bytes are shared, so cloning a module does not copy weights.
@@ -24,7 +35,7 @@ use std::sync::Arc;
 pub struct Resource {
     elem: ElemType,
     shape: Vec<u64>,
-    bytes: Arc<[u8]>,
+    bytes: Bytes,
 }
 
 /// The resources of a module, by name.
@@ -104,8 +115,10 @@ pub fn storage_compatible(a: &ElemType, b: &ElemType) -> bool {
 
 impl Resource {
     /// A resource from little-endian bytes in the storage dtype of `elem`;
-    /// the byte count must match the shape.
-    pub fn new(elem: ElemType, shape: Vec<u64>, bytes: Vec<u8>) -> Result<Resource, String> {
+    /// the byte count must match the shape. A [`Bytes`] is kept as it is
+    /// (a slice of a memory-mapped file stays one), a `Vec<u8>` is moved.
+    pub fn new(elem: ElemType, shape: Vec<u64>, bytes: impl Into<Bytes>) -> Result<Resource, String> {
+        let bytes = bytes.into();
         let size = dtype_size(storage_dtype(&elem)) as u64;
         let expected = shape
             .iter()
@@ -115,7 +128,7 @@ impl Resource {
             let ty = TensorType::fixed(&shape, elem);
             return Err(format!("{ty} needs {expected} bytes, got {}", bytes.len()));
         }
-        Ok(Resource { elem, shape, bytes: bytes.into() })
+        Ok(Resource { elem, shape, bytes })
     }
 
     /// Encodes a tensor (its data must hold every element, not a splat).
@@ -143,6 +156,11 @@ impl Resource {
 
     /// The raw little-endian bytes.
     pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The shared buffer holding the bytes (cloning it copies nothing).
+    pub fn shared_bytes(&self) -> &Bytes {
         &self.bytes
     }
 
@@ -241,63 +259,6 @@ impl Resources {
         Resources::default()
     }
 
-    /// Reads a safetensors file. Errors name the file, and the tensor and
-    /// dtype when a tensor has a dtype weft does not support.
-    pub fn load(path: &Path) -> Result<Resources, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Resources::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    /// Parses the bytes of a safetensors file.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Resources, String> {
-        let file = SafeTensors::deserialize(bytes).map_err(|e| format!("not a valid safetensors file: {e}"))?;
-        let mut out = Resources::new();
-        for (name, view) in file.iter() {
-            let elem = elem_of_dtype(view.dtype()).ok_or_else(|| {
-                format!(
-                    "tensor '{name}' has dtype {:?}, which weft does not support \
-                     (supported: F16, BF16, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, BOOL)",
-                    view.dtype()
-                )
-            })?;
-            let shape = view.shape().iter().map(|&d| d as u64).collect();
-            let r = Resource::new(elem, shape, view.data().to_vec()).map_err(|e| format!("tensor '{name}': {e}"))?;
-            out.insert(name, r);
-        }
-        Ok(out)
-    }
-
-    /// The bytes of the safetensors file: the same resources always give
-    /// the same bytes (tensors ordered by dtype, then name; no metadata).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
-        let mut views = Vec::with_capacity(self.map.len());
-        for (name, r) in &self.map {
-            let shape = r
-                .shape
-                .iter()
-                .map(|&d| usize::try_from(d))
-                .collect::<Result<Vec<usize>, _>>()
-                .map_err(|_| format!("resource '{name}' is too large for this machine"))?;
-            let view = TensorView::new(storage_dtype(&r.elem), shape, &r.bytes)
-                .map_err(|e| format!("resource '{name}': {e}"))?;
-            views.push((name.as_str(), view));
-        }
-        safetensors::serialize(views, None).map_err(|e| format!("cannot encode resources: {e}"))
-    }
-
-    /// Writes the safetensors file: to a temporary file in the same
-    /// directory first, then renamed over `path`, so a failure never leaves
-    /// a partial file.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let bytes = self.to_bytes()?;
-        let tmp = temp_path(path);
-        let written = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
-    }
-
     /// Adds or replaces a resource; returns the one it replaced.
     pub fn insert(&mut self, name: impl Into<String>, r: Resource) -> Option<Resource> {
         self.map.insert(name.into(), r)
@@ -334,148 +295,5 @@ impl Resources {
     }
 }
 
-/// `dir/.name.tmp.<pid>`: beside `path`, so the rename stays on one file
-/// system.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or_else(|| "resources".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::{QuantInt, QuantParams};
-
-    fn temp_dir(test: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("weft-resources-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        dir
-    }
-
-    fn f32_resource(values: &[f32], shape: &[u64]) -> Resource {
-        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Resource::new(ElemType::F32, shape.to_vec(), bytes).expect("valid resource")
-    }
-
-    fn sample() -> Resources {
-        let mut r = Resources::new();
-        r.insert("w.f32", f32_resource(&[1.0, -2.5, 3.0, 0.0, 5.0, 6.0], &[2, 3]));
-        let i8s = Tensor { elem: ElemType::I8, shape: vec![3], data: TensorData::Int(vec![-128, 0, 127]) };
-        r.insert("b.i8", Resource::from_tensor(&i8s).expect("i8 fits"));
-        let u16s = Tensor {
-            elem: ElemType::Int { width: 16, signed: false },
-            shape: vec![2],
-            data: TensorData::Int(vec![0, 65535]),
-        };
-        r.insert("c.u16", Resource::from_tensor(&u16s).expect("u16 fits"));
-        let bools = Tensor { elem: ElemType::Bool, shape: vec![2], data: TensorData::Int(vec![1, 0]) };
-        r.insert("mask", Resource::from_tensor(&bools).expect("bools"));
-        let halfs = Tensor { elem: ElemType::F16, shape: vec![], data: TensorData::F16(vec![f16::from_f32(0.5)]) };
-        r.insert("scalar.f16", Resource::from_tensor(&halfs).expect("f16"));
-        r
-    }
-
-    #[test]
-    fn sidecar_replaces_extension() {
-        assert_eq!(sidecar_path(Path::new("dir/model.weft")), PathBuf::from("dir/model.safetensors"));
-        assert_eq!(sidecar_path(Path::new("model")), PathBuf::from("model.safetensors"));
-        assert_eq!(sidecar_path(Path::new("a.b.weft")), PathBuf::from("a.b.safetensors"));
-    }
-
-    #[test]
-    fn save_load_round_trip() {
-        let dir = temp_dir("round-trip");
-        let path = dir.join("model.safetensors");
-        let r = sample();
-        r.save(&path).expect("save");
-        let back = Resources::load(&path).expect("load");
-        assert_eq!(back, r);
-        assert_eq!(back.names().collect::<Vec<_>>(), ["b.i8", "c.u16", "mask", "scalar.f16", "w.f32"]);
-        let t = back.tensor("w.f32").expect("present");
-        assert_eq!(t.shape, vec![2, 3]);
-        assert_eq!(t.data, TensorData::F32(vec![1.0, -2.5, 3.0, 0.0, 5.0, 6.0]));
-        assert_eq!(back.tensor("b.i8").map(|t| t.data), Some(TensorData::Int(vec![-128, 0, 127])));
-        assert_eq!(back.tensor("c.u16").map(|t| t.data), Some(TensorData::Int(vec![0, 65535])));
-        assert_eq!(back.tensor("mask").map(|t| t.data), Some(TensorData::Int(vec![1, 0])));
-        assert_eq!(back.tensor("scalar.f16").map(|t| t.data), Some(TensorData::F16(vec![f16::from_f32(0.5)])));
-        // No temporary file is left behind.
-        assert_eq!(std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0), 1);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn saved_bytes_are_deterministic() {
-        let a = sample().to_bytes().expect("encode");
-        // Insert in the reverse order: same bytes.
-        let mut r = Resources::new();
-        let s = sample();
-        for (name, res) in s.iter().collect::<Vec<_>>().into_iter().rev() {
-            r.insert(name, res.clone());
-        }
-        assert_eq!(r.to_bytes().expect("encode"), a);
-    }
-
-    #[test]
-    fn corrupt_files_are_errors() {
-        let dir = temp_dir("corrupt");
-        let path = dir.join("bad.safetensors");
-        std::fs::write(&path, b"\x05\x00\x00\x00\x00\x00\x00\x00{\"a\":").expect("write");
-        let err = Resources::load(&path).expect_err("corrupt");
-        assert!(err.contains("bad.safetensors") && err.contains("not a valid safetensors file"), "{err}");
-        // Truncated data: the header promises 16 bytes, 4 are there.
-        let mut bytes = sample().to_bytes().expect("encode");
-        bytes.truncate(bytes.len() - 3);
-        assert!(Resources::from_bytes(&bytes).is_err());
-        assert!(Resources::from_bytes(&[]).is_err());
-        let missing = Resources::load(&dir.join("missing.safetensors")).expect_err("missing");
-        assert!(missing.starts_with("cannot read"), "{missing}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn unsupported_dtype_names_tensor_and_dtype() {
-        let header = br#"{"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#;
-        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-        bytes.extend_from_slice(header);
-        bytes.extend_from_slice(&[0; 8]);
-        let err = Resources::from_bytes(&bytes).expect_err("C64 unsupported");
-        assert!(err.contains("tensor 'w' has dtype C64"), "{err}");
-    }
-
-    #[test]
-    fn narrow_types_use_containers() {
-        let q = ElemType::Quant(Box::new(QuantInt {
-            width: 4,
-            signed: true,
-            params: QuantParams::PerTensor { scale: 0.5, zp: 0 },
-        }));
-        assert_eq!(storage_dtype(&q), Dtype::I8);
-        assert_eq!(storage_dtype(&ElemType::Int { width: 12, signed: false }), Dtype::U16);
-        assert_eq!(storage_dtype(&ElemType::Int { width: 33, signed: true }), Dtype::I64);
-        let file = Resource::new(ElemType::I8, vec![2], vec![1, 0xff]).expect("i8");
-        assert!(file.fits(&TensorType::fixed(&[2], q.clone())));
-        assert!(!file.fits(&TensorType::fixed(&[2], ElemType::F32)));
-        assert!(!file.fits(&TensorType::fixed(&[1, 2], q)));
-        assert!(!file.fits(&TensorType::new(vec![Dim::Dyn], ElemType::I8)));
-    }
-
-    #[test]
-    fn constructors_check_sizes_and_ranges() {
-        assert!(Resource::new(ElemType::F32, vec![2, 2], vec![0; 15]).is_err());
-        assert!(Resource::new(ElemType::F32, vec![u64::MAX, 4], vec![]).is_err());
-        let too_big = Tensor { elem: ElemType::I8, shape: vec![1], data: TensorData::Int(vec![200]) };
-        let err = Resource::from_tensor(&too_big).expect_err("out of range");
-        assert!(err.contains("200"), "{err}");
-        let splat = Tensor { elem: ElemType::F32, shape: vec![4], data: TensorData::F32(vec![1.0]) };
-        assert!(Resource::from_tensor(&splat).is_err());
-        let u64s = Tensor {
-            elem: ElemType::Int { width: 64, signed: false },
-            shape: vec![1],
-            data: TensorData::Int(vec![-1]),
-        };
-        let r = Resource::from_tensor(&u64s).expect("bit pattern");
-        assert_eq!(r.bytes(), &[0xff; 8]);
-        assert_eq!(r.to_tensor().data, TensorData::Int(vec![-1]));
-    }
-}
+mod tests;

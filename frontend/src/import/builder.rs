@@ -121,7 +121,7 @@ impl<'a> Importer<'a> {
         if numel <= self.opts.inline_limit {
             return self.constant(DenseAttr::from_tensor(payload_to_tensor(p)), loc);
         }
-        let resource = Resource::new(p.elem.clone(), p.shape.clone(), p.data.to_vec())
+        let resource = Resource::new(p.elem.clone(), p.shape.clone(), p.data.clone())
             .map_err(|e| format!("tensor '{name}': {e}"))?;
         let name = self.unique_resource_name(name);
         let ty = resource.ty();

@@ -11,21 +11,14 @@
 
 use super::proto::TensorProto;
 use bytes::Bytes;
-use memmap2::MmapOptions;
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 
 /// Maps `len` bytes of `file` starting at `offset` (0 bytes: no map).
+/// The map is weft-ir's, so writing resources that are slices of it can
+/// copy file to file.
 fn map_range(file: &File, offset: u64, len: usize) -> std::io::Result<Bytes> {
-    if len == 0 {
-        return Ok(Bytes::new());
-    }
-    // SAFETY: the map is read-only and private to this process. As with
-    // every memory-mapped model loader, a file truncated or rewritten by
-    // another process while mapped is outside what weft guards against;
-    // model files are inputs that are not modified during a run.
-    let map = unsafe { MmapOptions::new().offset(offset).len(len).map(file)? };
-    Ok(Bytes::from_owner(map))
+    weft_ir::resources::map_file(file, offset, len)
 }
 
 /// The whole of `file`, whose size is `len`.
