@@ -21,11 +21,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use weft_frontend::import::{import_model, ImportOptions};
-use weft_frontend::onnx::{read_model, read_tensor_pb};
+use weft_frontend::onnx::{read_model, read_tensor_pb, OnnxModel};
 use weft_ir::diag::render_all;
 use weft_ir::interp::run_function;
 use weft_ir::parser::parse_str;
 use weft_ir::printer::print_module;
+use weft_ir::resources::Resources;
 use weft_ir::tensor::Scalar;
 use weft_ir::verify::verify_module;
 use weft_ir::{Context, Diagnostic, ElemType, Module, SourceMap, Tensor, TensorData, Type};
@@ -115,8 +116,31 @@ fn run_case(ctx: &Context, case_dir: &Path) -> Result<(), String> {
     let actual = run(&module, inputs.clone(), "imported module")?;
     compare_outputs(&actual, &expected)?;
     let reparsed = text_round_trip(ctx, module)?;
-    let again = run(&reparsed, inputs, "module parsed from text")?;
+    let again = run(&reparsed, inputs.clone(), "module parsed from text")?;
+    same_outputs(&actual, &again)?;
+    let from_resources = resources_round_trip(ctx, &model, case_dir)?;
+    let again = run(&from_resources, inputs, "module with every initializer as a resource")?;
     same_outputs(&actual, &again)
+}
+
+/// Imports with every initializer as a resource (none inline), writes the
+/// resources to a safetensors file and reads them back: what `weft import`
+/// and `weft run model.weft` do with real weights.
+fn resources_round_trip(ctx: &Context, model: &OnnxModel, case_dir: &Path) -> Result<Module, String> {
+    let opts = ImportOptions { inline_limit: 0, ..ImportOptions::default() };
+    let mut module = import_model(model, ctx, &opts)
+        .map_err(|d| format!("import (resources): {}", diag_text(&d, &SourceMap::default())))?;
+    if module.resources.is_empty() {
+        return Ok(module);
+    }
+    let name = case_dir.file_name().and_then(|n| n.to_str()).unwrap_or("case");
+    let path = std::env::temp_dir().join(format!("weft-onnx-node-{}-{name}.safetensors", std::process::id()));
+    module.resources.save(&path)?;
+    let loaded = Resources::load(&path);
+    let _ = std::fs::remove_file(&path);
+    module.resources = loaded?;
+    verify_module(&module).map_err(|d| format!("verify (resources): {}", diag_text(&d, &SourceMap::default())))?;
+    Ok(module)
 }
 
 /// Prints `module`, parses and verifies the text; the parsed module takes

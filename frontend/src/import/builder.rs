@@ -10,7 +10,7 @@
 //! its users may read it through `OpInfo::constants`. Initializers become
 //! constants on first use, so unused ones cost nothing.
 
-use super::known::known_results;
+use super::known::{known_results, KNOWN_LIMIT};
 use super::types::{check_size, refine};
 use super::ImportOptions;
 use crate::onnx::proto::TensorProto;
@@ -126,7 +126,12 @@ impl<'a> Importer<'a> {
         let name = self.unique_resource_name(name);
         let ty = resource.ty();
         self.resources.insert(name.clone(), resource);
-        self.emit_constant(Attribute::Resource { name, ty: ty.clone() }, ty, loc)
+        let v = self.emit_constant(Attribute::Resource { name, ty: ty.clone() }, ty, loc)?;
+        // Small data stays known to shape inference, inline or not.
+        if numel <= KNOWN_LIMIT {
+            self.known.insert(v, DenseAttr::from_tensor(payload_to_tensor(p)));
+        }
+        Ok(v)
     }
 
     fn unique_resource_name(&self, name: &str) -> String {
