@@ -360,6 +360,10 @@ fn type_mismatch(i: usize, declared: &Type, got: &Type) -> LegalizeError {
 
 fn record(plan: &mut Plan, f: &Function, op: Op, values: Vec<Value>, created: Vec<Op>, folded: bool) {
     for (&r, v) in f.ops[op].results.iter().zip(values) {
+        // A replacement may be an earlier op's result that is itself
+        // replaced (a rule that forwards its operand): resolve it, so that
+        // one redirection at the end reaches the final value.
+        let v = plan.replacements[v].unwrap_or(v);
         plan.replacements.set(r, Some(v));
     }
     plan.inserted.insert(op, created);

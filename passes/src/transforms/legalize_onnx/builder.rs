@@ -99,12 +99,6 @@ impl<'a> Rewriter<'a> {
         self.data().results.len()
     }
 
-    /// True when result `i` of the onnx op has uses.
-    pub fn result_used(&self, i: usize) -> bool {
-        let Some(&r) = self.data().results.get(i) else { return false };
-        self.f.walk().iter().any(|&o| self.f.ops[o].operands.contains(&r))
-    }
-
     /// The compile-time value of `v`, if known.
     pub fn known(&self, v: Value) -> Option<&Tensor> {
         self.known.get(v)

@@ -10,7 +10,7 @@ use super::builder::{attrs, axis, ints, Replacement, Rewriter};
 use super::LegalizeError;
 use weft_ir::ops::nn;
 use weft_ir::tensor::Scalar;
-use weft_ir::Attribute;
+use weft_ir::{Attribute, Value};
 
 /// ONNX's default epsilon, 1e-5 as an f32 attribute value.
 const DEFAULT_EPSILON: f64 = 1e-5f32 as f64;
@@ -29,14 +29,10 @@ pub fn log_softmax(rw: &mut Rewriter) -> Replacement {
     along_axis(rw, &nn::LOG_SOFTMAX)
 }
 
-/// LayerNormalization's Y; a missing bias is a zero splat. The optional
-/// Mean and InvStdDev results must be unused.
+/// LayerNormalization: Y is `nn.layer_norm` (a missing bias is a zero
+/// splat); the optional Mean and InvStdDev results, when present, are
+/// computed beside it as ONNX's function body does, in their stash type.
 pub fn layer_norm(rw: &mut Rewriter) -> Replacement {
-    if rw.result_used(1) || rw.result_used(2) {
-        return Err(LegalizeError::new(
-            "has its Mean or InvStdDev result used; nn.layer_norm only gives Y (those results serve training)",
-        ));
-    }
     let (x, scale) = (rw.operand(0)?, rw.operand(1)?);
     let t = rw.ty(x);
     let a = axis(rw.attr_int("axis", -1), t.rank())?;
@@ -48,8 +44,31 @@ pub fn layer_norm(rw: &mut Rewriter) -> Replacement {
         }
     };
     let eps = rw.attr_float("epsilon", DEFAULT_EPSILON);
-    let a = attrs(&[("axis", Attribute::Int(a as i64)), ("epsilon", Attribute::Float(eps))]);
-    Ok(vec![rw.build(&nn::LAYER_NORM, &[x, scale, bias], a)?])
+    let at = attrs(&[("axis", Attribute::Int(a as i64)), ("epsilon", Attribute::Float(eps))]);
+    let y = rw.build(&nn::LAYER_NORM, &[x, scale, bias], at)?;
+    if rw.num_results() == 1 {
+        return Ok(vec![y]);
+    }
+    let (mean, inv) = layer_norm_statistics(rw, x, a, eps)?;
+    Ok([y, mean, inv].into_iter().take(rw.num_results()).collect())
+}
+
+/// Mean and 1 / sqrt(variance + epsilon) over the axes from `a`, kept as
+/// extent-1 dims, in the type of LayerNormalization's second result.
+fn layer_norm_statistics(rw: &mut Rewriter, x: Value, a: usize, eps: f64) -> Result<(Value, Value), LegalizeError> {
+    let stash = rw.result_type(1).ok_or_else(|| LegalizeError::internal("no Mean result"))?.elem;
+    let rank = rw.rank(x);
+    let axes: Vec<i64> = (a as i64..rank as i64).collect();
+    let over = || attrs(&[("axes", ints(&axes)), ("keepdims", Attribute::Bool(true))]);
+    let xs = rw.cast(x, &stash)?;
+    let mean = rw.build(&nn::REDUCE_MEAN, &[xs], over())?;
+    let centered = rw.binary(&nn::SUB, xs, mean)?;
+    let squared = rw.binary(&nn::MUL, centered, centered)?;
+    let var = rw.build(&nn::REDUCE_MEAN, &[squared], over())?;
+    let epsilon = rw.scalar(&stash, eps);
+    let shifted = rw.binary(&nn::ADD, var, epsilon)?;
+    let std = rw.unary(&nn::SQRT, shifted)?;
+    Ok((mean, rw.unary(&nn::RECIPROCAL, std)?))
 }
 
 /// Inference-mode BatchNormalization as `x * a + b` per channel (dim 1),
