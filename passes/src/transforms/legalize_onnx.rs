@@ -156,8 +156,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("onnx.Slice", shape::slice),
     ("onnx.Gather", shape::gather),
     ("onnx.GatherND", shape::gather_nd),
-    ("onnx.Shape", shape::needs_static_operand),
-    ("onnx.Size", shape::needs_static_operand),
+    ("onnx.Shape", shape::shape_or_size),
+    ("onnx.Size", shape::shape_or_size),
     ("onnx.ConstantOfShape", shape::constant_of_shape),
     ("onnx.Range", shape::range),
 ];
@@ -196,12 +196,14 @@ Split's `split`, Resize's `scales`/`sizes`/`roi`, Clip's bounds where possible) 
 attributes, negative axes are normalized, `auto_pad` becomes explicit padding, bias inputs \
 become broadcasting adds, Gemm becomes transposes, a matmul, scales and an add, \
 BatchNormalization becomes a multiply and an add per channel (whose factors `canonicalize` \
-folds when the statistics are constants), Einsum of up to two operands without repeated labels \
-becomes transposes, reshapes, a batched matmul and sums, and the ops nn does not have (HardSigmoid, \
-HardSwish, Softplus, IsNaN, GatherND, Split, Squeeze, ...) become short sequences of nn ops.\n\n\
+folds when the statistics are constants), Einsum without repeated labels in a term becomes \
+sums, transposes, reshapes and one batched matmul per pair of operands, LayerNormalization's \
+optional Mean and InvStdDev results are computed beside `nn.layer_norm`, and the ops nn does not \
+have (HardSigmoid, HardSwish, Softplus, IsNaN, GatherND, Split, Squeeze, ...) become short \
+sequences of nn ops.\n\n\
 An op whose shape operands are not compile-time values, whose operands need static shapes they \
-do not have, or whose form nn cannot express (an Einsum with repeated labels in one term, used \
-Mean/InvStdDev outputs of LayerNormalization, training-mode BatchNormalization) is an error \
+do not have, or whose form nn cannot express (an Einsum with repeated labels in one term, \
+training-mode BatchNormalization) is an error \
 naming the op and its location; bind the input shapes at import (`--input-shape`) to make shapes \
 constant. The first failure is reported (the others in notes) and the module is left unchanged.\n\n\
 The quantization ops (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, \
@@ -286,7 +288,7 @@ fn legalize_function(
     if let Some(first) = failures.first() {
         let mut d = first.clone();
         for other in failures.iter().skip(1).take(5) {
-            d = d.note(format!("also: {}", other.message));
+            d = d.note_at(format!("also: {}", other.message), other.span);
         }
         if failures.len() > 6 {
             d = d.note(format!("and {} more ops that cannot be legalized", failures.len() - 6));

@@ -99,16 +99,20 @@ impl<'a> Rewriter<'a> {
         self.data().results.len()
     }
 
-    /// The compile-time value of `v`, if known.
-    pub fn known(&self, v: Value) -> Option<&Tensor> {
-        self.known.get(v)
+    /// The compile-time value of `v`, if known: a recorded value, or an
+    /// inline constant of any size (read only when asked for).
+    pub fn known(&self, v: Value) -> Option<Tensor> {
+        match self.known.get(v) {
+            Some(t) => Some(t.clone()),
+            None => self.f.dense_constant(v).and_then(|d| d.to_tensor()),
+        }
     }
 
     /// The integers of operand `i`, which must be a compile-time constant.
     pub fn const_ints(&self, i: usize, what: &str) -> Result<Vec<i64>, LegalizeError> {
         let v = self.operand(i)?;
         let t = self.known(v).ok_or_else(|| not_constant(what))?;
-        ints_of(t).ok_or_else(|| LegalizeError::new(format!("the '{what}' operand must hold integers")))
+        ints_of(&t).ok_or_else(|| LegalizeError::new(format!("the '{what}' operand must hold integers")))
     }
 
     /// Optional operand `i` as constant integers (`None` when absent).
@@ -119,6 +123,16 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// The value of the onnx op when it is `onnx.Shape` of static dims.
+    pub fn shape_value(&self) -> Option<Tensor> {
+        super::known::shape_of(self.f, self.op)
+    }
+
+    /// The value of the onnx op when it is `onnx.Size` of a static shape.
+    pub fn size_value(&self) -> Option<Tensor> {
+        super::known::size_of(self.f, self.op)
+    }
+
     /// The onnx op's own reference semantics on its operands, which must all
     /// be compile-time values; the results must match the declared types.
     pub fn evaluate(&self) -> Result<Vec<Tensor>, LegalizeError> {
@@ -127,7 +141,7 @@ impl<'a> Rewriter<'a> {
         let inputs: Vec<Tensor> = data
             .operands
             .iter()
-            .map(|&v| self.known(v).cloned())
+            .map(|&v| self.known(v))
             .collect::<Option<_>>()
             .ok_or_else(|| LegalizeError::internal("an operand is not a compile-time value"))?;
         let types: Vec<Type> = data.results.iter().map(|&r| self.f.value_type(r).clone()).collect();

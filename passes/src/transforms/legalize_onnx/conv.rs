@@ -39,6 +39,9 @@ fn per_dim(rw: &Rewriter, name: &str, n: usize, default: i64) -> Result<Vec<u64>
 fn geometry(rw: &Rewriter, x: Value, w: Value) -> Result<Geometry, LegalizeError> {
     let (xs, ws) = (rw.shape(x)?, rw.shape(w)?);
     let n = xs.len().checked_sub(2).filter(|&n| n > 0).ok_or_else(|| LegalizeError::new("needs spatial dims"))?;
+    if ws.len() != xs.len() {
+        return Err(LegalizeError::new(format!("has an input of rank {} but a weight of rank {}", xs.len(), ws.len())));
+    }
     Ok(Geometry {
         strides: per_dim(rw, "strides", n, 1)?,
         dilations: per_dim(rw, "dilations", n, 1)?,

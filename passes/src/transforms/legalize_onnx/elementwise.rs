@@ -184,7 +184,7 @@ pub fn pow(rw: &mut Rewriter) -> Replacement {
     if ex == ey {
         return Ok(vec![rw.binary(&nn::POW, x, y)?]);
     }
-    if let Some(exact) = rw.known(y).and_then(|t| convert_exactly(t, &ex)) {
+    if let Some(exact) = rw.known(y).and_then(|t| convert_exactly(&t, &ex)) {
         let y = rw.constant(exact);
         return Ok(vec![rw.binary(&nn::POW, x, y)?]);
     }
@@ -256,7 +256,7 @@ pub fn clip(rw: &mut Rewriter) -> Replacement {
         let mut a = Attrs::new();
         for (b, name) in bounds {
             let Some(t) = b.and_then(|b| rw.known(b)) else { continue };
-            if let Some(attr) = bound_attr(t, &elem, name == "min") {
+            if let Some(attr) = bound_attr(&t, &elem, name == "min") {
                 a.insert(name.to_string(), attr);
             }
         }

@@ -106,7 +106,7 @@ impl Known {
 }
 
 /// ONNX `Shape` of an operand whose selected dims are static.
-fn shape_of(f: &Function, op: Op) -> Option<Tensor> {
+pub fn shape_of(f: &Function, op: Op) -> Option<Tensor> {
     let data = &f.ops[op];
     let t = f.value_type(*data.operands.first()?).as_tensor()?;
     let rank = t.rank() as i64;
@@ -119,7 +119,7 @@ fn shape_of(f: &Function, op: Op) -> Option<Tensor> {
 }
 
 /// ONNX `Size` of an operand with a static shape.
-fn size_of(f: &Function, op: Op) -> Option<Tensor> {
+pub fn size_of(f: &Function, op: Op) -> Option<Tensor> {
     let t = f.value_type(*f.ops[op].operands.first()?).as_tensor()?;
     let n = t.dims.iter().try_fold(1u64, |acc, d| match d {
         Dim::Fixed(n) => acc.checked_mul(*n),

@@ -25,7 +25,7 @@ fn nonempty(rw: &Rewriter, i: usize, what: &str) -> Result<Option<Tensor>, Legal
     if rw.ty(v).num_elements() == Some(0) {
         return Ok(None);
     }
-    rw.known(v).cloned().map(Some).ok_or_else(|| not_constant(what))
+    rw.known(v).map(Some).ok_or_else(|| not_constant(what))
 }
 
 pub fn resize(rw: &mut Rewriter) -> Replacement {

@@ -284,11 +284,17 @@ fn batch_offsets(lead: &[u64], batch: &[u64], block: u64, elem: &ElemType) -> Te
     Tensor::from_fn(elem.clone(), lead.to_vec(), |i| Scalar::Int((i as u64 / inner.max(1) * block) as i64))
 }
 
-/// Shape and Size whose operand shape is not static (the static ones were
-/// folded to constants already).
-pub fn needs_static_operand(rw: &mut Rewriter) -> Replacement {
+/// Shape and Size: constants read from the operand's static type (usually
+/// folded already as compile-time values, unless they exceed the fold
+/// limit).
+pub fn shape_or_size(rw: &mut Rewriter) -> Replacement {
     let x = rw.operand(0)?;
-    Err(LegalizeError::new(format!("needs its operand's shape to be static, got {}", rw.ty(x))).with_note(SHAPE_HINT))
+    let value = if rw.op_type() == "Shape" { rw.shape_value() } else { rw.size_value() };
+    match value {
+        Some(t) => Ok(vec![rw.constant(t)]),
+        None => Err(LegalizeError::new(format!("needs its operand's shape to be static, got {}", rw.ty(x)))
+            .with_note(SHAPE_HINT)),
+    }
 }
 
 /// ConstantOfShape: a splat constant.
