@@ -64,7 +64,9 @@ fn infer_reshape(info: &OpInfo) -> Result<Vec<Type>, String> {
 pub const TRANSPOSE: OpDef = OpDef {
     name: "nn.transpose",
     summary: "Permutes dimensions: result dim i is input dim perm[i]",
-    description: "```\n%1 = nn.transpose %0 {perm = [1, 0]} : (tensor<2x3xf32>) -> tensor<3x2xf32>\n```",
+    description: "`perm` is a permutation of `0..rank`; `out[i_0, .., i_r-1]` is the input element \
+whose index along dim `perm[k]` is `i_k`.\n\n\
+```\n%1 = nn.transpose %0 {perm = [1, 0]} : (tensor<2x3xf32>) -> tensor<3x2xf32>\n```",
     operands: UNARY,
     results: ONE_RESULT,
     attrs: &[AttrSpec { name: "perm", kind: AttrKind::Ints, required: true, doc: "a permutation of 0..rank" }],

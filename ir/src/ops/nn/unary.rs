@@ -86,7 +86,7 @@ numeric_unary!(
 numeric_unary!(
     ABS,
     "nn.abs",
-    "Absolute value |x|, elementwise",
+    "Absolute value abs(x), elementwise",
     "Floats and integers; signed integers wrap (`|-128| = -128` in i8), unsigned values are unchanged.",
     f64::abs,
     i128::abs
