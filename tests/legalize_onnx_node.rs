@@ -29,7 +29,7 @@ use weft_frontend::onnx::read_tensor_pb;
 use weft_ir::Tensor;
 
 /// Cases whose legalization fails, and the substring of the error.
-const NOT_LEGALIZED: &[(&str, &str)] = &[("test_einsum_batch_diagonal", "a diagonal")];
+const NOT_LEGALIZED: &[(&str, &str)] = &[];
 
 /// How a case ended.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

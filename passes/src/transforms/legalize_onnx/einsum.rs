@@ -2,21 +2,25 @@
 //!
 //! Phases: parse the equation (explicit `->` or implicit output, `...`
 //! expanded into numbered labels aligned at the right); broadcast operands
-//! whose ellipsis dims have extent 1 where another operand's do not; then
-//! fold the operands left to right, each step summing out the labels no
-//! later term needs (`nn.reduce_sum`) and contracting the shared ones with
-//! one `nn.matmul` over `[batch, left, shared] x [batch, shared, right]`
-//! (transposes and reshapes around it); finally sum out what the output
-//! does not name and transpose into the output's order.
+//! whose ellipsis dims have extent 1 where another operand's do not; take
+//! the diagonal of every label repeated within one term (an `nn.gather` of
+//! constant indices on the merged dims); then fold the operands left to
+//! right, each step summing out the labels no later term needs
+//! (`nn.reduce_sum`) and contracting the shared ones with one `nn.matmul`
+//! over `[batch, left, shared] x [batch, shared, right]` (transposes and
+//! reshapes around it); finally sum out what the output does not name and
+//! transpose into the output's order.
 //!
-//! Invariant: forms nn cannot express without a gather (a label repeated
-//! within one term, i.e. a diagonal) are errors naming the equation.
+//! Invariant: malformed equations (a label repeated in the output, an
+//! output label no input has, term and rank mismatches) are errors naming
+//! the equation.
 
 use super::builder::{attrs, ints, Replacement, Rewriter};
 use super::LegalizeError;
 use std::collections::BTreeMap;
 use weft_ir::ops::nn;
-use weft_ir::{Attribute, Value};
+use weft_ir::tensor::Scalar;
+use weft_ir::{Attribute, ElemType, Tensor, Value};
 
 /// A dim label: a letter's code point, or `ELLIPSIS + i` for the i-th
 /// ellipsis dim (counted from the left of the widest ellipsis).
@@ -129,13 +133,11 @@ pub fn einsum(rw: &mut Rewriter) -> Replacement {
     let operands = rw.operands();
     let ranks: Vec<usize> = operands.iter().map(|&v| rw.rank(v)).collect();
     let eq = parse(&equation, &ranks).map_err(LegalizeError::new)?;
-    for labels in eq.inputs.iter().chain([&eq.output]) {
-        if let Some(l) = labels.iter().enumerate().find(|(i, l)| labels[..*i].contains(l)).map(|(_, l)| *l) {
-            return Err(LegalizeError::new(format!(
-                "equation '{equation}' repeats label '{}' within one term (a diagonal), which nn cannot express",
-                label_text(l)
-            )));
-        }
+    if let Some(l) = repeated(&eq.output) {
+        return Err(LegalizeError::new(format!(
+            "equation '{equation}' repeats label '{}' in its output",
+            label_text(l)
+        )));
     }
     if let Some(&l) = eq.output.iter().find(|l| !eq.inputs.iter().any(|i| i.contains(l))) {
         return Err(LegalizeError::new(format!(
@@ -152,7 +154,7 @@ pub fn einsum(rw: &mut Rewriter) -> Replacement {
         } else {
             rw.build(&nn::BROADCAST, &[v], attrs(&[("shape", ints(&target))]))?
         };
-        terms.push(Term { value, labels: labels.clone() });
+        terms.push(take_diagonals(rw, Term { value, labels: labels.clone() }, &extents)?);
     }
     let mut terms = terms.into_iter();
     let mut acc = terms.next().ok_or_else(|| LegalizeError::new("needs at least one operand"))?;
@@ -165,6 +167,37 @@ pub fn einsum(rw: &mut Rewriter) -> Replacement {
     let acc = sum_out(rw, acc, &eq.output)?;
     let perm: Vec<usize> = eq.output.iter().filter_map(|l| acc.labels.iter().position(|x| x == l)).collect();
     Ok(vec![rw.transpose(acc.value, &perm)?])
+}
+
+/// The first label that occurs twice in `labels`.
+fn repeated(labels: &[Label]) -> Option<Label> {
+    labels.iter().enumerate().find(|(i, l)| labels[..*i].contains(l)).map(|(_, l)| *l)
+}
+
+/// Replaces each label repeated within `t` by its diagonal: the `m`
+/// repeated dims of extent `n` move last and merge into one of extent
+/// `n^m`, and a gather of the indices `i * (1 + n + .. + n^(m-1))` keeps
+/// the elements whose indices are all equal.
+fn take_diagonals(rw: &mut Rewriter, mut t: Term, extents: &BTreeMap<Label, u64>) -> Result<Term, LegalizeError> {
+    while let Some(l) = repeated(&t.labels) {
+        let (same, rest): (Vec<usize>, Vec<usize>) = (0..t.labels.len()).partition(|&p| t.labels[p] == l);
+        let order: Vec<usize> = rest.iter().chain(&same).copied().collect();
+        let moved = rw.transpose(t.value, &order)?;
+        let n = extents[&l];
+        let too_large = || LegalizeError::new("the diagonal's dims are too large");
+        let merged_extent = n.checked_pow(same.len() as u32).ok_or_else(too_large)?;
+        let mut shape: Vec<u64> = rest.iter().map(|&p| extents[&t.labels[p]]).collect();
+        shape.push(merged_extent);
+        let merged = rw.reshape(moved, &shape)?;
+        let step: u64 = (0..same.len() as u32).map(|j| n.pow(j)).sum();
+        let diagonal = Tensor::from_fn(ElemType::I64, vec![n], |i| Scalar::Int((i as u64 * step) as i64));
+        let indices = rw.constant(diagonal);
+        let a = attrs(&[("axis", Attribute::Int(rest.len() as i64))]);
+        let value = rw.build(&nn::GATHER, &[merged, indices], a)?;
+        let labels = rest.iter().map(|&p| t.labels[p]).chain([l]).collect();
+        t = Term { value, labels };
+    }
+    Ok(t)
 }
 
 /// The extent of every label: equal across operands, except that ellipsis
