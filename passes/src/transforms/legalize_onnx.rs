@@ -196,14 +196,13 @@ Split's `split`, Resize's `scales`/`sizes`/`roi`, Clip's bounds where possible) 
 attributes, negative axes are normalized, `auto_pad` becomes explicit padding, bias inputs \
 become broadcasting adds, Gemm becomes transposes, a matmul, scales and an add, \
 BatchNormalization becomes a multiply and an add per channel (whose factors `canonicalize` \
-folds when the statistics are constants), Einsum without repeated labels in a term becomes \
-sums, transposes, reshapes and one batched matmul per pair of operands, LayerNormalization's \
+folds when the statistics are constants), Einsum becomes diagonals (gathers), sums, \
+transposes, reshapes and one batched matmul per pair of operands, LayerNormalization's \
 optional Mean and InvStdDev results are computed beside `nn.layer_norm`, and the ops nn does not \
 have (HardSigmoid, HardSwish, Softplus, IsNaN, GatherND, Split, Squeeze, ...) become short \
 sequences of nn ops.\n\n\
 An op whose shape operands are not compile-time values, whose operands need static shapes they \
-do not have, or whose form nn cannot express (an Einsum with repeated labels in one term, \
-training-mode BatchNormalization) is an error \
+do not have, or whose form nn cannot express (training-mode BatchNormalization) is an error \
 naming the op and its location; bind the input shapes at import (`--input-shape`) to make shapes \
 constant. The first failure is reported (the others in notes) and the module is left unchanged.\n\n\
 The quantization ops (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, \
