@@ -3,8 +3,8 @@
 //! with side effects), the way a user's crate adds its own dialect.
 //!
 //! Invariant: nothing outside tests uses these ops; [`test_context`] is the
-//! context of the lit tests and of `weft test`, `weft opt` does not know
-//! them.
+//! context of the lit tests and of `weft test` (builtin, nn, onnx and
+//! test), `weft opt` does not know the test ops.
 
 use weft_ir::ops::{Arity, Dialect, OpDef, OpInfo, Trait};
 use weft_ir::{Context, Type};
@@ -69,9 +69,10 @@ fn infer_split(info: &OpInfo) -> Result<Vec<Type>, String> {
     Ok(vec![(*t).clone(), (*t).clone()])
 }
 
-/// The builtin dialects plus `test`: the context of the lit tests.
+/// The builtin dialects, `onnx` and `test`: the context of the lit tests.
 pub fn test_context() -> Context {
     let mut ctx = Context::default();
+    ctx.register(&weft_frontend::dialect::DIALECT);
     ctx.register(&DIALECT);
     ctx
 }
@@ -83,7 +84,9 @@ mod tests {
     #[test]
     fn the_test_context_knows_builtin_nn_and_test_ops() {
         let ctx = test_context();
-        for name in ["return", "nn.add", "test.print", "test.split", "test.opaque", "test.region", "test.yield"] {
+        for name in
+            ["return", "nn.add", "onnx.Reshape", "test.print", "test.split", "test.opaque", "test.region", "test.yield"]
+        {
             assert!(ctx.lookup(name).is_some(), "{name}");
         }
         assert!(Context::default().lookup("test.print").is_none());

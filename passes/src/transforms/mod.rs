@@ -10,6 +10,7 @@ pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod folding;
+pub mod legalize_onnx;
 pub mod shape_inference;
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ fn bad_quantization_parameters() {
 fn unknown_op_suggests_names() {
     let text = in_func("  %0 = nn.ad %a, %a : tensor<4xf32>");
     assert_eq!(err(&text), pair("unknown op 'nn.ad'", "nn.ad"));
-    assert_eq!(parse_error_notes(&text), ["did you mean 'nn.add'?"]);
+    assert_eq!(parse_error_notes(&text), ["did you mean 'nn.add', 'nn.and'?"]);
     assert_eq!(err(&in_func("  \"nn.bogus\"() : () -> ()")), pair("unknown op 'nn.bogus'", "\"nn.bogus\""));
 }
 
