@@ -11,7 +11,7 @@ use super::util_b::{
     scalar_value, shape_from_values, tensor_type, vector_len, MAX_EVAL_ELEMENTS,
 };
 use weft_ir::ops::eval::as_f64;
-use weft_ir::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
+use weft_ir::ops::{Arity, AttrKind, AttrSpec, FoldInput, Folded, OpDef, OpInfo, Trait};
 use weft_ir::tensor::{Scalar, Tensor, TensorData};
 use weft_ir::types::{Dim, ElemType, Type};
 use weft_ir::{Attribute, Attrs};
@@ -31,6 +31,7 @@ rank even when dims are symbolic.\n\n\
     ],
     traits: &[Trait::Pure],
     infer: Some(infer_shape),
+    fold: Some(fold_shape),
     eval: Some(eval_shape),
     ..OpDef::DEFAULT
 };
@@ -46,6 +47,7 @@ pub const SIZE: OpDef = OpDef {
         operand(info, 0)?;
         Ok(vec![tensor_type(Vec::new(), ElemType::I64)])
     }),
+    fold: Some(fold_size),
     eval: Some(|ops, _, _| {
         let n = i64::try_from(ops[0].numel()).map_err(|_| "the element count does not fit in i64")?;
         Ok(vec![Tensor { elem: ElemType::I64, shape: Vec::new(), data: TensorData::Int(vec![n]) }])
@@ -105,6 +107,21 @@ fn infer_shape(info: &OpInfo) -> Result<Vec<Type>, String> {
     let t = operand(info, 0)?;
     let (start, end) = shape_bounds(info.attrs, t.rank())?;
     Ok(vec![tensor_type(vec![Dim::Fixed((end - start) as u64)], ElemType::I64)])
+}
+
+/// Folds Shape from the operand's type alone, when the selected dims are
+/// static (the data need not be a constant).
+fn fold_shape(input: &FoldInput) -> Option<Folded> {
+    let t = input.operand_types.first()?.as_tensor()?;
+    let (start, end) = shape_bounds(input.attrs, t.rank()).ok()?;
+    let dims = t.dims[start..end].iter().map(|d| d.fixed().and_then(|n| i64::try_from(n).ok()));
+    Some(Folded::Constants(vec![super::util_b::i64_vector(dims.collect::<Option<Vec<i64>>>()?)]))
+}
+
+/// Folds Size from the operand's type alone, when its shape is static.
+fn fold_size(input: &FoldInput) -> Option<Folded> {
+    let n = i64::try_from(input.operand_types.first()?.as_tensor()?.num_elements()?).ok()?;
+    Some(Folded::Constants(vec![Tensor { elem: ElemType::I64, shape: Vec::new(), data: TensorData::Int(vec![n]) }]))
 }
 
 fn eval_shape(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {

@@ -148,10 +148,32 @@ pub type EvalFn = fn(&[Tensor], &Attrs, &[Type]) -> Result<Vec<Tensor>, String>;
 pub type InferFn = fn(&OpInfo) -> Result<Vec<Type>, String>;
 /// An op-specific check, beyond arity, attribute schema and inferred types.
 pub type VerifyFn = fn(&OpInfo) -> Result<(), String>;
-/// Folding by algebra on partially constant operands (`None` entries are
-/// operands that are not constants). Constant folding of fully constant
-/// operands uses `eval` and needs no hook.
-pub type FoldFn = fn(&[Option<&Tensor>], &Attrs) -> Option<Folded>;
+/// What a fold hook sees of an op.
+pub struct FoldInput<'a> {
+    /// Per operand, its value when it is a constant.
+    pub constants: &'a [Option<&'a Tensor>],
+    pub operand_types: &'a [&'a Type],
+    pub result_types: &'a [&'a Type],
+    pub attrs: &'a Attrs,
+}
+
+impl<'a> FoldInput<'a> {
+    /// Constant operand values and attributes, without types (for tests of
+    /// hooks that need no types).
+    pub fn values(constants: &'a [Option<&'a Tensor>], attrs: &'a Attrs) -> FoldInput<'a> {
+        FoldInput { constants, operand_types: &[], result_types: &[], attrs }
+    }
+
+    /// The constant value of operand `i`, if it is one.
+    pub fn constant(&self, i: usize) -> Option<&'a Tensor> {
+        self.constants.get(i).copied().flatten()
+    }
+}
+
+/// Folding by algebra on partially constant operands, or from the operand
+/// types alone (e.g. the shape of a static tensor). Constant folding of
+/// fully constant operands uses `eval` and needs no hook.
+pub type FoldFn = fn(&FoldInput) -> Option<Folded>;
 
 /// The declaration of one op.
 #[derive(Debug)]

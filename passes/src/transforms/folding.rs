@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 use weft_ir::entity::SecondaryMap;
-use weft_ir::ops::{builtin, Folded, Trait};
+use weft_ir::ops::{builtin, FoldInput, Folded, Trait};
 use weft_ir::resources::Resources;
 use weft_ir::{Attribute, Block, DenseAttr, Function, NewOp, Op, Tensor, Type, Value};
 
@@ -108,8 +108,16 @@ impl Sweep<'_> {
         let consts: Vec<Option<Rc<Tensor>>> = operands.iter().map(|&v| self.constant(f, v)).collect();
         let folded = self.evaluate(f, op, &consts).or_else(|| {
             let fold = def.fold?;
-            let refs: Vec<Option<&Tensor>> = consts.iter().map(|c| c.as_deref()).collect();
-            fold(&refs, &f.ops[op].attrs)
+            let data = &f.ops[op];
+            let constants: Vec<Option<&Tensor>> = consts.iter().map(|c| c.as_deref()).collect();
+            let operand_types: Vec<&Type> = operands.iter().map(|&v| f.value_type(v)).collect();
+            let result_types: Vec<&Type> = data.results.iter().map(|&v| f.value_type(v)).collect();
+            fold(&FoldInput {
+                constants: &constants,
+                operand_types: &operand_types,
+                result_types: &result_types,
+                attrs: &data.attrs,
+            })
         });
         let applied = match folded {
             Some(Folded::Operand(i)) => self.replace_by_operand(f, op, &operands, i),

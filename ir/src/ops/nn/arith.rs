@@ -8,10 +8,9 @@
 //! errors are integer divisions by zero and `0 ^ negative`.
 
 use super::common::{f64_value, int_value, numeric_operand, one, same_elem, wrap};
-use crate::module::Attrs;
 use crate::ops::eval::{self, as_f64};
 use crate::ops::shape::broadcast_shapes;
-use crate::ops::{Arity, Folded, OpDef, OpInfo, Trait};
+use crate::ops::{Arity, FoldInput, Folded, OpDef, OpInfo, Trait};
 use crate::tensor::{Scalar, Tensor};
 use crate::types::{ElemType, Type};
 
@@ -201,20 +200,20 @@ fn is_scalar_equal_to(t: Option<&Tensor>, v: f64) -> bool {
     t.is_some_and(|t| t.numel() <= 1 && (0..t.data.len()).all(|i| as_f64(t.data.get(i)) == v))
 }
 
-fn fold_add(ops: &[Option<&Tensor>], _: &Attrs) -> Option<Folded> {
-    identity_fold(ops, 0.0, true)
+fn fold_add(input: &FoldInput) -> Option<Folded> {
+    identity_fold(input.constants, 0.0, true)
 }
 
-fn fold_sub(ops: &[Option<&Tensor>], _: &Attrs) -> Option<Folded> {
-    identity_fold(ops, 0.0, false)
+fn fold_sub(input: &FoldInput) -> Option<Folded> {
+    identity_fold(input.constants, 0.0, false)
 }
 
-fn fold_mul(ops: &[Option<&Tensor>], _: &Attrs) -> Option<Folded> {
-    identity_fold(ops, 1.0, true)
+fn fold_mul(input: &FoldInput) -> Option<Folded> {
+    identity_fold(input.constants, 1.0, true)
 }
 
-fn fold_div(ops: &[Option<&Tensor>], _: &Attrs) -> Option<Folded> {
-    identity_fold(ops, 1.0, false)
+fn fold_div(input: &FoldInput) -> Option<Folded> {
+    identity_fold(input.constants, 1.0, false)
 }
 
 /// `x op e -> x` (and `e op x -> x` when commutative) for a scalar-like
@@ -238,6 +237,7 @@ fn identity_fold(ops: &[Option<&Tensor>], e: f64, commutative: bool) -> Option<F
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::module::Attrs;
 
     #[test]
     fn add_broadcasts_rows_and_integers_wrap() {
@@ -282,11 +282,11 @@ mod tests {
     #[test]
     fn identity_folds_skip_float_zero() {
         let one = ints(ElemType::I32, &[], &[1]);
-        assert!(matches!(fold_mul(&[None, Some(&one)], &Attrs::new()), Some(Folded::Operand(0))));
-        assert!(matches!(fold_mul(&[Some(&one), None], &Attrs::new()), Some(Folded::Operand(1))));
-        assert!(fold_div(&[Some(&one), None], &Attrs::new()).is_none());
+        assert!(matches!(fold_mul(&FoldInput::values(&[None, Some(&one)], &Attrs::new())), Some(Folded::Operand(0))));
+        assert!(matches!(fold_mul(&FoldInput::values(&[Some(&one), None], &Attrs::new())), Some(Folded::Operand(1))));
+        assert!(fold_div(&FoldInput::values(&[Some(&one), None], &Attrs::new())).is_none());
         let fzero = f32s(&[], &[0.0]);
-        assert!(fold_add(&[None, Some(&fzero)], &Attrs::new()).is_none());
+        assert!(fold_add(&FoldInput::values(&[None, Some(&fzero)], &Attrs::new())).is_none());
     }
 
     #[test]

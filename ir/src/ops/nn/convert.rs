@@ -33,8 +33,8 @@ to the type's bounds. Integer to integer: the low bits (`200` as i8 is `-56`). T
     attrs: &[AttrSpec { name: "to", kind: AttrKind::Type, required: true, doc: "the result's element type" }],
     traits: &[Trait::Pure],
     infer: Some(infer_cast),
-    fold: Some(|ops, attrs| {
-        let same = ops.first().copied().flatten().is_none() && elem_attr(attrs, "to").is_ok();
+    fold: Some(|input| {
+        let same = input.constant(0).is_none() && elem_attr(input.attrs, "to").is_ok();
         // The folding engine only takes an operand whose type equals the
         // result's: exactly the cast to the operand's own type.
         same.then_some(Folded::Operand(0))

@@ -12,15 +12,15 @@ use super::unary::UNARY;
 use crate::module::Attrs;
 use crate::ops::eval::unflatten;
 use crate::ops::shape::{check_perm, normalize_axis, tensor_operand};
-use crate::ops::{Arity, AttrKind, AttrSpec, Folded, OpDef, OpInfo, Trait};
+use crate::ops::{Arity, AttrKind, AttrSpec, FoldInput, Folded, OpDef, OpInfo, Trait};
 use crate::tensor::{Tensor, TensorData};
 use crate::types::{Dim, TensorType, Type};
 
 /// `Folded::Operand(0)` for a non-constant operand: the folding engine
 /// applies it only when the result type equals the operand's, which for
 /// the ops using it means the op is the identity.
-fn same_type_is_identity(ops: &[Option<&Tensor>], _: &Attrs) -> Option<Folded> {
-    ops.first().copied().flatten().is_none().then_some(Folded::Operand(0))
+fn same_type_is_identity(input: &FoldInput) -> Option<Folded> {
+    input.constant(0).is_none().then_some(Folded::Operand(0))
 }
 
 /// Builds a tensor of `shape` whose element `i` is `x`'s element `source(i)`.
@@ -77,9 +77,9 @@ whose index along dim `perm[k]` is `i_k`.\n\n\
         check_perm(&perm, t.rank())?;
         Ok(one(perm.iter().map(|&p| t.dims[p as usize].clone()).collect(), t.elem.clone()))
     }),
-    fold: Some(|ops, attrs| {
-        let identity = ints_attr(attrs, "perm").ok()?.iter().enumerate().all(|(i, &p)| p == i as i64);
-        identity.then(|| same_type_is_identity(ops, attrs)).flatten()
+    fold: Some(|input| {
+        let identity = ints_attr(input.attrs, "perm").ok()?.iter().enumerate().all(|(i, &p)| p == i as i64);
+        identity.then(|| same_type_is_identity(input)).flatten()
     }),
     eval: Some(eval_transpose),
     ..OpDef::DEFAULT
@@ -241,10 +241,10 @@ extent` and `0 <= starts[d] + (sizes[d] - 1) * steps[d] < extent`.\n\n\
         }
         Ok(vec![Type::Tensor(TensorType::fixed(&s.sizes, t.elem.clone()))])
     }),
-    fold: Some(|ops, attrs| {
-        let s = slice_spec(attrs, ints_attr(attrs, "sizes").ok()?.len()).ok()?;
+    fold: Some(|input| {
+        let s = slice_spec(input.attrs, ints_attr(input.attrs, "sizes").ok()?.len()).ok()?;
         let whole = s.starts.iter().all(|&v| v == 0) && s.steps.iter().all(|&v| v == 1);
-        whole.then(|| same_type_is_identity(ops, attrs)).flatten()
+        whole.then(|| same_type_is_identity(input)).flatten()
     }),
     eval: Some(eval_slice),
     ..OpDef::DEFAULT

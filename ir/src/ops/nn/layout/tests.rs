@@ -79,9 +79,9 @@ fn gather_with_negative_indices() {
 #[test]
 fn identity_folds_only_when_the_op_is_the_identity() {
     let no = Attrs::new();
-    assert!(same_type_is_identity(&[None], &no).is_some());
+    assert!(same_type_is_identity(&FoldInput::values(&[None], &no)).is_some());
     let swap = attrs(&[("perm", int_list(&[1, 0]))]);
-    assert!((TRANSPOSE.fold.unwrap())(&[None], &swap).is_none());
+    assert!((TRANSPOSE.fold.unwrap())(&FoldInput::values(&[None], &swap)).is_none());
     let rev = attrs(&[("starts", int_list(&[3])), ("sizes", int_list(&[4])), ("steps", int_list(&[-1]))]);
-    assert!((SLICE.fold.unwrap())(&[None], &rev).is_none());
+    assert!((SLICE.fold.unwrap())(&FoldInput::values(&[None], &rev)).is_none());
 }
