@@ -8,10 +8,9 @@
 //! the low bits (two's complement); anything to bool is `x != 0` (NaN is
 //! true).
 
-use super::a_common::{arg, float_to_int, int_scalar, int_value, tensor_type, Operands, ANY};
+use super::a_common::{arg, tensor_type, Operands, ANY};
 use weft_ir::module::Attrs;
 use weft_ir::ops::{Arity, AttrKind, AttrSpec, OpDef, Trait};
-use weft_ir::tensor::{Scalar, Tensor};
 use weft_ir::types::{ElemType, Type};
 
 /// The weft element type of an ONNX `TensorProto.DataType` code; strings,
@@ -142,53 +141,9 @@ supported).\n\n```\n%1 = onnx.Identity %0 : tensor<2x3xf32>\n```",
     ..OpDef::DEFAULT
 };
 
-/// `x` converted to `to` by the rules in the module comment.
-pub fn cast(x: &Tensor, to: &ElemType) -> Tensor {
-    Tensor::from_fn(to.clone(), x.shape.clone(), |i| convert(&x.elem, to, x.data.get(i)))
-}
-
-fn convert(from: &ElemType, to: &ElemType, s: Scalar) -> Scalar {
-    match (to, s) {
-        (ElemType::Bool, Scalar::Float(x)) => Scalar::Int((x != 0.0) as i64),
-        (ElemType::Bool, Scalar::Int(v)) => Scalar::Int((v != 0) as i64),
-        (ElemType::Int { width, signed }, Scalar::Float(x)) => int_scalar(to, float_to_int(x, *width, *signed)),
-        (ElemType::Int { .. }, Scalar::Int(v)) => int_scalar(to, int_value(from, v)),
-        (_, Scalar::Float(x)) => Scalar::Float(x),
-        (_, Scalar::Int(v)) => Scalar::Float(int_to_float(int_value(from, v), mantissa_bits(to))),
-    }
-}
-
-/// Significant bits of a float type (including the implicit one).
-fn mantissa_bits(elem: &ElemType) -> u32 {
-    match elem {
-        ElemType::F16 => 11,
-        ElemType::BF16 => 8,
-        ElemType::F32 => 24,
-        _ => 53,
-    }
-}
-
-/// `v` rounded to `bits` significant bits (ties to even), as an f64; the
-/// result is exactly representable in a float type of that precision, so
-/// storing it there does not round a second time.
-fn int_to_float(v: i128, bits: u32) -> f64 {
-    let mag = v.unsigned_abs();
-    let width = 128 - mag.leading_zeros();
-    let rounded = if width <= bits {
-        mag
-    } else {
-        let shift = width - bits;
-        let (q, rem, half) = (mag >> shift, mag & ((1u128 << shift) - 1), 1u128 << (shift - 1));
-        let up = rem > half || (rem == half && q & 1 == 1);
-        (q + up as u128) << shift
-    };
-    let f = rounded as f64;
-    if v < 0 {
-        -f
-    } else {
-        f
-    }
-}
+/// `x` converted to `to`: the rules of `nn.cast` (which are ONNX's, see
+/// the module comment), so that legalizing `onnx.Cast` cannot change a bit.
+pub use weft_ir::ops::nn::convert::cast;
 
 #[cfg(test)]
 #[path = "a_tests/cast.rs"]

@@ -225,21 +225,8 @@ pub fn int_range(width: u8, signed: bool) -> (i128, i128) {
 
 /// A float converted to an integer type the way weft's `Cast` does it:
 /// truncated toward zero, NaN to 0, and saturated to the type's range
-/// (ONNX leaves out-of-range conversions undefined).
-pub fn float_to_int(x: f64, width: u8, signed: bool) -> i128 {
-    if x.is_nan() {
-        return 0;
-    }
-    let (lo, hi) = int_range(width, signed);
-    let t = x.trunc();
-    if t <= lo as f64 {
-        lo
-    } else if t >= hi as f64 {
-        hi
-    } else {
-        t as i128
-    }
-}
+/// (ONNX leaves out-of-range conversions undefined); shared with `nn.cast`.
+pub use weft_ir::ops::nn::convert::float_to_int;
 
 /// Builders and runners for the unit tests of the op files.
 #[cfg(test)]

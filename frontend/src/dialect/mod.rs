@@ -25,7 +25,6 @@ pub mod qmatmul;
 pub mod quant;
 pub mod reduce;
 pub mod resize;
-mod resize_sampling;
 #[cfg(test)]
 mod robust_b;
 pub mod shape;
@@ -96,7 +95,7 @@ division truncates, float results are rounded once to the element type.",
 
         // --- shape, indexing, linear algebra, convolution, resize, quantization ---
         // (owned by frontend/src/dialect/{shape,generate,index,slice,linalg,einsum,conv,quant,
-        // qmatmul,resize,resize_sampling,util_b}.rs)
+        // qmatmul,resize,util_b}.rs)
         shape::RESHAPE,
         shape::TRANSPOSE,
         shape::FLATTEN,

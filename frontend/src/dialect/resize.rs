@@ -10,11 +10,11 @@
 //! zero). Output extents are `floor(in * scale)` computed in f32, as ONNX
 //! shape inference does.
 
-use super::resize_sampling::{original_coord, taps, Sampling, Tap};
 use super::util_b::{
     attr_choice, attr_flag, attr_float, attr_ints, check_max_operands, checked_numel, const_floats, const_ints, floats,
     int_operand, numeric_operand, strides, tensor_type, unflatten, unique_axes, vector_len,
 };
+use weft_ir::ops::nn::resize::sampling::{original_coord, taps, Sampling, Tap};
 use weft_ir::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
 use weft_ir::tensor::{Scalar, Tensor};
 use weft_ir::types::{Dim, Type};

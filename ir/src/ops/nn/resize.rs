@@ -20,7 +20,7 @@ use crate::ops::{AttrKind, AttrSpec, OpDef, OpInfo, Trait};
 use crate::tensor::{Scalar, Tensor};
 use crate::types::{ElemType, TensorType, Type};
 
-mod sampling;
+pub mod sampling;
 
 use sampling::{original_coord, taps, Sampling, Tap};
 
