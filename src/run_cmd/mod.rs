@@ -10,8 +10,14 @@
 //! together or not at all (a new directory is written under a temporary
 //! name and renamed; into an existing one, each file is staged and the
 //! files are renamed after all were written).
+//!
+//! `--bench N` and `--profile` (bench.rs, profile.rs) time the runs and
+//! print their report after the outputs' summaries; the outputs are those
+//! of the first run.
 
+mod bench;
 mod npy;
+mod profile;
 
 use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
 use crate::output::{commit, stage_bytes};
@@ -70,6 +76,14 @@ pub struct RunArgs {
     /// missing) instead of printing summaries.
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Run the model once as a warm-up, then N more times, and print the
+    /// median, min and max time of a run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub bench: Option<u32>,
+    /// Print the time per op kind, slowest first (interpreter only; with
+    /// --bench, the mean over the timed runs).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Why a run failed.
@@ -113,14 +127,24 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let module = load_module(args, &ctx, sources)?;
     let func = main_function(&module)?;
     let inputs = load_inputs(func, &args.inputs)?;
-    let outputs = match args.engine {
-        Engine::Interp => run_function(&module, func, inputs).map_err(|d| vec![name_model(d, &args.input)])?,
+    if args.profile && args.engine != Engine::Interp {
+        return Err(Failure::Usage("--profile times the interpreter's ops: use it with --engine interp".into()));
+    }
+    let run_once = || match args.engine {
+        Engine::Interp => run_function(&module, func, inputs.clone()),
     };
+    let (outputs, report) = if args.profile {
+        profile::profiled_run(args.bench, &module, func, &inputs)
+    } else {
+        bench::timed_run(args.bench, run_once)
+    }
+    .map_err(|d| vec![name_model(d, &args.input)])?;
     let names = output_names(func);
     match &args.output {
         Some(dir) => write_outputs(dir, &names, &outputs)?,
         None => print!("{}", summaries(&names, &outputs)),
     }
+    print!("{report}");
     Ok(())
 }
 
