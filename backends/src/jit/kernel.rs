@@ -147,9 +147,37 @@ pub(crate) enum Part {
     Softmax { log: bool, lanes: Vec<u64>, n: u64, input: Access, out: Access },
     /// Layer norm: all four accesses' strides cover `lanes ++ inner`.
     LayerNorm { lanes: Vec<u64>, inner: Vec<u64>, x: Access, scale: Access, bias: Access, out: Access, eps: f64 },
+    /// Direct convolution (see [`Conv`]).
+    Conv(Box<Conv>),
     /// `out[o, j, i] = data[o, indices[j], i]` with `data` of shape
     /// `[outer, extent, inner]` and `count` indices.
     Gather { outer: u64, extent: u64, count: u64, inner: u64, data: Access, indices: Access, out: Access },
+}
+
+/// A direct convolution. The outer nest iterates `outer` = `[batch,
+/// groups, channels per group, out spatial..]` with the three accesses and
+/// one input position per spatial dim (`positions`: start and strides over
+/// `outer`); each output element sums, over the `cg` input channels of its
+/// group (strides `x_channel`, `w_channel`) and the kernel positions
+/// (`kernel`, with strides `x_kernel`, `w_kernel` and `pos_kernel` per
+/// spatial dim), `x * w` where every position is inside `limits` (unless
+/// `in_bounds` says all reads are).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Conv {
+    pub outer: Vec<u64>,
+    pub x: Access,
+    pub w: Access,
+    pub out: Access,
+    pub positions: Vec<(i64, Vec<i64>)>,
+    pub cg: u64,
+    pub x_channel: i64,
+    pub w_channel: i64,
+    pub kernel: Vec<u64>,
+    pub x_kernel: Vec<i64>,
+    pub w_kernel: Vec<i64>,
+    pub pos_kernel: Vec<Vec<i64>>,
+    pub limits: Vec<u64>,
+    pub in_bounds: bool,
 }
 
 /// Failure codes a kernel returns (0 is success).

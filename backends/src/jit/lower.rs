@@ -87,6 +87,7 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         "nn.reduce_sum" | "nn.reduce_mean" | "nn.reduce_max" => reduce(op, arg(ins, 0)?, out)?,
         "nn.softmax" | "nn.log_softmax" => softmax(op, arg(ins, 0)?, out, name == "nn.log_softmax")?,
         "nn.layer_norm" => layer_norm(op, ins, out)?,
+        "nn.conv" => super::lower_conv::conv(op, ins, out)?,
         _ => return Err(unsupported(name)),
     };
     kernel.parts.push(part);
@@ -102,7 +103,7 @@ fn input(i: usize) -> Box<Expr> {
     Box::new(Expr::Input(i))
 }
 
-fn arg(ins: &[Operand], i: usize) -> Result<&Operand, String> {
+pub(crate) fn arg(ins: &[Operand], i: usize) -> Result<&Operand, String> {
     ins.get(i).ok_or_else(|| format!("operand #{i} is missing"))
 }
 
@@ -172,11 +173,11 @@ fn check_broadcast(shape: &[u64], out: &[u64]) -> Result<(), String> {
     Ok(())
 }
 
-fn int_attr(op: &OpData, name: &str) -> Result<i64, String> {
+pub(crate) fn int_attr(op: &OpData, name: &str) -> Result<i64, String> {
     op.attr(name).and_then(Attribute::as_int).ok_or_else(|| format!("attribute '{name}' must be an integer"))
 }
 
-fn ints_attr(op: &OpData, name: &str) -> Result<Vec<i64>, String> {
+pub(crate) fn ints_attr(op: &OpData, name: &str) -> Result<Vec<i64>, String> {
     op.attr(name).and_then(Attribute::as_ints).ok_or_else(|| format!("attribute '{name}' must be an array of integers"))
 }
 

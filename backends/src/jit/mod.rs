@@ -21,6 +21,7 @@
 mod codegen;
 mod kernel;
 mod lower;
+mod lower_conv;
 mod math;
 mod plan;
 mod storage;

@@ -298,13 +298,16 @@ fn the_planner_reuses_dead_buffers() {
 
 #[test]
 fn uncovered_ops_and_dynamic_shapes_are_clear_errors() {
-    let text = "func @f(%x: tensor<1x1x4x4xf32>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {
-  %0 = nn.conv %x, %w {dilations = [1, 1], groups = 1, pads = [0, 0, 0, 0], strides = [1, 1]} : (tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32>
-  return %0 : tensor<1x1x2x2xf32>
+    let text = "func @f(%x: tensor<1x1x4x4xf32>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x6x6xf32> {
+  %0 = nn.conv_transpose %x, %w {dilations = [1, 1], groups = 1, pads = [0, 0, 0, 0], strides = [1, 1]} : (tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>) -> tensor<1x1x6x6xf32>
+  return %0 : tensor<1x1x6x6xf32>
 }";
     let m = parse(text);
     let e = compile(&m, &m.funcs[0]).err().unwrap();
-    assert_eq!(e.message, "'nn.conv' op: the JIT does not compile 'nn.conv' yet; use --engine interp");
+    assert_eq!(
+        e.message,
+        "'nn.conv_transpose' op: the JIT does not compile 'nn.conv_transpose' yet; use --engine interp"
+    );
     let text = "func @f(%x: tensor<[batch]x4xf32>) -> tensor<[batch]x4xf32> {
   %0 = nn.neg %x : tensor<[batch]x4xf32>
   return %0 : tensor<[batch]x4xf32>
@@ -326,4 +329,19 @@ fn inputs_are_checked_like_the_interpreter() {
     let e = c.run(vec![f32s(&[5], 1)]).unwrap_err();
     assert!(e.message.contains("has extent 5 in dimension 0"), "{}", e.message);
     assert!(c.run(vec![]).unwrap_err().message.contains("takes 1 inputs, got 0"));
+}
+
+#[test]
+fn convolutions_are_bit_exact_with_padding_strides_dilations_and_groups() {
+    let text = "func @f(%x: tensor<2x4x7x6xf32>, %w: tensor<6x2x3x2xf32>) -> tensor<2x6x3x3xf32> {
+  %0 = nn.conv %x, %w {dilations = [2, 1], groups = 2, pads = [1, 0, 2, 1], strides = [2, 2]} : (tensor<2x4x7x6xf32>, tensor<6x2x3x2xf32>) -> tensor<2x6x3x3xf32>
+  return %0 : tensor<2x6x3x3xf32>
+}";
+    exact(text, vec![f32s(&[2, 4, 7, 6], 21), f32s(&[6, 2, 3, 2], 22)]);
+    // A patch embedding: stride = kernel, no padding (no bounds checks).
+    let patches = "func @f(%x: tensor<1x3x8x8xf32>, %w: tensor<5x3x4x4xf32>) -> tensor<1x5x2x2xf32> {
+  %0 = nn.conv %x, %w {dilations = [1, 1], groups = 1, pads = [0, 0, 0, 0], strides = [4, 4]} : (tensor<1x3x8x8xf32>, tensor<5x3x4x4xf32>) -> tensor<1x5x2x2xf32>
+  return %0 : tensor<1x5x2x2xf32>
+}";
+    exact(patches, vec![f32s(&[1, 3, 8, 8], 23), f32s(&[5, 3, 4, 4], 24)]);
 }

@@ -13,6 +13,7 @@
 //! (a nest with an empty extent emits nothing); loads and stores are
 //! unaligned-safe (weights in a mapped file need not be aligned).
 
+mod conv;
 mod lanes;
 mod loops;
 mod matmul;
@@ -157,6 +158,7 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
             Part::Reduce { input, out, .. } | Part::Softmax { input, out, .. } => vec![input, out],
             Part::LayerNorm { x, scale, bias, out, .. } => vec![x, scale, bias, out],
             Part::Gather { data, indices, out, .. } => vec![data, indices, out],
+            Part::Conv(c) => vec![&c.x, &c.w, &c.out],
         };
         out.extend(accesses.iter().map(|a| a.place.slot));
     }
@@ -187,6 +189,7 @@ impl Emit<'_, '_> {
             Part::LayerNorm { lanes, inner, x, scale, bias, out, eps } => {
                 self.layer_norm(lanes, inner, [x, scale, bias, out], *eps)
             }
+            Part::Conv(c) => self.conv(c),
             Part::Gather { outer, extent, count, inner, data, indices, out } => {
                 self.gather([*outer, *extent, *count, *inner], data, indices, out)
             }
