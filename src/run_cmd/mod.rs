@@ -1,9 +1,12 @@
-//! `weft run MODEL --input NAME=FILE ... [-o DIR]`: runs a model (ONNX
-//! protobuf or text, imported first; or a .weft module with its
-//! resources) on inputs from `.npy` or ONNX `TensorProto` `.pb` files with
-//! the reference interpreter, then writes one `NAME.npy` per output into
-//! DIR, or prints each output's shape, element type and a summary. A bf16
-//! argument also accepts uint16 bit patterns (NumPy has no bfloat16).
+//! `weft run MODEL --input NAME=FILE ... [--engine interp|jit] [-o DIR]`:
+//! runs a model (ONNX protobuf or text, imported first; or a .weft module
+//! with its resources) on inputs from `.npy` or ONNX `TensorProto` `.pb`
+//! files with the reference interpreter or the Cranelift JIT, then writes
+//! one `NAME.npy` per output into DIR, or prints each output's shape,
+//! element type and a summary. A bf16 argument also accepts uint16 bit
+//! patterns (NumPy has no bfloat16). With `--engine jit`, an ONNX model is
+//! imported with its input shapes taken from the given inputs and
+//! legalized with the `onnx-to-nn` pipeline before it is compiled.
 //!
 //! Invariants: every input of the function must be given exactly once
 //! (missing ones are listed with their types); output files appear all
@@ -55,6 +58,8 @@ fn parse_input_file(s: &str) -> Result<InputFile, String> {
 pub enum Engine {
     /// The reference interpreter (slow, obviously correct).
     Interp,
+    /// The Cranelift JIT: native code for nn programs with static shapes.
+    Jit,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,7 +74,10 @@ pub struct RunArgs {
     /// A static shape for an input of an ONNX model, as for `weft import`.
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<InputShape>,
-    /// The engine that runs the model.
+    /// The engine that runs the model. `jit` compiles nn programs with
+    /// static shapes to native code (ONNX models are legalized with
+    /// `onnx-to-nn` first); the default stays `interp` because the JIT
+    /// cannot run onnx-dialect programs.
     #[arg(long, value_enum, default_value_t = Engine::Interp)]
     pub engine: Engine,
     /// Write one NAME.npy per output into this directory (created if
@@ -130,8 +138,14 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     if args.profile && args.engine != Engine::Interp {
         return Err(Failure::Usage("--profile times the interpreter's ops: use it with --engine interp".into()));
     }
-    let run_once = || match args.engine {
-        Engine::Interp => run_function(&module, func, inputs.clone()),
+    // The JIT compiles once; --bench times the runs, not the compilation.
+    let compiled = match args.engine {
+        Engine::Jit => Some(weft_backends::jit::compile(&module, func).map_err(|d| vec![name_model(d, &args.input)])?),
+        Engine::Interp => None,
+    };
+    let run_once = || match &compiled {
+        Some(code) => code.run(inputs.clone()),
+        None => run_function(&module, func, inputs.clone()),
     };
     let (outputs, report) = if args.profile {
         profile::profiled_run(args.bench, &module, func, &inputs)
@@ -158,11 +172,41 @@ fn name_model(d: Diagnostic, model: &Path) -> Diagnostic {
     }
 }
 
+/// The static input shapes an ONNX model is imported with: `--input-shape`,
+/// and for the JIT (which needs static shapes) the shapes of the given
+/// inputs.
+fn import_shapes(args: &RunArgs) -> Result<Vec<InputShape>, Failure> {
+    let mut shapes = args.input_shapes.clone();
+    if args.engine == Engine::Jit {
+        for i in &args.inputs {
+            if !shapes.iter().any(|s| s.name == i.name) {
+                let t = read_tensor_file(&i.path).map_err(|e| format!("input '{}': {e}", i.name))?;
+                shapes.push(InputShape { name: i.name.clone(), dims: t.shape });
+            }
+        }
+    }
+    Ok(shapes)
+}
+
+/// Legalizes an imported ONNX model to the nn dialect (`onnx-to-nn`).
+fn legalize(module: &mut Module, ctx: &Context) -> Result<(), Failure> {
+    let registry = weft_passes::PassRegistry::with_builtin_passes();
+    let pipeline = weft_passes::Pipeline::parse("onnx-to-nn").map_err(|e| e.to_string())?;
+    let mut pm = weft_passes::PassManager::new(&registry, &pipeline, weft_passes::PassManagerOptions::default())?;
+    let mut log = String::new();
+    pm.run(module, ctx, &mut log)?;
+    Ok(())
+}
+
 fn load_module(args: &RunArgs, ctx: &Context, sources: &mut SourceMap) -> Result<Module, Failure> {
     let format = format_of(&args.input).map_err(Failure::Usage)?;
     if format != ModelFormat::Weft {
-        let opts = import_options(&args.input_shapes, DEFAULT_INLINE_LIMIT);
-        return Ok(import_file(&args.input, &opts, ctx, sources)?);
+        let opts = import_options(&import_shapes(args)?, DEFAULT_INLINE_LIMIT);
+        let mut module = import_file(&args.input, &opts, ctx, sources)?;
+        if args.engine == Engine::Jit {
+            legalize(&mut module, ctx)?;
+        }
+        return Ok(module);
     }
     if !args.input_shapes.is_empty() {
         return Err(Failure::Usage(

@@ -1,0 +1,236 @@
+//! Code generation with Cranelift: one native function per [`Kernel`],
+//! `extern "C" fn(table: *const *mut u8) -> i32`, where `table[slot]` is
+//! the base address of a buffer slot (0: the arena; others: constants and
+//! resources) and the result is 0 or a failure code of the kernel.
+//!
+//! The ISA is the host's (`cranelift_native`), `opt_level = speed`. The
+//! float functions the reference semantics take from Rust's std or libm
+//! (exp, ln, erf, tanh, ...) are called in the runtime ([`super::math`]),
+//! so they give the interpreter's bits.
+//!
+//! Invariants: every buffer base is loaded in the entry block (so it
+//! dominates every loop); loops are do-while with static trip counts > 0
+//! (a nest with an empty extent emits nothing); loads and stores are
+//! unaligned-safe (weights in a mapped file need not be aligned).
+
+mod conv;
+mod lanes;
+mod loops;
+mod matmul;
+mod scalar;
+
+use super::kernel::{Kernel, Part};
+use super::math::MathFn;
+use super::storage::Storage;
+use cranelift_codegen::ir::UserFuncName;
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use std::collections::{BTreeSet, HashMap};
+
+/// A compiled kernel: `table` holds one base address per slot.
+pub(crate) type KernelFn = unsafe extern "C" fn(table: *const *mut u8) -> i32;
+
+/// Compiles kernels into one JIT module.
+pub(crate) struct Compiler {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    math: HashMap<MathFn, FuncId>,
+    kernels: Vec<FuncId>,
+}
+
+fn isa_flags() -> Result<settings::Flags, String> {
+    let mut b = settings::builder();
+    let mut set = |k: &str, v: &str| b.set(k, v).map_err(|e| format!("cranelift setting {k}={v}: {e}"));
+    set("opt_level", "speed")?;
+    set("is_pic", "false")?;
+    set("use_colocated_libcalls", "false")?;
+    set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    Ok(settings::Flags::new(b))
+}
+
+impl Compiler {
+    /// A compiler for the host CPU.
+    pub fn new() -> Result<Compiler, String> {
+        let isa = cranelift_native::builder()
+            .map_err(|e| format!("the host CPU is not supported by Cranelift: {e}"))?
+            .finish(isa_flags()?)
+            .map_err(|e| format!("cannot build the Cranelift ISA: {e}"))?;
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        for f in MathFn::ALL {
+            builder.symbol(f.symbol(), f.address());
+        }
+        let mut module = JITModule::new(builder);
+        let mut math = HashMap::new();
+        for f in MathFn::ALL {
+            let mut sig = module.make_signature();
+            let (params, ret) = f.signature();
+            sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+            sig.returns.push(AbiParam::new(ret));
+            let id = module.declare_function(f.symbol(), Linkage::Import, &sig).map_err(|e| e.to_string())?;
+            math.insert(f, id);
+        }
+        let ctx = module.make_context();
+        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new() })
+    }
+
+    /// Generates the function of `kernel`; its index among the kernels.
+    pub fn add(&mut self, kernel: &Kernel) -> Result<usize, String> {
+        let index = self.kernels.len();
+        let mut sig = self.module.make_signature();
+        let ptr = self.module.target_config().pointer_type();
+        sig.params.push(AbiParam::new(ptr));
+        sig.returns.push(AbiParam::new(types::I32));
+        let id =
+            self.module.declare_function(&format!("kernel{index}"), Linkage::Local, &sig).map_err(|e| e.to_string())?;
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        self.build(kernel, ptr)?;
+        self.module.define_function(id, &mut self.ctx).map_err(|e| format!("cranelift: {e:?}"))?;
+        self.module.clear_context(&mut self.ctx);
+        self.kernels.push(id);
+        Ok(index)
+    }
+
+    fn build(&mut self, kernel: &Kernel, ptr: Type) -> Result<(), String> {
+        let config = self.module.target_config();
+        let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let table = b.block_params(entry)[0];
+        let fail = b.create_block();
+        b.append_block_param(fail, types::I32);
+        let mut refs = HashMap::new();
+        for (&f, &id) in &self.math {
+            refs.insert(f, self.module.declare_func_in_func(id, b.func));
+        }
+        let mut bases = HashMap::new();
+        for slot in slots(kernel) {
+            let base = b.ins().load(ptr, flags(), table, (slot * 8) as i32);
+            bases.insert(slot, base);
+        }
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr };
+        for part in &kernel.parts {
+            e.part(part)?;
+        }
+        let zero = e.b.ins().iconst(types::I32, 0);
+        e.b.ins().return_(&[zero]);
+        e.b.switch_to_block(fail);
+        e.b.seal_block(fail);
+        let code = e.b.block_params(fail)[0];
+        e.b.ins().return_(&[code]);
+        b.finalize(config);
+        Ok(())
+    }
+
+    /// Links the kernels; the module (which owns the code) and one function
+    /// pointer per kernel, in the order they were added.
+    pub fn finish(mut self) -> Result<(JITModule, Vec<KernelFn>), String> {
+        self.module.finalize_definitions().map_err(|e| format!("cranelift: {e:?}"))?;
+        let fns = self
+            .kernels
+            .iter()
+            .map(|&id| {
+                let code = self.module.get_finalized_function(id);
+                // SAFETY: `code` is the finalized function declared with
+                // the signature (pointer) -> i32 in `add`, living as long
+                // as the module the caller keeps.
+                unsafe { std::mem::transmute::<*const u8, KernelFn>(code) }
+            })
+            .collect();
+        Ok((self.module, fns))
+    }
+}
+
+/// The buffer slots a kernel reads or writes.
+fn slots(kernel: &Kernel) -> BTreeSet<u32> {
+    let mut out = BTreeSet::new();
+    for part in &kernel.parts {
+        let accesses: Vec<&super::kernel::Access> = match part {
+            Part::Map { out, inputs, .. } => inputs.iter().chain([out]).collect(),
+            Part::Matmul { a, b, c, .. } => vec![a, b, c],
+            Part::Reduce { input, out, .. } | Part::Softmax { input, out, .. } => vec![input, out],
+            Part::LayerNorm { x, scale, bias, out, .. } => vec![x, scale, bias, out],
+            Part::Gather { data, indices, out, .. } => vec![data, indices, out],
+            Part::Conv(c) => vec![&c.x, &c.w, &c.out],
+        };
+        out.extend(accesses.iter().map(|a| a.place.slot));
+    }
+    out
+}
+
+/// Memory flags of every load and store: no trap, no alignment promise.
+pub(crate) fn flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// The state of generating one kernel function.
+pub(crate) struct Emit<'a, 'f> {
+    pub b: &'a mut FunctionBuilder<'f>,
+    refs: HashMap<MathFn, FuncRef>,
+    bases: HashMap<u32, Value>,
+    fail: Block,
+    pub ptr: Type,
+}
+
+impl Emit<'_, '_> {
+    fn part(&mut self, part: &Part) -> Result<(), String> {
+        match part {
+            Part::Map { shape, out, inputs, expr } => self.map(shape, out, inputs, expr),
+            Part::Matmul { batch, a, b, c, m, n, k } => self.matmul(batch, [a, b, c], *m, *n, *k),
+            Part::Reduce { kind, outer, reduced, input, out } => self.reduce(*kind, outer, reduced, input, out),
+            Part::Softmax { log, lanes, n, input, out } => self.softmax(*log, lanes, *n, input, out),
+            Part::LayerNorm { lanes, inner, x, scale, bias, out, eps } => {
+                self.layer_norm(lanes, inner, [x, scale, bias, out], *eps)
+            }
+            Part::Conv(c) => self.conv(c),
+            Part::Gather { outer, extent, count, inner, data, indices, out } => {
+                self.gather([*outer, *extent, *count, *inner], data, indices, out)
+            }
+        }
+    }
+
+    /// The address of an access's first element.
+    pub fn start(&mut self, a: &super::kernel::Access) -> Result<Value, String> {
+        let base = *self.bases.get(&a.place.slot).ok_or("internal error: a buffer slot has no base")?;
+        let offset = a.place.offset as i64 + a.base * a.st.size() as i64;
+        Ok(self.b.ins().iadd_imm_s(base, offset))
+    }
+
+    /// An access as a loop-nest view: start address and byte strides.
+    pub fn view(&mut self, a: &super::kernel::Access) -> Result<(Value, Vec<i64>), String> {
+        let size = a.st.size() as i64;
+        Ok((self.start(a)?, a.strides.iter().map(|s| s * size).collect()))
+    }
+
+    /// Returns `code` from the kernel when `cond` (an integer) is non-zero.
+    pub fn fail_if(&mut self, cond: Value, code: i64) {
+        let cont = self.b.create_block();
+        let code = self.b.ins().iconst(types::I32, code);
+        self.b.ins().brif(cond, self.fail, &[BlockArg::Value(code)], cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// Calls a runtime math function.
+    pub fn call(&mut self, f: MathFn, args: &[Value]) -> Result<Value, String> {
+        let r = *self.refs.get(&f).ok_or("internal error: math function not declared")?;
+        let call = self.b.ins().call(r, args);
+        self.b.inst_results(call).first().copied().ok_or_else(|| "internal error: call without result".into())
+    }
+
+    /// The register type of a storage: f32, f64, or i64 for integers.
+    pub fn reg(st: Storage) -> Type {
+        match st {
+            Storage::F32 => types::F32,
+            Storage::F64 => types::F64,
+            _ => types::I64,
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The Cranelift JIT: compiles one function of the IR (nn dialect, static
+//! shapes) to native code and runs it on tensors — the fast executable
+//! reference, checked against the interpreter (spec/jit.md).
+//!
+//! Compilation: constants are materialized once (inline `dense<..>` data
+//! into owned buffers; resources are read in place from their shared
+//! bytes); the planner ([`plan`]) places every other tensor in one arena,
+//! reusing the bytes of dead values; each op is lowered ([`lower`]) to a
+//! kernel description and compiled ([`codegen`]) to one native function.
+//! A run copies the inputs into the arena, calls the kernels in order and
+//! copies the results out.
+//!
+//! Invariants: [`compile`] accepts only functions whose values all have
+//! static shapes and element types with a storage; an op the JIT does not
+//! cover is an error at that op, never a fallback; [`CompiledFunction::run`]
+//! checks its inputs exactly as the interpreter does, so a kernel never
+//! sees a buffer of the wrong size; the generated code only writes arena
+//! places, and the constant buffers and resource bytes it reads live as
+//! long as the compiled function.
+
+mod codegen;
+mod kernel;
+mod lower;
+mod lower_conv;
+mod math;
+mod plan;
+mod storage;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+use codegen::{Compiler, KernelFn};
+use kernel::Kernel;
+use lower::Operand;
+use plan::{Need, Place, Step};
+use std::time::{Duration, Instant};
+use storage::Storage;
+use weft_ir::attr::Attribute;
+use weft_ir::interp::{input_names, output_names, DimBindings};
+use weft_ir::ops::Trait;
+use weft_ir::{Diagnostic, Function, Module, OpData, Tensor, Type, Value};
+
+/// What compiling a function cost and produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JitStats {
+    /// Wall time of [`compile`] (planning, lowering, Cranelift).
+    pub compile_time: Duration,
+    /// Native kernels (one per op that moves or computes data).
+    pub kernels: usize,
+    /// The arena's size: the peak bytes of intermediate values, arguments
+    /// and results at any point of a run.
+    pub peak_bytes: u64,
+    /// Bytes of inline constants materialized at compile time.
+    pub constant_bytes: u64,
+}
+
+/// A buffer of 64-byte-aligned bytes.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+fn aligned(bytes: u64) -> Vec<Line> {
+    vec![Line([0; 64]); bytes.div_ceil(64) as usize]
+}
+
+fn line_bytes(lines: &[Line]) -> &[u8] {
+    // SAFETY: `Line` is plain bytes with no padding (size 64, align 64).
+    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<u8>(), lines.len() * 64) }
+}
+
+fn line_bytes_mut(lines: &mut [Line]) -> &mut [u8] {
+    // SAFETY: as in `line_bytes`; the borrow is unique.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<u8>(), lines.len() * 64) }
+}
+
+/// The bytes behind a constant slot.
+enum SlotData {
+    Owned(Vec<Line>),
+    Shared(Bytes),
+}
+
+impl SlotData {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SlotData::Owned(v) => line_bytes(v),
+            SlotData::Shared(b) => b,
+        }
+    }
+}
+
+/// One compiled op.
+struct CompiledKernel {
+    func: KernelFn,
+    kernel: Kernel,
+    op_name: &'static str,
+    span: weft_ir::Span,
+    loc: weft_ir::Location,
+}
+
+/// A value read or written by a run: where it is, what it holds.
+#[derive(Debug, Clone)]
+struct Slot {
+    place: Place,
+    st: Storage,
+    ty: Type,
+    elem: weft_ir::ElemType,
+    shape: Vec<u64>,
+}
+
+/// A function compiled to native code. Holds its code, constants and
+/// resource bytes; runs may be repeated.
+pub struct CompiledFunction {
+    module: Option<cranelift_jit::JITModule>,
+    kernels: Vec<CompiledKernel>,
+    /// Slot 1.. (slot 0 is the arena).
+    constants: Vec<SlotData>,
+    args: Vec<Slot>,
+    results: Vec<Slot>,
+    arena_bytes: u64,
+    name: String,
+    span: weft_ir::Span,
+    loc: weft_ir::Location,
+    input_names: Vec<String>,
+    output_names: Vec<String>,
+    stats: JitStats,
+}
+
+impl Drop for CompiledFunction {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the kernels' function pointers die with `self`; no
+            // run is in progress (it would borrow `self`).
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// Compiles `func` (a function of `module`, which holds the resources its
+/// constants use).
+pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Diagnostic> {
+    let started = Instant::now();
+    let body = func.blocks.get(func.body).ok_or_else(|| func_error(func, "has no body block"))?;
+    let mut constants: Vec<SlotData> = Vec::new();
+    let mut constant_bytes = 0;
+    let mut steps = vec![Step::default()];
+    let arg_names = input_names(func);
+    for (i, &arg) in func.args().iter().enumerate() {
+        let what = format!("argument #{i} ('{}')", arg_names.get(i).map_or("", String::as_str));
+        let slot = value_slot(func, arg).map_err(|e| func_error(func, format!("{what} {e}")))?;
+        steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
+    }
+    let mut ops: Vec<&OpData> = Vec::new();
+    let mut ret: Option<&OpData> = None;
+    for &op in &body.ops {
+        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
+        if !data.regions.is_empty() {
+            return Err(op_error(data, "ops with regions are not supported by the JIT"));
+        }
+        if data.def.has_trait(Trait::Terminator) {
+            steps.push(Step { defs: vec![], uses: data.operands.clone() });
+            ret = Some(data);
+            break;
+        }
+        let mut step = Step { defs: vec![], uses: data.operands.clone() };
+        for (i, &v) in data.results.iter().enumerate() {
+            let slot = value_slot(func, v).map_err(|e| op_error(data, format!("result #{i} {e}")))?;
+            let need = if data.def.has_trait(Trait::ConstantLike) {
+                let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
+                constant_bytes += bytes;
+                Need::Fixed(place)
+            } else if data.name() == "nn.reshape" {
+                let src = data.operands.first().ok_or_else(|| op_error(data, "has no operand"))?;
+                Need::Alias(*src)
+            } else {
+                Need::Arena(bytes_of(&slot))
+            };
+            step.defs.push((v, need));
+        }
+        steps.push(step);
+        ops.push(data);
+    }
+    let ret = ret.ok_or_else(|| func_error(func, "has no 'return' at the end of its body"))?;
+    let plan = plan::plan(&steps).map_err(|e| func_error(func, e))?;
+    let operand = |v: Value| -> Result<Operand, String> {
+        let slot = value_slot(func, v)?;
+        let place = *plan.places.get(&v).ok_or_else(|| format!("value {v} has no place"))?;
+        Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
+    };
+    let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
+    let mut lowered = Vec::new();
+    for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
+        let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
+        let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
+        let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
+            .map_err(|e| op_error(data, e))?;
+        if let Some(kernel) = kernel {
+            compiler.add(&kernel).map_err(|e| op_error(data, e))?;
+            lowered.push((data, kernel));
+        }
+    }
+    let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
+    let kernels: Vec<CompiledKernel> = lowered
+        .into_iter()
+        .zip(fns)
+        .map(|((data, kernel), func)| CompiledKernel {
+            func,
+            kernel,
+            op_name: data.name(),
+            span: data.span,
+            loc: data.loc.clone(),
+        })
+        .collect();
+    let place_of = |v: Value| -> Result<Slot, Diagnostic> {
+        let mut slot = value_slot(func, v).map_err(|e| op_error(ret, e))?;
+        slot.place = *plan.places.get(&v).ok_or_else(|| op_error(ret, format!("value {v} has no place")))?;
+        Ok(slot)
+    };
+    let args = func.args().iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
+    let results = ret.operands.iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
+    let stats = JitStats {
+        compile_time: started.elapsed(),
+        kernels: kernels.len(),
+        peak_bytes: plan.arena_bytes,
+        constant_bytes,
+    };
+    Ok(CompiledFunction {
+        module: Some(jit),
+        kernels,
+        constants,
+        args,
+        results,
+        arena_bytes: plan.arena_bytes,
+        name: func.name.clone(),
+        span: func.span,
+        loc: func.loc.clone(),
+        input_names: arg_names,
+        output_names: output_names(func),
+        stats,
+    })
+}
+
+fn bytes_of(slot: &Slot) -> u64 {
+    slot.shape.iter().product::<u64>() * slot.st.size()
+}
+
+/// The static type and storage of `v`, or why the JIT cannot hold it.
+fn value_slot(func: &Function, v: Value) -> Result<Slot, String> {
+    let ty = func.values.get(v).map(|d| d.ty.clone()).ok_or_else(|| format!("refers to a missing value {v}"))?;
+    let Some(t) = ty.as_tensor() else { return Err(format!("has type {ty}, which is not a tensor type")) };
+    let shape = t.static_shape().ok_or_else(|| {
+        format!(
+            "has type {ty} with a symbolic or dynamic dimension: the JIT needs static shapes \
+(bind them when importing, e.g. --input-shape NAME=1x128)"
+        )
+    })?;
+    let st = Storage::of(&t.elem).ok_or_else(|| {
+        format!("has element type {}, which the JIT does not support yet; use --engine interp", t.elem)
+    })?;
+    shape
+        .iter()
+        .try_fold(st.size(), |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("has type {ty}, too large"))?;
+    Ok(Slot { place: Place { slot: 0, offset: 0 }, st, elem: t.elem.clone(), shape, ty })
+}
+
+/// Materializes a constant: a new slot holding its bytes; the place and the
+/// bytes copied (0 for a resource, read in place).
+fn constant(
+    module: &Module,
+    data: &OpData,
+    slot: &Slot,
+    constants: &mut Vec<SlotData>,
+) -> Result<(Place, u64), String> {
+    let place = Place { slot: constants.len() as u32 + 1, offset: 0 };
+    match data.attr("value") {
+        Some(Attribute::Dense(d)) => {
+            let t = d.to_tensor().ok_or_else(|| format!("the constant {} is too large to materialize", d.ty))?;
+            weft_ir::interp::check_storage(&t).map_err(|e| format!("the constant is malformed: {e}"))?;
+            if t.elem != slot.elem || t.shape != slot.shape {
+                return Err(format!("the constant holds {}, but {} is declared", t.ty(), slot.ty));
+            }
+            let n = bytes_of(slot);
+            let mut buf = aligned(n);
+            storage::write_tensor(&t, slot.st, &mut line_bytes_mut(&mut buf)[..n as usize]);
+            constants.push(SlotData::Owned(buf));
+            Ok((place, n))
+        }
+        Some(Attribute::Resource { name, ty }) => {
+            let r = module.resources.get(name).ok_or_else(|| format!("unknown resource '{name}'"))?;
+            if !r.fits(ty) || ty.static_shape().as_deref() != Some(&slot.shape[..]) || ty.elem != slot.elem {
+                return Err(format!("resource '{name}' holds {}, but {} is declared", r.ty(), slot.ty));
+            }
+            if r.bytes().len() as u64 != bytes_of(slot) {
+                return Err(format!("resource '{name}' is not stored as the JIT reads {}", slot.elem));
+            }
+            constants.push(SlotData::Shared(r.shared_bytes().clone()));
+            Ok((place, 0))
+        }
+        _ => Err(format!("a constant of type {} needs a 'value' attribute holding a tensor", slot.ty)),
+    }
+}
+
+impl CompiledFunction {
+    /// Runs the function on `inputs` (checked against the argument types
+    /// as by the interpreter); its results.
+    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        if inputs.len() != self.args.len() {
+            let msg = format!("function '@{}' takes {} inputs, got {}", self.name, self.args.len(), inputs.len());
+            return Err(self.error(msg).note(format!("inputs: {}", self.input_names.join(", "))));
+        }
+        let mut arena = aligned(self.arena_bytes.max(1));
+        let bytes = line_bytes_mut(&mut arena);
+        let mut dims = DimBindings::default();
+        for (i, (slot, t)) in self.args.iter().zip(&inputs).enumerate() {
+            let what =
+                format!("input #{i} ('{}') of '@{}'", self.input_names.get(i).map_or("", String::as_str), self.name);
+            dims.check(&slot.ty, t, &what).map_err(|e| self.error(e))?;
+            let start = slot.place.offset as usize;
+            let end = start + bytes_of(slot) as usize;
+            let dst =
+                bytes.get_mut(start..end).ok_or_else(|| self.error("internal error: argument outside the arena"))?;
+            storage::write_tensor(t, slot.st, dst);
+        }
+        drop(inputs);
+        let mut table: Vec<*mut u8> = Vec::with_capacity(self.constants.len() + 1);
+        table.push(bytes.as_mut_ptr());
+        // Kernels never write constant slots (only arena places).
+        table.extend(self.constants.iter().map(|c| c.bytes().as_ptr().cast_mut()));
+        for k in &self.kernels {
+            // SAFETY: the kernel was generated for exactly these slots and
+            // places, whose sizes the planner and the input check fixed.
+            let status = unsafe { (k.func)(table.as_ptr()) };
+            if status != 0 {
+                let msg = format!("'{}' op: {}", k.op_name, k.kernel.failure(status));
+                return Err(Diagnostic::error(msg, k.span).with_loc(k.loc.clone()));
+            }
+        }
+        let arena_bytes = line_bytes(&arena);
+        self.results.iter().map(|slot| self.read(slot, arena_bytes)).collect()
+    }
+
+    fn read(&self, slot: &Slot, arena: &[u8]) -> Result<Tensor, Diagnostic> {
+        let bytes = match slot.place.slot {
+            0 => arena,
+            s => self.constants.get(s as usize - 1).map(SlotData::bytes).unwrap_or(&[]),
+        };
+        let start = slot.place.offset as usize;
+        let src = bytes
+            .get(start..start + bytes_of(slot) as usize)
+            .ok_or_else(|| self.error("internal error: a result lies outside its buffer"))?;
+        Ok(storage::read_tensor(&slot.elem, &slot.shape, slot.st, src))
+    }
+
+    fn error(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(message, self.span).with_loc(self.loc.clone())
+    }
+
+    /// What compiling cost and produced.
+    pub fn stats(&self) -> &JitStats {
+        &self.stats
+    }
+
+    /// The external names of the results.
+    pub fn output_names(&self) -> &[String] {
+        &self.output_names
+    }
+}
+
+/// `'dialect.op' op: message`, at the op.
+fn op_error(data: &OpData, message: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error(format!("'{}' op: {message}", data.name()), data.span).with_loc(data.loc.clone())
+}
+
+/// `function '@f' message`, at the function.
+fn func_error(func: &Function, message: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error(format!("function '@{}' {message}", func.name), func.span).with_loc(func.loc.clone())
+}

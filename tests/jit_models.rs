@@ -1,0 +1,87 @@
+//! Differential test of the JIT against the interpreter on real-shaped
+//! models: every case of testsuite/models/models.json (and of fetched
+//! manifests under target/models/, when present) is imported with the
+//! case's input shapes bound, legalized with `onnx-to-nn`, and run by both
+//! engines. Float outputs must agree within `1e-5 * |interp| + 1e-6`
+//! (spec/jit.md: the f32 matmul tiles accumulate in f32), integer outputs
+//! bit for bit; the JIT's outputs must also match onnxruntime's at the
+//! manifest's tolerance. Prints `N passed, M failed`.
+
+mod legalize_util;
+
+use legalize_util::{compare, context, import_bound, legalize, read_npy, run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use weft_ir::Tensor;
+
+fn manifests() -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::from("testsuite/models/models.json")];
+    if let Ok(dirs) = std::fs::read_dir("target/models") {
+        let mut fetched: Vec<PathBuf> = dirs.filter_map(|d| Some(d.ok()?.path().join("models.json"))).collect();
+        fetched.sort();
+        found.extend(fetched);
+    }
+    found.into_iter().filter(|p| p.exists()).collect()
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_default()
+}
+
+fn tensors(dir: &Path, files: &Value) -> Result<Vec<(String, Tensor)>, String> {
+    let Some(map) = files.as_object() else { return Err("not an object".into()) };
+    map.iter().map(|(name, file)| Ok((name.clone(), read_npy(&dir.join(file.as_str().unwrap_or_default()))?))).collect()
+}
+
+/// Checks one case of one model; a failure message, or what it measured.
+fn check_case(dir: &Path, model: &Value, case: &Value) -> Result<String, String> {
+    let inputs = tensors(dir, &case["inputs"])?;
+    let expected = tensors(dir, &case["expected"])?;
+    let ctx = context();
+    let mut module = import_bound(&dir.join(text(model, "model")), &ctx, &inputs)?;
+    legalize(&mut module, &ctx).map_err(|e| format!("onnx-to-nn: {e}"))?;
+    let func = module.funcs.first().ok_or("no function")?;
+    let names = weft_ir::interp::input_names(func);
+    let args: Vec<Tensor> = names
+        .iter()
+        .map(|n| inputs.iter().find(|(k, _)| k == n).map(|(_, t)| t.clone()).ok_or(format!("no input '{n}'")))
+        .collect::<Result<_, _>>()?;
+    let want = run(&module, &args).map_err(|e| format!("interp: {e}"))?;
+    let compiled = weft_backends::jit::compile(&module, func).map_err(|d| format!("jit compile: {}", d.message))?;
+    let got = compiled.run(args).map_err(|d| format!("jit run: {}", d.message))?;
+    let outputs = weft_ir::interp::output_names(func);
+    let (rtol, atol) = (model["rtol"].as_f64().unwrap_or(1e-4), model["atol"].as_f64().unwrap_or(1e-5));
+    for ((name, g), w) in outputs.iter().zip(&got).zip(&want) {
+        let tol = if g.elem.is_float() { (1e-5, 1e-6) } else { (0.0, 0.0) };
+        compare(g, w, tol.0, tol.1).map_err(|e| format!("{name} jit vs interp: {e}"))?;
+        if let Some((_, ort)) = expected.iter().find(|(n, _)| n == name) {
+            compare(g, ort, rtol, atol).map_err(|e| format!("{name} jit vs onnxruntime: {e}"))?;
+        }
+    }
+    let s = compiled.stats();
+    Ok(format!("{} kernels, peak {} bytes, compiled in {:?}", s.kernels, s.peak_bytes, s.compile_time))
+}
+
+#[test]
+fn models_run_the_same_in_the_jit_and_the_interpreter() {
+    let (mut passed, mut failures) = (0, Vec::new());
+    for manifest in manifests() {
+        let dir = manifest.parent().unwrap_or(Path::new("."));
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        for model in json["models"].as_array().into_iter().flatten() {
+            for case in model["cases"].as_array().into_iter().flatten() {
+                let what = format!("{}/{}", text(model, "name"), text(case, "name"));
+                match check_case(dir, model, case) {
+                    Ok(info) => {
+                        eprintln!("{what}: ok ({info})");
+                        passed += 1;
+                    }
+                    Err(e) => failures.push(format!("{what}: {e}")),
+                }
+            }
+        }
+    }
+    eprintln!("{passed} passed, {} failed", failures.len());
+    assert!(passed + failures.len() >= 6, "only {} cases ran", passed + failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
