@@ -8,6 +8,10 @@
 //! inline constants and named locations.
 
 use std::time::{Duration, Instant};
+
+/// The allocator the `weft` binary uses, so the numbers are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use weft_ir::{parser, printer, verify, Context};
 
 const OPS: usize = 200_000;
