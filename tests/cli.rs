@@ -5,6 +5,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+mod cli_util;
+use cli_util::{code, files_in, path_str, stderr, stdout, weft};
+
+fn scratch_cli(name: &str) -> PathBuf {
+    cli_util::scratch(&format!("cli-{name}"))
+}
 use weft_ir::resources::{Resource, Resources};
 use weft_ir::ElemType;
 
@@ -15,18 +22,6 @@ const MODULE: &str = "func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
   return %2 : tensor<2xf32>
 }
 ";
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weft-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().unwrap()
-}
 
 fn weft_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
@@ -42,32 +37,9 @@ fn weft_stdin(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn non_utf8_input_is_a_located_error() {
-    let dir = scratch("utf8");
+    let dir = scratch_cli("utf8");
     let file = dir.join("bad.weft");
     std::fs::write(&file, b"func @f() {\n  return \xff\xfe\n}\n").unwrap();
     let o = weft(&["opt", path_str(&file)]);
@@ -137,7 +109,7 @@ fn unreadable_input_exits_1() {
 
 #[test]
 fn output_file_is_written_atomically() {
-    let dir = scratch("atomic");
+    let dir = scratch_cli("atomic");
     let input = dir.join("in.weft");
     let out = dir.join("out.weft");
     std::fs::write(&input, MODULE).unwrap();
@@ -171,7 +143,7 @@ fn output_into_a_missing_directory_exits_1() {
 
 #[test]
 fn resources_are_read_from_and_written_to_sidecars() {
-    let dir = scratch("resources");
+    let dir = scratch_cli("resources");
     let input = dir.join("model.weft");
     std::fs::write(
         &input,
@@ -235,7 +207,7 @@ fn version_and_help() {
 
 #[test]
 fn weft_test_reports_each_failing_file_and_a_summary() {
-    let dir = scratch("test");
+    let dir = scratch_cli("test");
     std::fs::create_dir_all(dir.join("snapshots")).unwrap();
     let good = "// RUN: weft opt %s\nfunc @f() {\n  return\n}\n";
     std::fs::write(dir.join("good.weft"), good).unwrap();

@@ -3,7 +3,13 @@
 //! missing or malformed inputs).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod cli_util;
+use cli_util::{code, files_in, path_str as p, stderr, stdout, weft};
+
+fn scratch_onnx(name: &str) -> PathBuf {
+    cli_util::scratch(&format!("cli-onnx-{name}"))
+}
 
 /// x * sigmoid(x) over [batch, 3], and x + 1 as a second output.
 const SILU: &str = r#"<ir_version: 8, opset_import: ["" : 17], producer_name: "weft-tests">
@@ -31,40 +37,6 @@ const NN_MODULE: &str = "func @main(%x: tensor<[n]xf32>) -> tensor<[n]xf32> {
   return %1 : tensor<[n]xf32>
 }
 ";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weft-cli-onnx-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -95,7 +67,7 @@ fn silu(v: f32) -> f32 {
 
 #[test]
 fn import_writes_the_module_and_its_resources_atomically() {
-    let dir = scratch("import");
+    let dir = scratch_onnx("import");
     let model = write(&dir, "silu.onnxtxt", SILU.as_bytes());
     let out = dir.join("silu.weft");
     let o = weft(&["import", p(&model), "--input-shape", "x=2x3", "-o", p(&out)]);
@@ -119,7 +91,7 @@ fn import_writes_the_module_and_its_resources_atomically() {
 
 #[test]
 fn import_errors_exit_1_and_write_nothing() {
-    let dir = scratch("import-errors");
+    let dir = scratch_onnx("import-errors");
     let out = dir.join("out.weft");
     let garbage = write(&dir, "garbage.onnx", b"\x08\x07this is not a protobuf model\xff\xff\xff");
     let o = weft(&["import", p(&garbage), "-o", p(&out)]);
@@ -152,7 +124,7 @@ fn import_errors_exit_1_and_write_nothing() {
 
 #[test]
 fn run_writes_one_npy_per_output() {
-    let dir = scratch("run");
+    let dir = scratch_onnx("run");
     let model = write(&dir, "silu.onnxtxt", SILU.as_bytes());
     let x = [-1.0f32, 0.0, 2.0, 0.5, 3.0, -4.0];
     let input = write(&dir, "x.npy", &npy_f32(&[2, 3], &x));
@@ -178,7 +150,7 @@ fn run_writes_one_npy_per_output() {
 
 #[test]
 fn run_without_output_prints_summaries() {
-    let dir = scratch("run-print");
+    let dir = scratch_onnx("run-print");
     let module = write(&dir, "m.weft", NN_MODULE.as_bytes());
     let input = write(&dir, "x.npy", &npy_f32(&[3], &[0.0, 1.0, -1.0]));
     let o = weft(&["run", p(&module), "--input", &format!("arg0={}", p(&input))]);
@@ -191,7 +163,7 @@ fn run_without_output_prints_summaries() {
 
 #[test]
 fn run_input_errors() {
-    let dir = scratch("run-inputs");
+    let dir = scratch_onnx("run-inputs");
     let module = write(&dir, "m.weft", NN_MODULE.as_bytes());
     let o = weft(&["run", p(&module)]);
     assert_eq!(code(&o), 2);
@@ -220,7 +192,7 @@ fn run_input_errors() {
 
 #[test]
 fn run_never_leaves_a_partial_output_directory() {
-    let dir = scratch("run-atomic");
+    let dir = scratch_onnx("run-atomic");
     let module = write(&dir, "m.weft", NN_MODULE.as_bytes());
     let input = write(&dir, "x.npy", &npy_f32(&[1], &[0.0]));
     let blocker = write(&dir, "out", b"a file, not a directory");
@@ -236,7 +208,7 @@ fn run_never_leaves_a_partial_output_directory() {
 
 #[test]
 fn run_reads_tensor_proto_inputs() {
-    let dir = scratch("run-pb");
+    let dir = scratch_onnx("run-pb");
     let module = write(&dir, "m.weft", NN_MODULE.replace("[n]", "2x3").as_bytes());
     // The fixture holds a 2x3 FLOAT tensor named input_ids: 1..6.
     let pb = Path::new("frontend/tests/fixtures/onnx/input_0.pb");
@@ -275,7 +247,7 @@ fn info_lists_shapes_ops_and_unsupported_ops() {
 
 #[test]
 fn run_time_errors_name_the_model_and_the_op() {
-    let dir = scratch("run-errors");
+    let dir = scratch_onnx("run-errors");
     let model = write(
         &dir,
         "g.onnxtxt",
