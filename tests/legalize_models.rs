@@ -3,13 +3,16 @@
 //! target/models/, when present) is imported with its batch-1 input shapes
 //! bound, run with the reference interpreter before and after the
 //! `onnx-to-nn` pipeline, and the two runs must agree elementwise within
-//! `1e-5 * |before| + 1e-6`; the legalized run must also match
+//! `1e-5 * |before| + 1e-6 * max(1, max |before|)` (`onnx.MatMul` sums in
+//! f64, `nn.matmul` is an f32 fma chain; near-zero elements of a deep
+//! network carry the rounding of the whole tensor, so the absolute term
+//! scales with its largest value); the legalized run must also match
 //! onnxruntime's outputs at the manifest's tolerance. After legalization
 //! no op outside the builtin and nn dialects may be left.
 
 mod legalize_util;
 
-use legalize_util::{compare, context, foreign_ops, import_bound, legalize, read_npy, run};
+use legalize_util::{compare, context, foreign_ops, import_bound, legalize, max_abs, read_npy, run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use weft_ir::Tensor;
@@ -64,7 +67,7 @@ fn check_model(dir: &Path, model: &Value) -> Result<usize, String> {
     let outputs = weft_ir::interp::output_names(&legal.funcs[0]);
     let (rtol, atol) = (model["rtol"].as_f64().unwrap_or(1e-4), model["atol"].as_f64().unwrap_or(1e-5));
     for ((name, a), b) in outputs.iter().zip(&after).zip(&before) {
-        compare(a, b, 1e-5, 1e-6).map_err(|e| format!("{name} before vs after: {e}"))?;
+        compare(a, b, 1e-5, 1e-6 * max_abs(b).max(1.0)).map_err(|e| format!("{name} before vs after: {e}"))?;
         let want = expected.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or(format!("no expected '{name}'"))?;
         compare(a, want, rtol, atol).map_err(|e| format!("{name} vs onnxruntime: {e}"))?;
     }

@@ -9,6 +9,7 @@
 //! iteration shape it belongs to (lowering checks shapes before building
 //! one); a kernel writes only arena places.
 
+use super::gemm::Isa;
 use super::plan::Place;
 use super::storage::Storage;
 
@@ -136,9 +137,11 @@ pub(crate) enum ReduceKind {
 pub(crate) enum Part {
     /// `out[idx] = expr(inputs[..][idx])` for every `idx` of `shape`.
     Map { shape: Vec<u64>, out: Access, inputs: Vec<Access>, expr: Expr },
-    /// Batched `c = a x b`: `batch` dims iterate the three accesses (whose
-    /// strides cover the batch dims only); each is a row-major matrix.
+    /// Batched integer `c = a x b`: `batch` dims iterate the three accesses
+    /// (whose strides cover the batch dims only); each is a row-major matrix.
     Matmul { batch: Vec<u64>, a: Access, b: Access, c: Access, m: u64, n: u64, k: u64 },
+    /// A batched float product computed by the GEMM runtime (see [`Gemm`]).
+    Gemm(Box<Gemm>),
     /// `out[o] = reduce(input[o, r] for r in reduced)`: `input` strides
     /// cover `outer ++ reduced`, `out` strides cover `outer`.
     Reduce { kind: ReduceKind, outer: Vec<u64>, reduced: Vec<u64>, input: Access, out: Access },
@@ -180,10 +183,33 @@ pub(crate) struct Conv {
     pub in_bounds: bool,
 }
 
+/// A batched f32 or f64 matrix product computed by the GEMM runtime
+/// (`jit::gemm`): for every index of `batch`, `c = a x b` on dense
+/// row-major matrices (`a`: m x k, `c`: m x n, `b`: k x n, or its panels
+/// packed for `isa` when `packed_b`). The accesses' strides cover the
+/// batch dims only; with `packed_b`, `b`'s strides step whole packed
+/// matrices.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Gemm {
+    pub batch: Vec<u64>,
+    pub a: Access,
+    pub b: Access,
+    pub c: Access,
+    pub m: u64,
+    pub n: u64,
+    pub k: u64,
+    pub isa: Isa,
+    pub packed_b: bool,
+    /// Arena bytes where a row-major `b` is packed per call (unused with
+    /// `packed_b`); every product of a run may share them.
+    pub scratch: Place,
+}
+
 /// Failure codes a kernel returns (0 is success).
 pub(crate) const FAIL_DIV_ZERO: i64 = 1;
 pub(crate) const FAIL_POW_ZERO: i64 = 2;
 pub(crate) const FAIL_GATHER: i64 = 3;
+pub(crate) const FAIL_GEMM: i64 = 4;
 
 /// The kernel of one op.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +226,7 @@ impl Kernel {
             FAIL_DIV_ZERO => "integer division by zero".to_string(),
             FAIL_POW_ZERO => "0 raised to a negative power".to_string(),
             FAIL_GATHER => self.gather_error.clone(),
+            FAIL_GEMM => "internal error: the matmul runtime rejected its operands".to_string(),
             _ => format!("internal error: kernel failed with code {code}"),
         }
     }

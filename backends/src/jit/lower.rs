@@ -83,7 +83,7 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
             return Ok(Some(kernel));
         }
         "nn.gather" => gather(op, ins, out, &mut kernel.gather_error)?,
-        "nn.matmul" => matmul(ins, out)?,
+        "nn.matmul" => super::lower_matmul::matmul(ins, out)?,
         "nn.reduce_sum" | "nn.reduce_mean" | "nn.reduce_max" => reduce(op, arg(ins, 0)?, out)?,
         "nn.softmax" | "nn.log_softmax" => softmax(op, arg(ins, 0)?, out, name == "nn.log_softmax")?,
         "nn.layer_norm" => layer_norm(op, ins, out)?,
@@ -163,7 +163,7 @@ fn map_n(ins: &[Operand], out: &Operand, n: usize, expr: Expr) -> Result<Part, S
     Ok(Part::Map { shape: out.shape.clone(), out: out.contiguous(), inputs, expr })
 }
 
-fn check_broadcast(shape: &[u64], out: &[u64]) -> Result<(), String> {
+pub(crate) fn check_broadcast(shape: &[u64], out: &[u64]) -> Result<(), String> {
     let pad = out.len().checked_sub(shape.len()).ok_or("has a higher rank than the result")?;
     for (i, &d) in shape.iter().enumerate() {
         if d != 1 && d != out[pad + i] {
@@ -250,36 +250,6 @@ fn gather(op: &OpData, ins: &[Operand], out: &Operand, message: &mut String) -> 
         data: data.contiguous(),
         indices: indices.contiguous(),
         out: out.contiguous(),
-    })
-}
-
-fn matmul(ins: &[Operand], out: &Operand) -> Result<Part, String> {
-    let (a, b) = (arg(ins, 0)?, arg(ins, 1)?);
-    let (ra, rb, r) = (a.shape.len(), b.shape.len(), out.shape.len());
-    if ra < 2 || rb < 2 || r < 2 {
-        return Err("matmul operands must have rank >= 2".into());
-    }
-    let (m, k, n) = (a.shape[ra - 2], a.shape[ra - 1], b.shape[rb - 1]);
-    if b.shape[rb - 2] != k || out.shape[r - 2] != m || out.shape[r - 1] != n {
-        return Err(format!("shapes {:?} x {:?} -> {:?} do not match", a.shape, b.shape, out.shape));
-    }
-    let batch = out.shape[..r - 2].to_vec();
-    let batch_access = |x: &Operand, rank: usize, matrix: u64| {
-        let dims = &x.shape[..rank - 2];
-        let mut acc = Access::broadcast(x.place, x.st, dims, &batch);
-        acc.strides.iter_mut().for_each(|s| *s *= matrix as i64);
-        acc
-    };
-    check_broadcast(&a.shape[..ra - 2], &batch)?;
-    check_broadcast(&b.shape[..rb - 2], &batch)?;
-    Ok(Part::Matmul {
-        a: batch_access(a, ra, m * k),
-        b: batch_access(b, rb, k * n),
-        c: batch_access(out, r, m * n),
-        batch,
-        m,
-        n,
-        k,
     })
 }
 

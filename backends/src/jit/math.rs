@@ -3,7 +3,9 @@
 //! function, in f64), so the JIT's results are the interpreter's bits.
 //!
 //! Invariants: every function here is `extern "C"`, total (no panics, any
-//! input), and registered with the JIT under [`MathFn::symbol`].
+//! input), and registered with the JIT under [`MathFn::symbol`]. The
+//! matmul entry points of the GEMM runtime (`gemm::entry`) are registered
+//! the same way.
 
 use cranelift_codegen::ir::{types, Type};
 
@@ -19,10 +21,14 @@ pub(crate) enum MathFn {
     GeluTanh,
     Pow,
     IntPow,
+    /// The GEMM runtime's f32 product (`gemm::entry`).
+    GemmF32,
+    /// The GEMM runtime's f64 product.
+    GemmF64,
 }
 
 impl MathFn {
-    pub const ALL: [MathFn; 9] = [
+    pub const ALL: [MathFn; 11] = [
         MathFn::Exp,
         MathFn::Log,
         MathFn::Erf,
@@ -32,6 +38,8 @@ impl MathFn {
         MathFn::GeluTanh,
         MathFn::Pow,
         MathFn::IntPow,
+        MathFn::GemmF32,
+        MathFn::GemmF64,
     ];
 
     pub fn symbol(self) -> &'static str {
@@ -45,6 +53,8 @@ impl MathFn {
             MathFn::GeluTanh => "weft_jit_gelu_tanh",
             MathFn::Pow => "weft_jit_pow",
             MathFn::IntPow => "weft_jit_ipow",
+            MathFn::GemmF32 => "weft_jit_gemm_f32",
+            MathFn::GemmF64 => "weft_jit_gemm_f64",
         }
     }
 
@@ -59,6 +69,8 @@ impl MathFn {
             MathFn::GeluTanh => gelu_tanh as *const u8,
             MathFn::Pow => pow as *const u8,
             MathFn::IntPow => ipow as *const u8,
+            MathFn::GemmF32 => super::gemm::entry::gemm_f32 as *const u8,
+            MathFn::GemmF64 => super::gemm::entry::gemm_f64 as *const u8,
         }
     }
 
@@ -67,6 +79,8 @@ impl MathFn {
         match self {
             MathFn::Pow => (&[types::F64, types::F64], types::F64),
             MathFn::IntPow => (&[types::I64, types::I64, types::I64], types::I64),
+            // a, b, c, scratch, m, n, k, mode -> status.
+            MathFn::GemmF32 | MathFn::GemmF64 => (&[types::I64; 8], types::I64),
             _ => (&[types::F64], types::F64),
         }
     }

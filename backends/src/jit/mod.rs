@@ -19,9 +19,11 @@
 //! long as the compiled function.
 
 mod codegen;
+pub mod gemm;
 mod kernel;
 mod lower;
 mod lower_conv;
+mod lower_matmul;
 mod math;
 mod plan;
 mod storage;
@@ -48,9 +50,10 @@ pub struct JitStats {
     /// Native kernels (one per op that moves or computes data).
     pub kernels: usize,
     /// The arena's size: the peak bytes of intermediate values, arguments
-    /// and results at any point of a run.
+    /// and results at any point of a run, plus the matmuls' scratch.
     pub peak_bytes: u64,
-    /// Bytes of inline constants materialized at compile time.
+    /// Bytes of constants materialized at compile time: inline constants,
+    /// weights packed for the matmul runtime.
     pub constant_bytes: u64,
 }
 
@@ -188,12 +191,20 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     };
     let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
     let mut lowered = Vec::new();
+    // Matmuls that pack an operand per call share scratch bytes after the
+    // planned values.
+    let scratch_at = plan.arena_bytes.next_multiple_of(64);
+    let mut scratch_bytes = 0;
     for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
         let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
-        if let Some(kernel) = kernel {
+        if let Some(mut kernel) = kernel {
+            let prepared =
+                lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
+            constant_bytes += prepared.constant_bytes;
+            scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
             compiler.add(&kernel).map_err(|e| op_error(data, e))?;
             lowered.push((data, kernel));
         }
@@ -217,19 +228,16 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     };
     let args = func.args().iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
     let results = ret.operands.iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
-    let stats = JitStats {
-        compile_time: started.elapsed(),
-        kernels: kernels.len(),
-        peak_bytes: plan.arena_bytes,
-        constant_bytes,
-    };
+    let arena_bytes = if scratch_bytes > 0 { scratch_at + scratch_bytes } else { plan.arena_bytes };
+    let stats =
+        JitStats { compile_time: started.elapsed(), kernels: kernels.len(), peak_bytes: arena_bytes, constant_bytes };
     Ok(CompiledFunction {
         module: Some(jit),
         kernels,
         constants,
         args,
         results,
-        arena_bytes: plan.arena_bytes,
+        arena_bytes,
         name: func.name.clone(),
         span: func.span,
         loc: func.loc.clone(),

@@ -1,7 +1,6 @@
 //! Differential unit tests: small nn programs in weft text run through the
-//! interpreter and the JIT. Integer results must be bit-identical; float
-//! results too, except where spec/jit.md allows a reordered f32 sum (the
-//! tiled matmul), which is checked within 1e-5 relative.
+//! interpreter and the JIT. Every result must be bit-identical
+//! (spec/jit.md, numeric conventions).
 
 use super::*;
 use weft_ir::interp::run_function;
@@ -61,8 +60,12 @@ fn both(text: &str, inputs: Vec<Tensor>) -> (Vec<Tensor>, Vec<Tensor>) {
 /// Bit-identical results.
 fn exact(text: &str, inputs: Vec<Tensor>) {
     let (got, want) = both(text, inputs);
+    same_bits(&got, &want);
+}
+
+fn same_bits(got: &[Tensor], want: &[Tensor]) {
     assert_eq!(got.len(), want.len());
-    for (g, w) in got.iter().zip(&want) {
+    for (g, w) in got.iter().zip(want) {
         assert_eq!((&g.elem, &g.shape), (&w.elem, &w.shape));
         for i in 0..w.data.len() {
             let (a, b) = (g.data.get(i), w.data.get(i));
@@ -73,18 +76,6 @@ fn exact(text: &str, inputs: Vec<Tensor>) {
                 _ => a == b,
             };
             assert!(same, "element {i}: jit {a:?}, interp {b:?}");
-        }
-    }
-}
-
-/// Float results within `1e-5 * |want| + 1e-6`.
-fn close(text: &str, inputs: Vec<Tensor>) {
-    let (got, want) = both(text, inputs);
-    for (g, w) in got.iter().zip(&want) {
-        assert_eq!((&g.elem, &g.shape), (&w.elem, &w.shape));
-        for i in 0..w.data.len() {
-            let (a, b) = (weft_ir::ops::eval::as_f64(g.data.get(i)), weft_ir::ops::eval::as_f64(w.data.get(i)));
-            assert!((a - b).abs() <= 1e-5 * b.abs() + 1e-6, "element {i}: jit {a}, interp {b}");
         }
     }
 }
@@ -198,19 +189,84 @@ fn compare_logic_select_cast_clip() {
 }
 
 #[test]
-fn matmul_tiles_and_edges() {
-    // 9x19 by 19x21: tiles for rows 0..8 and columns 0..16, scalar edges.
+fn float_matmuls_are_bit_exact() {
+    // 9x19 by 19x21 over a batch of 2: partial tiles in rows and columns.
     let text = "func @f(%a: tensor<2x9x19xf32>, %b: tensor<19x21xf32>) -> tensor<2x9x21xf32> {
   %0 = nn.matmul %a, %b : (tensor<2x9x19xf32>, tensor<19x21xf32>) -> tensor<2x9x21xf32>
   return %0 : tensor<2x9x21xf32>
 }";
-    close(text, vec![f32s(&[2, 9, 19], 7), f32s(&[19, 21], 8)]);
-    // Below one tile the f64 dot product is exact.
+    exact(text, vec![f32s(&[2, 9, 19], 7), f32s(&[19, 21], 8)]);
+    // The left operand broadcasts over the right one's batch.
     let small = "func @f(%a: tensor<3x5xf32>, %b: tensor<2x5x2xf32>) -> tensor<2x3x2xf32> {
   %0 = nn.matmul %a, %b : (tensor<3x5xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
   return %0 : tensor<2x3x2xf32>
 }";
     exact(small, vec![f32s(&[3, 5], 9), f32s(&[2, 5, 2], 10)]);
+    // Attention-like: both operands computed (B packed per call), batch
+    // dims broadcast on both sides; k = 0 gives +0.0.
+    let qk = "func @f(%q: tensor<2x1x17x8xf32>, %k: tensor<1x3x8x33xf32>, %e: tensor<4x0xf32>, %z: tensor<0x3xf32>) -> (tensor<2x3x17x33xf32>, tensor<4x3xf32>) {
+  %0 = nn.matmul %q, %k : (tensor<2x1x17x8xf32>, tensor<1x3x8x33xf32>) -> tensor<2x3x17x33xf32>
+  %1 = nn.matmul %e, %z : (tensor<4x0xf32>, tensor<0x3xf32>) -> tensor<4x3xf32>
+  return %0, %1 : tensor<2x3x17x33xf32>, tensor<4x3xf32>
+}";
+    let empty = |shape: &[u64]| Tensor { elem: ElemType::F32, shape: shape.to_vec(), data: TensorData::F32(vec![]) };
+    exact(qk, vec![f32s(&[2, 1, 17, 8], 25), f32s(&[1, 3, 8, 33], 26), empty(&[4, 0]), empty(&[0, 3])]);
+    let f64s = "func @f(%a: tensor<7x300xf64>, %b: tensor<300x9xf64>) -> tensor<7x9xf64> {
+  %0 = nn.matmul %a, %b : (tensor<7x300xf64>, tensor<300x9xf64>) -> tensor<7x9xf64>
+  return %0 : tensor<7x9xf64>
+}";
+    let widen = |t: Tensor| match t.data {
+        TensorData::F32(v) => Tensor {
+            elem: ElemType::F64,
+            shape: t.shape,
+            data: TensorData::F64(v.iter().map(|&x| f64::from(x) / 3.0).collect()),
+        },
+        _ => t,
+    };
+    exact(f64s, vec![widen(f32s(&[7, 300], 27)), widen(f32s(&[300, 9], 28))]);
+}
+
+#[test]
+fn weights_are_packed_once_at_compile_time() {
+    // A resource weight with its own batch dim (broadcast over %x's) and an
+    // inline constant weight; a constant left operand.
+    let text = "func @f(%x: tensor<3x1x5x6xf32>) -> (tensor<3x2x5x7xf32>, tensor<3x1x5x2xf32>, tensor<4x6xf32>) {
+  %w = constant dense_resource<w> : tensor<2x6x7xf32>
+  %v = constant dense<[[1.5, -2.0], [0.25, 3.0], [1.0, 1.0], [-0.5, 0.125], [2.0, 0.0], [1.0, -1.0]]> : tensor<6x2xf32>
+  %l = constant dense_resource<l> : tensor<4x5xf32>
+  %0 = nn.matmul %x, %w : (tensor<3x1x5x6xf32>, tensor<2x6x7xf32>) -> tensor<3x2x5x7xf32>
+  %1 = nn.matmul %x, %v : (tensor<3x1x5x6xf32>, tensor<6x2xf32>) -> tensor<3x1x5x2xf32>
+  %r = nn.reshape %x {shape = [15, 6]} : (tensor<3x1x5x6xf32>) -> tensor<15x6xf32>
+  %s = nn.slice %r {sizes = [5, 6], starts = [0, 0], steps = [1, 1]} : (tensor<15x6xf32>) -> tensor<5x6xf32>
+  %2 = nn.matmul %l, %s : (tensor<4x5xf32>, tensor<5x6xf32>) -> tensor<4x6xf32>
+  return %0, %1, %2 : tensor<3x2x5x7xf32>, tensor<3x1x5x2xf32>, tensor<4x6xf32>
+}";
+    let mut m = parse(text);
+    let w = weft_ir::resources::Resource::from_tensor(&f32s(&[2, 6, 7], 30)).unwrap();
+    m.resources.insert("w", w);
+    // %l's bytes start at an odd address (as in a mapped file): the
+    // runtime reads an aligned copy.
+    let TensorData::F32(l) = f32s(&[4, 5], 31).data else { unreachable!() };
+    let mut bytes = vec![0u8];
+    bytes.extend(l.iter().flat_map(|x| x.to_le_bytes()));
+    let odd = Bytes::from(bytes).slice(1..);
+    assert_ne!(odd.as_ptr() as usize % 4, 0);
+    m.resources.insert("l", weft_ir::resources::Resource::new(ElemType::F32, vec![4, 5], odd).unwrap());
+    let f = &m.funcs[0];
+    let x = f32s(&[3, 1, 5, 6], 32);
+    let want = run_function(&m, f, vec![x.clone()]).unwrap();
+    let c = compile(&m, f).unwrap();
+    same_bits(&c.run(vec![x.clone()]).unwrap(), &want);
+    // Runs repeat on the same packed weights.
+    same_bits(&c.run(vec![x]).unwrap(), &want);
+    let isa = gemm::Isa::host();
+    let packed = |k: usize, n: usize| gemm::packed_len::<f32>(isa, k, n).unwrap() as u64 * 4;
+    // %v inline (48 bytes), %w's two matrices packed, %v packed, %l copied.
+    assert_eq!(c.stats().constant_bytes, 48 + 2 * packed(6, 7) + packed(6, 2) + 80);
+}
+
+#[test]
+fn integer_matmuls_wrap_exactly() {
     let int = "func @f(%a: tensor<4x9xi8>, %b: tensor<9x8xi8>) -> tensor<4x8xi8> {
   %0 = nn.matmul %a, %b : (tensor<4x9xi8>, tensor<9x8xi8>) -> tensor<4x8xi8>
   return %0 : tensor<4x8xi8>

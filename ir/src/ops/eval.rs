@@ -147,10 +147,18 @@ pub fn float_fn(f: impl Fn(f64) -> f64) -> impl Fn(Scalar) -> Scalar {
     }
 }
 
-/// Batched matmul with broadcast batch dims; accumulates in f64 (floats)
-/// or wrapping i64 (integers), rounding once per output element.
+/// Batched matmul with broadcast batch dims. Each output element of an f32
+/// (f64) product is a chain of fused multiply-adds in f32 (f64): `acc =
+/// +0.0`, then `acc = fma(a[i, p], b[p, j], acc)` for `p` ascending; f16
+/// and bf16 accumulate in f64 and round once; integers accumulate with
+/// wrapping in i64 and wrap to the element width.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     let out = super::shape::matmul_shape(&fixed_shape(a), &fixed_shape(b))?;
+    for t in [a, b] {
+        if t.data.len() as u64 != t.shape.iter().product::<u64>() {
+            return Err(format!("an operand of shape {:?} holds {} elements", t.shape, t.data.len()));
+        }
+    }
     let out: Vec<u64> = out.iter().map(|d| d.fixed().unwrap_or(0)).collect();
     let r = out.len();
     let (m, n, k) = (out[r - 2], out[r - 1], a.shape[a.shape.len() - 1]);
@@ -174,6 +182,17 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
 }
 
 fn dot(a: &Tensor, b: &Tensor, a0: usize, b0: usize, k: usize, n: usize) -> Scalar {
+    use crate::tensor::TensorData;
+    match (&a.data, &b.data) {
+        (TensorData::F32(x), TensorData::F32(y)) => {
+            let acc = (0..k).fold(0f32, |acc, p| x[a0 + p].mul_add(y[b0 + p * n], acc));
+            return Scalar::Float(f64::from(acc));
+        }
+        (TensorData::F64(x), TensorData::F64(y)) => {
+            return Scalar::Float((0..k).fold(0f64, |acc, p| x[a0 + p].mul_add(y[b0 + p * n], acc)));
+        }
+        _ => {}
+    }
     let (mut fa, mut ia) = (0f64, 0i64);
     for p in 0..k {
         match (a.data.get(a0 + p), b.data.get(b0 + p * n)) {

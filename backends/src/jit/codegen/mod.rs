@@ -155,6 +155,10 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
         let accesses: Vec<&super::kernel::Access> = match part {
             Part::Map { out, inputs, .. } => inputs.iter().chain([out]).collect(),
             Part::Matmul { a, b, c, .. } => vec![a, b, c],
+            Part::Gemm(g) => {
+                out.insert(g.scratch.slot);
+                vec![&g.a, &g.b, &g.c]
+            }
             Part::Reduce { input, out, .. } | Part::Softmax { input, out, .. } => vec![input, out],
             Part::LayerNorm { x, scale, bias, out, .. } => vec![x, scale, bias, out],
             Part::Gather { data, indices, out, .. } => vec![data, indices, out],
@@ -184,6 +188,7 @@ impl Emit<'_, '_> {
         match part {
             Part::Map { shape, out, inputs, expr } => self.map(shape, out, inputs, expr),
             Part::Matmul { batch, a, b, c, m, n, k } => self.matmul(batch, [a, b, c], *m, *n, *k),
+            Part::Gemm(g) => self.gemm(g),
             Part::Reduce { kind, outer, reduced, input, out } => self.reduce(*kind, outer, reduced, input, out),
             Part::Softmax { log, lanes, n, input, out } => self.softmax(*log, lanes, *n, input, out),
             Part::LayerNorm { lanes, inner, x, scale, bias, out, eps } => {
