@@ -22,6 +22,8 @@ mod codegen;
 mod kernel;
 mod lower;
 mod lower_conv;
+mod lower_conv_transpose;
+mod lower_resize;
 mod math;
 mod plan;
 mod storage;
@@ -193,7 +195,13 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
-        if let Some(kernel) = kernel {
+        if let Some(mut kernel) = kernel {
+            for part in &mut kernel.parts {
+                lower_resize::attach_tables(part, &mut |bytes| {
+                    constant_bytes += bytes.len() as u64;
+                    owned_constant(&mut constants, &bytes)
+                });
+            }
             compiler.add(&kernel).map_err(|e| op_error(data, e))?;
             lowered.push((data, kernel));
         }
@@ -237,6 +245,14 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         output_names: output_names(func),
         stats,
     })
+}
+
+/// A new constant slot holding a copy of `bytes` (64-byte aligned).
+fn owned_constant(constants: &mut Vec<SlotData>, bytes: &[u8]) -> u32 {
+    let mut buf = aligned(bytes.len() as u64);
+    line_bytes_mut(&mut buf)[..bytes.len()].copy_from_slice(bytes);
+    constants.push(SlotData::Owned(buf));
+    constants.len() as u32
 }
 
 fn bytes_of(slot: &Slot) -> u64 {

@@ -32,6 +32,9 @@ impl Emit<'_, '_> {
         out: &Access,
     ) -> Result<(), String> {
         let st = input.st;
+        if kind == ReduceKind::Mean && Self::is_wide_int(st) {
+            return self.wide_int_mean(outer, reduced, input, out);
+        }
         let count: u64 = reduced.iter().product();
         let (in_outer, in_inner) = split(&self.view(input)?, outer.len());
         let out_view = self.view(out)?;
