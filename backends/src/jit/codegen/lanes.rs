@@ -59,8 +59,8 @@ impl Emit<'_, '_> {
     fn reduce_start(&mut self, kind: ReduceKind, st: Storage) -> (cranelift_codegen::ir::Type, Value) {
         match (st, kind) {
             (Storage::F32 | Storage::F64, ReduceKind::Max) => (types::F64, self.b.ins().f64const(f64::NEG_INFINITY)),
-            // The std's float sum starts at -0.0.
-            (Storage::F32 | Storage::F64, _) => (types::F64, self.b.ins().f64const(-0.0)),
+            // The reference's float sum starts at +0.0 (so -0.0 + -0.0 gives +0.0).
+            (Storage::F32 | Storage::F64, _) => (types::F64, self.b.ins().f64const(0.0)),
             (Storage::Int { width, signed: true, .. }, ReduceKind::Max) => {
                 let least = if width >= 64 { i64::MIN } else { -(1i64 << (width.max(1) - 1)) };
                 (types::I64, self.b.ins().iconst(types::I64, least))

@@ -154,3 +154,14 @@ fn integer_mean_of_64_bit_elements_sums_in_128_bits() {
     let i40 = ElemType::Int { width: 40, signed: true };
     exact(odd, vec![rand_ints(i40, &[7], 49, 5e11)]);
 }
+
+#[test]
+fn float_sums_of_negative_zeros_start_at_positive_zero_like_the_reference() {
+    let text = "func @f(%x: tensor<2x2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  %0 = nn.reduce_sum %x {axes = [1], keepdims = false} : (tensor<2x2xf32>) -> tensor<2xf32>
+  %1 = nn.reduce_mean %x {axes = [1], keepdims = false} : (tensor<2x2xf32>) -> tensor<2xf32>
+  return %0, %1 : tensor<2xf32>, tensor<2xf32>
+}";
+    let x = Tensor { elem: ElemType::F32, shape: vec![2, 2], data: TensorData::F32(vec![-0.0, -0.0, 1.0, -1.0]) };
+    exact(text, vec![x]);
+}
