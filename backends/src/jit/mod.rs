@@ -156,7 +156,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     for &op in &body.ops {
         let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
         if !data.regions.is_empty() {
-            return Err(op_error(data, "ops with regions are not supported by the JIT"));
+            return Err(op_error(data, "ops with regions are not supported by the JIT; use --engine interp"));
         }
         if data.def.has_trait(Trait::Terminator) {
             steps.push(Step { defs: vec![], uses: data.operands.clone() });
@@ -266,7 +266,7 @@ fn value_slot(func: &Function, v: Value) -> Result<Slot, String> {
     let shape = t.static_shape().ok_or_else(|| {
         format!(
             "has type {ty} with a symbolic or dynamic dimension: the JIT needs static shapes \
-(bind them when importing, e.g. --input-shape NAME=1x128)"
+(bind them when importing, e.g. --input-shape NAME=1x128), or use --engine interp"
         )
     })?;
     let st = Storage::of(&t.elem).ok_or_else(|| {
@@ -316,10 +316,20 @@ fn constant(
     }
 }
 
+/// Observes a run kernel by kernel: gets the name of each kernel's op and
+/// the wall time of the kernel, after it returned.
+pub type KernelHook<'a> = &'a mut dyn FnMut(&'static str, Duration);
+
 impl CompiledFunction {
     /// Runs the function on `inputs` (checked against the argument types
     /// as by the interpreter); its results.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        self.run_with(inputs, None)
+    }
+
+    /// [`run`](Self::run), calling `on_kernel` after each kernel with its
+    /// op's name and time (for profiles). Without a hook no clock is read.
+    pub fn run_with(&self, inputs: Vec<Tensor>, mut on_kernel: Option<KernelHook>) -> Result<Vec<Tensor>, Diagnostic> {
         if inputs.len() != self.args.len() {
             let msg = format!("function '@{}' takes {} inputs, got {}", self.name, self.args.len(), inputs.len());
             return Err(self.error(msg).note(format!("inputs: {}", self.input_names.join(", "))));
@@ -343,9 +353,13 @@ impl CompiledFunction {
         // Kernels never write constant slots (only arena places).
         table.extend(self.constants.iter().map(|c| c.bytes().as_ptr().cast_mut()));
         for k in &self.kernels {
+            let started = on_kernel.is_some().then(Instant::now);
             // SAFETY: the kernel was generated for exactly these slots and
             // places, whose sizes the planner and the input check fixed.
             let status = unsafe { (k.func)(table.as_ptr()) };
+            if let (Some(hook), Some(started)) = (on_kernel.as_mut(), started) {
+                hook(k.op_name, started.elapsed());
+            }
             if status != 0 {
                 let msg = format!("'{}' op: {}", k.op_name, k.kernel.failure(status));
                 return Err(Diagnostic::error(msg, k.span).with_loc(k.loc.clone()));

@@ -367,3 +367,4 @@ fn convolutions_are_bit_exact_with_padding_strides_dilations_and_groups() {
 }
 
 mod coverage;
+mod hook;
