@@ -1,7 +1,8 @@
-//! Integration tests of `weft run --bench N` and `weft run --profile`: the
-//! report's format, that the outputs are those of a plain run, and usage
-//! errors. Timing values are only checked for consistency (min <= median
-//! <= max, shares summing to about 100%), never for size.
+//! Integration tests of `weft run --bench N` and `weft run --profile` with
+//! both engines: the report's format (for the JIT, after the line saying
+//! what compiling took), that the outputs are those of a plain run, and
+//! usage errors. Timing values are only checked for consistency (min <=
+//! median <= max, shares summing to about 100%), never for size.
 
 use npyz::WriterBuilder;
 use std::path::PathBuf;
@@ -88,6 +89,30 @@ fn millis(s: &str) -> f64 {
     number.parse().unwrap()
 }
 
+/// The engines, as `--engine` flags.
+const ENGINES: [&str; 2] = ["--engine=jit", "--engine=interp"];
+
+/// Checks `jit: compiled N kernels in X ms, peak arena ...`; N.
+fn check_jit_line(line: &str) -> u64 {
+    let rest = line.strip_prefix("jit: compiled ").unwrap_or_else(|| panic!("no jit line: {line:?}"));
+    let (kernels, rest) = rest.split_once(" kernels in ").expect(line);
+    let (_, arena) = rest.split_once(", peak arena ").expect(line);
+    millis(rest);
+    assert!(arena.ends_with(" bytes") || arena.ends_with(" kB") || arena.ends_with(" MB"), "{line}");
+    kernels.parse().expect(line)
+}
+
+/// The report lines after the JIT's compile line (checked), or all of
+/// them for the interpreter.
+fn after_jit_line<'a>(engine: &str, lines: &'a [&'a str]) -> &'a [&'a str] {
+    if engine != "--engine=jit" {
+        return lines;
+    }
+    let (first, rest) = lines.split_first().expect("a jit line");
+    check_jit_line(first);
+    rest
+}
+
 /// Checks the three bench lines of `text` (after `after`, the outputs'
 /// summaries) for `runs` runs; the median.
 fn check_bench_lines(lines: &[&str], runs: u32) -> f64 {
@@ -129,12 +154,17 @@ fn profile_rows(lines: &[&str]) -> Vec<(String, f64, f64, Option<u64>)> {
 #[test]
 fn bench_prints_median_min_max_after_the_usual_summaries() {
     let dir = Scratch::new("bench");
-    let o = weft(&dir.nn_run(), &["--bench", "3"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
-    let rest = text.strip_prefix(NN_SUMMARY).unwrap_or_else(|| panic!("{text}"));
-    let lines: Vec<&str> = rest.lines().collect();
-    check_bench_lines(&lines, 3);
+    for engine in ENGINES {
+        let o = weft(&dir.nn_run(), &["--bench", "3", engine]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        let rest = text.strip_prefix(NN_SUMMARY).unwrap_or_else(|| panic!("{text}"));
+        let lines: Vec<&str> = rest.lines().collect();
+        check_bench_lines(after_jit_line(engine, &lines), 3);
+    }
+    // The JIT is the default engine.
+    let o = weft(&dir.nn_run(), &["--bench", "1"]);
+    assert!(stdout(&o).contains("\njit: compiled "), "{}", stdout(&o));
 }
 
 #[test]
@@ -147,7 +177,7 @@ fn bench_writes_the_outputs_of_the_first_run() {
     let o = weft(&args, &["--bench", "2"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    check_bench_lines(&text.lines().collect::<Vec<_>>(), 2);
+    check_bench_lines(after_jit_line("--engine=jit", &text.lines().collect::<Vec<_>>()), 2);
     let bytes = std::fs::read(out.join("plus.npy")).unwrap();
     let plus = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<f32>().unwrap();
     assert_eq!(plus, [0.0, 1.0, 3.0]);
@@ -178,34 +208,56 @@ fn bench_stops_at_a_failing_run() {
     w.finish().unwrap();
     let i = dir.write("i.npy", &buf);
     let args = vec![model, "--input".into(), format!("x={x}"), "--input".into(), format!("i={i}")];
-    for extra in [&["--bench", "2"][..], &["--profile"], &["--profile", "--bench", "2"]] {
-        let o = weft(&args, extra);
-        assert_eq!(o.status.code(), Some(1), "{extra:?}");
-        assert!(stderr(&o).contains("g.onnxtxt: 'onnx.Gather' op: index 7 is out of range"), "{}", stderr(&o));
-        assert!(stdout(&o).is_empty(), "{extra:?}: {}", stdout(&o));
+    let messages = [
+        "g.onnxtxt: 'nn.gather' op: an index is out of range for axis 0 of extent 4",
+        "g.onnxtxt: 'onnx.Gather' op: index 7 is out of range",
+    ];
+    for (engine, message) in ENGINES.into_iter().zip(messages) {
+        for extra in [&["--bench", "2"][..], &["--profile"], &["--profile", "--bench", "2"]] {
+            let o = weft(&args, &[extra, &[engine]].concat());
+            assert_eq!(o.status.code(), Some(1), "{extra:?}");
+            assert!(stderr(&o).contains(message), "{}", stderr(&o));
+            assert!(stderr(&o).contains("at loc(\"Gather_0\")"), "{}", stderr(&o));
+            assert!(stdout(&o).is_empty(), "{extra:?}: {}", stdout(&o));
+        }
     }
+}
+
+/// Checks a profile table (header and rows) of `runs` runs whose op kinds
+/// are among `kinds`; the kinds in the table, slowest first.
+fn check_profile(engine: &str, lines: &[&str], runs: u32, kinds: &[&str]) -> Vec<String> {
+    let (header, rows) = lines.split_first().expect("a profile header");
+    let label = if engine == "--engine=jit" { "jit" } else { "interpreter" };
+    let mean = if runs > 1 { format!(", mean of {runs} runs") } else { String::new() };
+    let total = header.strip_prefix(&format!("profile ({label}{mean}): ")).expect(header);
+    let (_, ops) = total.split_once(" ms per run, ").expect(header);
+    let ops: u64 = ops.strip_suffix(" ops").expect(header).parse().expect(header);
+    let rows = profile_rows(rows);
+    let (outside, rows) = rows.split_last().expect("an (outside ops) row");
+    assert_eq!((outside.0.as_str(), outside.3), ("(outside ops)", None), "{lines:?}");
+    assert!(!rows.is_empty() && rows.iter().all(|r| kinds.contains(&r.0.as_str())), "{lines:?}");
+    assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "{lines:?}");
+    assert_eq!(rows.iter().map(|r| r.3.unwrap_or(0)).sum::<u64>(), ops, "{lines:?}");
+    let shares: f64 = rows.iter().chain([outside]).map(|r| r.2).sum();
+    assert!((shares - 100.0).abs() < 0.5, "{lines:?}");
+    rows.iter().map(|r| r.0.clone()).collect()
 }
 
 #[test]
 fn profile_lists_each_op_kind_slowest_first() {
     let dir = Scratch::new("profile");
-    let o = weft(&dir.nn_run(), &["--profile"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
-    let rest = text.strip_prefix(NN_SUMMARY).unwrap_or_else(|| panic!("{text}"));
-    let lines: Vec<&str> = rest.lines().collect();
-    let (header, rows) = lines.split_first().unwrap();
-    let total = header.strip_prefix("profile (interpreter): ").expect(header);
-    assert!(total.ends_with(" ms per run, 2 ops"), "{header}");
-    let rows = profile_rows(rows);
-    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let mut sorted = kinds[..2].to_vec();
-    sorted.sort();
-    assert_eq!((sorted, kinds[2]), (vec!["nn.add", "nn.exp"], "(outside ops)"), "{text}");
-    assert!(rows[0].1 >= rows[1].1, "{text}");
-    assert_eq!(rows.iter().map(|r| r.3).collect::<Vec<_>>(), [Some(1), Some(1), None]);
-    let shares: f64 = rows.iter().map(|r| r.2).sum();
-    assert!((shares - 100.0).abs() < 0.5, "{text}");
+    for engine in ENGINES {
+        let o = weft(&dir.nn_run(), &["--profile", engine]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        let rest = text.strip_prefix(NN_SUMMARY).unwrap_or_else(|| panic!("{text}"));
+        let lines: Vec<&str> = rest.lines().collect();
+        let mut kinds = check_profile(engine, after_jit_line(engine, &lines), 1, &["nn.exp", "nn.add"]);
+        kinds.sort();
+        if engine == "--engine=interp" {
+            assert_eq!(kinds, ["nn.add", "nn.exp"], "{text}");
+        }
+    }
 }
 
 #[test]
@@ -215,20 +267,19 @@ fn profile_with_bench_reports_means_over_the_timed_runs() {
     let input = dir.write("x.npy", &npy_f32(&[2, 3], &[-1.0, 0.0, 2.0, 0.5, 3.0, -4.0]));
     let out = dir.0.join("out");
     let args = vec![model, "--input".into(), format!("x={input}"), "-o".into(), out.to_str().unwrap().into()];
-    let o = weft(&args, &["--profile", "--bench", "4"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
-    let lines: Vec<&str> = text.lines().collect();
-    check_bench_lines(&lines[..3], 4);
-    let header = lines[3];
-    assert!(header.starts_with("profile (interpreter, mean of 4 runs): "), "{text}");
-    let rows = profile_rows(&lines[4..]);
-    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    for kind in ["onnx.Sigmoid", "onnx.Mul", "onnx.Add"] {
-        let row = rows.iter().find(|r| r.0 == kind).unwrap_or_else(|| panic!("{kind} in {text}"));
-        assert_eq!(row.3, Some(1), "{text}");
+    let interp_kinds = ["onnx.Sigmoid", "onnx.Mul", "onnx.Add", "builtin.constant"];
+    let kinds: [&[&str]; 2] = [&["nn.sigmoid", "nn.mul", "nn.add"], &interp_kinds];
+    for (engine, kinds) in ENGINES.into_iter().zip(kinds) {
+        let o = weft(&args, &["--profile", "--bench", "4", engine]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        let lines: Vec<&str> = text.lines().collect();
+        let lines = after_jit_line(engine, &lines);
+        check_bench_lines(&lines[..3], 4);
+        let found = check_profile(engine, &lines[3..], 4, kinds);
+        if engine == "--engine=interp" {
+            assert!(interp_kinds[..3].iter().all(|k| found.iter().any(|f| f == k)), "{text}");
+        }
+        assert!(out.join("y.npy").is_file());
     }
-    assert_eq!(kinds.last(), Some(&"(outside ops)"));
-    assert!(rows.windows(2).take(rows.len() - 2).all(|w| w[0].1 >= w[1].1), "{text}");
-    assert!(out.join("y.npy").is_file());
 }

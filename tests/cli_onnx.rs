@@ -162,6 +162,38 @@ fn run_without_output_prints_summaries() {
 }
 
 #[test]
+fn the_jit_is_the_default_and_points_at_the_interpreter_for_what_it_cannot_compile() {
+    let dir = scratch_onnx("run-jit-default");
+    let input = write(&dir, "x.npy", &npy_f32(&[2], &[-1.0, 2.0]));
+    let arg = format!("arg0={}", p(&input));
+    let onnx_op = "func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %0 = \"onnx.Relu\"(%x) : (tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+";
+    let dynamic = NN_MODULE.replace("[n]", "?");
+    let cases = [
+        (onnx_op, "'onnx.Relu' op: the JIT does not compile 'onnx.Relu' yet; use --engine interp"),
+        (dynamic.as_str(), "has type tensor<?xf32> with a symbolic or dynamic dimension"),
+    ];
+    for (i, (text, message)) in cases.into_iter().enumerate() {
+        let module = write(&dir, &format!("m{i}.weft"), text.as_bytes());
+        let o = weft(&["run", p(&module), "--input", &arg]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        assert!(stderr(&o).contains(message) && stderr(&o).contains("--engine interp"), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+        let o = weft(&["run", p(&module), "--input", &arg, "--engine", "interp"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    // Symbolic dims of a .weft module are bound by the inputs.
+    let module = write(&dir, "bound.weft", NN_MODULE.as_bytes());
+    let o = weft(&["run", p(&module), "--input", &arg, "--bench", "1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("jit: compiled "), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn run_input_errors() {
     let dir = scratch_onnx("run-inputs");
     let module = write(&dir, "m.weft", NN_MODULE.as_bytes());
@@ -259,11 +291,18 @@ fn run_time_errors_name_the_model_and_the_op() {
     w.extend([7i64]).unwrap();
     w.finish().unwrap();
     let i = write(&dir, "i.npy", &buf);
-    let o = weft(&["run", p(&model), "--input", &format!("x={}", p(&x)), "--input", &format!("i={}", p(&i))]);
-    assert_eq!(code(&o), 1);
-    let err = stderr(&o);
-    assert!(err.contains("g.onnxtxt: 'onnx.Gather' op: index 7 is out of range"), "{err}");
-    assert!(err.contains("at loc(\"Gather_0\")"), "{err}");
-    assert!(stdout(&o).is_empty());
+    let messages = [
+        ("jit", "g.onnxtxt: 'nn.gather' op: an index is out of range for axis 0 of extent 4"),
+        ("interp", "g.onnxtxt: 'onnx.Gather' op: index 7 is out of range"),
+    ];
+    for (engine, message) in messages {
+        let (xs, is) = (format!("x={}", p(&x)), format!("i={}", p(&i)));
+        let o = weft(&["run", p(&model), "--input", &xs, "--input", &is, "--engine", engine]);
+        assert_eq!(code(&o), 1);
+        let err = stderr(&o);
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains("at loc(\"Gather_0\")"), "{err}");
+        assert!(stdout(&o).is_empty());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,13 +19,12 @@
 
 mod legalize_util;
 
+use legalize_util::node_cases::{case_names, load_case, NodeCase};
 use legalize_util::{
-    bf16_from_bits, compare, context, foreign_ops, graph_inputs, import_frozen, legalization_rtol, legalize, max_abs,
-    run,
+    bf16_from_bits, compare, context, foreign_ops, import_frozen, legalization_rtol, legalize, max_abs, run,
 };
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use weft_frontend::onnx::read_tensor_pb;
+use std::path::Path;
 use weft_ir::Tensor;
 
 /// Cases whose legalization fails, and the substring of the error.
@@ -50,55 +49,6 @@ enum Outcome {
     NotRunnable(String),
     /// Legalized, but the results differ: a bug.
     Mismatch(String),
-}
-
-fn case_dir(name: &str) -> PathBuf {
-    Path::new("testsuite/onnx-node").join(name)
-}
-
-fn load_tensors(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
-    let mut out = Vec::new();
-    for i in 0.. {
-        let path = dir.join("test_data_set_0").join(format!("{prefix}_{i}.pb"));
-        if !path.exists() {
-            break;
-        }
-        out.push(read_tensor_pb(&path).map_err(|d| d.message)?.1);
-    }
-    Ok(out)
-}
-
-/// The operand positions of each op that legalization needs as
-/// compile-time constants.
-const SHAPE_OPERANDS: &[(&str, &[usize])] = &[
-    ("Reshape", &[1]),
-    ("Expand", &[1]),
-    ("Slice", &[1, 2, 3, 4]),
-    ("Squeeze", &[1]),
-    ("Unsqueeze", &[1]),
-    ("Split", &[1]),
-    ("Resize", &[1, 2, 3]),
-    ("ReduceMean", &[1]),
-    ("ReduceSum", &[1]),
-    ("ReduceMax", &[1]),
-    ("ConstantOfShape", &[0]),
-    ("Range", &[0, 1, 2]),
-];
-
-/// The graph inputs a case feeds into shape operands.
-fn shape_inputs(model: &Path) -> Result<Vec<String>, String> {
-    let m = weft_frontend::onnx::read_model(model).map_err(|d| d.message)?;
-    let g = m.model.graph.as_ref().ok_or("no graph")?;
-    let mut names = Vec::new();
-    for n in &g.node {
-        let Some((_, positions)) = SHAPE_OPERANDS.iter().find(|(op, _)| *op == n.op_type) else { continue };
-        for &p in *positions {
-            if let Some(input) = n.input.get(p).filter(|i| g.input.iter().any(|gi| &gi.name == *i)) {
-                names.push(input.clone());
-            }
-        }
-    }
-    Ok(names)
 }
 
 /// One attempt: import (with `frozen` inputs made constants), run, legalize,
@@ -154,15 +104,8 @@ fn attempt(model: &Path, inputs: &[(String, Tensor)], frozen: &[String], expecte
 }
 
 fn run_case(name: &str) -> Outcome {
-    let dir = case_dir(name);
-    let model = dir.join("model.onnx");
-    let loaded = (|| -> Result<_, String> {
-        let names = graph_inputs(&model)?;
-        let inputs = load_tensors(&dir, "input")?;
-        Ok((names.into_iter().zip(inputs).collect::<Vec<_>>(), load_tensors(&dir, "output")?, shape_inputs(&model)?))
-    })();
-    let (inputs, expected, shape_inputs) = match loaded {
-        Ok(l) => l,
+    let NodeCase { model, inputs, expected, shape_inputs } = match load_case(name) {
+        Ok(c) => c,
         Err(e) => return Outcome::NotRunnable(e),
     };
     match attempt(&model, &inputs, &[], &expected) {
@@ -174,11 +117,6 @@ fn run_case(name: &str) -> Outcome {
         }
         other => other,
     }
-}
-
-fn case_names() -> Vec<String> {
-    let list = std::fs::read_to_string("testsuite/onnx-node/cases.txt").expect("cases.txt");
-    list.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
 }
 
 #[test]

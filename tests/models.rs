@@ -2,8 +2,9 @@
 //! `testsuite/models/models.json` (small BERT and ViT models shaped like
 //! PyTorch exports) and, when fetched, `target/models/*/models.json` (real
 //! exported models such as paraphrase-MiniLM-L3-v2) is run with
-//! `weft run -o` and compared with onnxruntime's outputs, elementwise
-//! `|actual - expected| <= atol + rtol * |expected|`.
+//! `weft run -o` by each engine (the JIT and the interpreter) and compared
+//! with onnxruntime's outputs, elementwise `|actual - expected| <= atol +
+//! rtol * |expected|`.
 //!
 //! A manifest that is absent is skipped (the fetched models are not
 //! committed); one that is present must pass completely.
@@ -46,14 +47,17 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or_else(|| panic!("manifest: '{key}' is not a string"))
 }
 
-fn run_case(dir: &Path, model: &Value, case: &Value, out: &Path) -> Vec<String> {
+/// The engines every case runs with.
+const ENGINES: [&str; 2] = ["jit", "interp"];
+
+fn run_case(dir: &Path, model: &Value, case: &Value, engine: &str, out: &Path) -> Vec<String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
-    cmd.arg("run").arg(dir.join(str_of(model, "model")));
+    cmd.arg("run").arg(dir.join(str_of(model, "model"))).arg("--engine").arg(engine);
     for (name, file) in case["inputs"].as_object().into_iter().flatten() {
         cmd.arg("--input").arg(format!("{name}={}", dir.join(file.as_str().unwrap_or_default()).display()));
     }
     let o = cmd.arg("-o").arg(out).output().unwrap();
-    let label = format!("{} {}", str_of(model, "name"), str_of(case, "name"));
+    let label = format!("{} {} ({engine})", str_of(model, "name"), str_of(case, "name"));
     if !o.status.success() {
         return vec![format!("{label}: weft run failed: {}", String::from_utf8_lossy(&o.stderr))];
     }
@@ -75,8 +79,8 @@ fn run_case(dir: &Path, model: &Value, case: &Value, out: &Path) -> Vec<String> 
     failures
 }
 
-/// Runs every case of `manifests`; returns the number of cases and the
-/// failures.
+/// Runs every case of `manifests` with every engine; returns the number
+/// of runs and the failures.
 fn run_manifests(manifests: &[PathBuf], scratch_tag: &str) -> (usize, Vec<String>) {
     let scratch = std::env::temp_dir().join(format!("weft-models-{scratch_tag}-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
@@ -87,9 +91,11 @@ fn run_manifests(manifests: &[PathBuf], scratch_tag: &str) -> (usize, Vec<String
         let json: Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
         for model in json["models"].as_array().into_iter().flatten() {
             for case in model["cases"].as_array().into_iter().flatten() {
-                let out = scratch.join(format!("{}-{}", str_of(model, "name"), str_of(case, "name")));
-                failures.extend(run_case(dir, model, case, &out));
-                cases += 1;
+                for engine in ENGINES {
+                    let name = format!("{}-{}-{engine}", str_of(model, "name"), str_of(case, "name"));
+                    failures.extend(run_case(dir, model, case, engine, &scratch.join(name)));
+                    cases += 1;
+                }
             }
         }
     }
@@ -100,7 +106,7 @@ fn run_manifests(manifests: &[PathBuf], scratch_tag: &str) -> (usize, Vec<String
 #[test]
 fn committed_models_match_onnxruntime() {
     let (cases, failures) = run_manifests(&[PathBuf::from(COMMITTED)], "committed");
-    eprintln!("{cases} model cases run");
+    eprintln!("{cases} model runs");
     assert!(cases > 0, "{COMMITTED} lists no case");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -117,6 +123,6 @@ fn fetched_models_match_onnxruntime() {
         return;
     }
     let (cases, failures) = run_manifests(&manifests, "fetched");
-    eprintln!("{cases} fetched-model cases run ({})", manifests.len());
+    eprintln!("{cases} fetched-model runs ({})", manifests.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -1,5 +1,6 @@
 //! `weft run --bench N`: runs a model once as a warm-up, then N timed
-//! times, and reports the median, min and max wall time of one run.
+//! times, and reports the median, min and max wall time of one run (after
+//! the JIT's compile time, [`jit_report`], when the JIT runs it).
 //!
 //! Engine-neutral: [`timed_run`] times any closure that runs the model and
 //! returns its outputs, so every engine is measured the same way (the
@@ -14,6 +15,7 @@
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+use weft_backends::jit::JitStats;
 use weft_ir::{Diagnostic, Tensor};
 
 /// The wall times of the timed runs.
@@ -83,6 +85,26 @@ pub fn report(s: &BenchStats) -> String {
     out
 }
 
+/// What compiling the model for the JIT took and produced:
+///
+/// ```text
+/// jit: compiled 123 kernels in 45.678 ms, peak arena 12.3 MB
+/// ```
+pub fn jit_report(stats: &JitStats) -> String {
+    let (kernels, time) = (stats.kernels, ms(stats.compile_time));
+    format!("jit: compiled {kernels} kernels in {time} ms, peak arena {}\n", bytes(stats.peak_bytes))
+}
+
+/// A byte count for people: bytes, kB or MB (decimal).
+fn bytes(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} bytes"),
+        // Below 999.95 kB, which would print as 1000.0 kB.
+        1_000..999_950 => format!("{:.1} kB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
 /// Milliseconds with three decimals (microsecond resolution).
 pub fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1e3)
@@ -147,6 +169,18 @@ mod tests {
         });
         assert_eq!(result.map_err(|d| d.message).unwrap_err(), "boom");
         assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn jit_report_format() {
+        let s = JitStats {
+            compile_time: Duration::from_micros(45_678),
+            kernels: 123,
+            peak_bytes: 12_345_678,
+            constant_bytes: 0,
+        };
+        assert_eq!(jit_report(&s), "jit: compiled 123 kernels in 45.678 ms, peak arena 12.3 MB\n");
+        assert_eq!((bytes(64), bytes(1_536), bytes(999_999)), ("64 bytes".into(), "1.5 kB".into(), "1.0 MB".into()));
     }
 
     #[test]

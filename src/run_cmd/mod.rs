@@ -1,12 +1,18 @@
-//! `weft run MODEL --input NAME=FILE ... [--engine interp|jit] [-o DIR]`:
+//! `weft run MODEL --input NAME=FILE ... [--engine jit|interp] [-o DIR]`:
 //! runs a model (ONNX protobuf or text, imported first; or a .weft module
 //! with its resources) on inputs from `.npy` or ONNX `TensorProto` `.pb`
-//! files with the reference interpreter or the Cranelift JIT, then writes
-//! one `NAME.npy` per output into DIR, or prints each output's shape,
-//! element type and a summary. A bf16 argument also accepts uint16 bit
-//! patterns (NumPy has no bfloat16). With `--engine jit`, an ONNX model is
-//! imported with its input shapes taken from the given inputs and
-//! legalized with the `onnx-to-nn` pipeline before it is compiled.
+//! files with the Cranelift JIT (the default) or the reference
+//! interpreter, then writes one `NAME.npy` per output into DIR, or prints
+//! each output's shape, element type and a summary. A bf16 argument also
+//! accepts uint16 bit patterns (NumPy has no bfloat16).
+//!
+//! For the JIT, an ONNX model is imported with its input shapes taken from
+//! the given inputs and legalized with the `onnx-to-nn` pipeline; a .weft
+//! function's symbolic dims are bound to the given inputs' extents
+//! ([`specialize`]). What the JIT cannot compile (an op outside its
+//! coverage, a dynamic shape, an element type it has no storage for) is an
+//! error at the op saying to use `--engine interp`: never a silent
+//! fallback.
 //!
 //! Invariants: every input of the function must be given exactly once
 //! (missing ones are listed with their types); output files appear all
@@ -21,6 +27,7 @@
 mod bench;
 mod npy;
 mod profile;
+mod specialize;
 
 use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
 use crate::output::{commit, stage_bytes};
@@ -56,10 +63,11 @@ fn parse_input_file(s: &str) -> Result<InputFile, String> {
 /// The engines that can run a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
-    /// The reference interpreter (slow, obviously correct).
-    Interp,
     /// The Cranelift JIT: native code for nn programs with static shapes.
     Jit,
+    /// The reference interpreter (slow, obviously correct; runs every
+    /// dialect, dynamic shapes and every element type).
+    Interp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,20 +84,22 @@ pub struct RunArgs {
     pub input_shapes: Vec<InputShape>,
     /// The engine that runs the model. `jit` compiles nn programs with
     /// static shapes to native code (ONNX models are legalized with
-    /// `onnx-to-nn` first); the default stays `interp` because the JIT
-    /// cannot run onnx-dialect programs.
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    /// `onnx-to-nn` first, shapes bound to the inputs'); what it cannot
+    /// compile is an error that points at `interp`, the reference
+    /// interpreter.
+    #[arg(long, value_enum, default_value_t = Engine::Jit)]
     pub engine: Engine,
     /// Write one NAME.npy per output into this directory (created if
     /// missing) instead of printing summaries.
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Run the model once as a warm-up, then N more times, and print the
-    /// median, min and max time of a run.
+    /// median, min and max time of a run (and, for the JIT, what compiling
+    /// took).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub bench: Option<u32>,
-    /// Print the time per op kind, slowest first (interpreter only; with
-    /// --bench, the mean over the timed runs).
+    /// Print the time per op kind, slowest first (with --bench, the mean
+    /// over the timed runs).
     #[arg(long)]
     pub profile: bool,
 }
@@ -132,12 +142,17 @@ pub fn run(args: &RunArgs) -> u8 {
 
 fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let ctx = crate::context();
-    let module = load_module(args, &ctx, sources)?;
-    let func = main_function(&module)?;
-    let inputs = load_inputs(func, &args.inputs)?;
-    if args.profile && args.engine != Engine::Interp {
-        return Err(Failure::Usage("--profile times the interpreter's ops: use it with --engine interp".into()));
+    let mut module = load_module(args, &ctx, sources)?;
+    let main = main_index(&module)?;
+    let inputs = load_inputs(&module.funcs[main], &args.inputs)?;
+    if args.engine == Engine::Jit {
+        let bound = specialize::bind_symbolic_dims(&mut module.funcs[main], &inputs)
+            .map_err(|d| vec![name_model(d, &args.input)])?;
+        if bound {
+            verify_module(&module)?;
+        }
     }
+    let func = &module.funcs[main];
     // The JIT compiles once; --bench times the runs, not the compilation.
     let compiled = match args.engine {
         Engine::Jit => Some(weft_backends::jit::compile(&module, func).map_err(|d| vec![name_model(d, &args.input)])?),
@@ -147,12 +162,19 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
         Some(code) => code.run(inputs.clone()),
         None => run_function(&module, func, inputs.clone()),
     };
-    let (outputs, report) = if args.profile {
-        profile::profiled_run(args.bench, &module, func, &inputs)
+    let (outputs, mut report) = if args.profile {
+        let engine = match &compiled {
+            Some(code) => profile::Profiled::Jit(code),
+            None => profile::Profiled::Interp { module: &module, func },
+        };
+        profile::profiled_run(args.bench, engine, &inputs)
     } else {
         bench::timed_run(args.bench, run_once)
     }
     .map_err(|d| vec![name_model(d, &args.input)])?;
+    if let Some(code) = compiled.as_ref().filter(|_| args.bench.is_some() || args.profile) {
+        report.insert_str(0, &bench::jit_report(code.stats()));
+    }
     let names = output_names(func);
     match &args.output {
         Some(dir) => write_outputs(dir, &names, &outputs)?,
@@ -225,14 +247,14 @@ fn load_module(args: &RunArgs, ctx: &Context, sources: &mut SourceMap) -> Result
     Ok(module)
 }
 
-/// `@main`, else the module's only function.
-fn main_function(module: &Module) -> Result<&Function, Failure> {
-    if let Some(f) = module.func("main") {
-        return Ok(f);
+/// The index of `@main`, else of the module's only function.
+fn main_index(module: &Module) -> Result<usize, Failure> {
+    if let Some(i) = module.funcs.iter().position(|f| f.name == "main") {
+        return Ok(i);
     }
-    match module.funcs.as_slice() {
-        [f] => Ok(f),
-        [] => Err("the module has no function to run".to_string().into()),
+    match module.funcs.len() {
+        1 => Ok(0),
+        0 => Err("the module has no function to run".to_string().into()),
         _ => Err("the module has several functions and none is called @main".to_string().into()),
     }
 }

@@ -1,5 +1,11 @@
 //! `weft run --profile`: wall time per op kind (`onnx.MatMul`, `nn.add`,
-//! ...) in the reference interpreter, sorted by time.
+//! ...) in the engine that runs the model, sorted by time; one table
+//! format for both engines.
+//!
+//! The JIT times each kernel it calls (one per op that computes or moves
+//! data; a reshape has none) through its kernel hook: an op's time is its
+//! kernel's, and "outside ops" is the rest of a run (checking and copying
+//! the inputs into the arena, copying the results out).
 //!
 //! The interpreter calls [`RunOptions::on_op`] after each op, so an op's
 //! time is the time since the previous callback returned (or since the run
@@ -17,8 +23,34 @@ use super::bench::{bench_runs, ms, report as bench_report};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-use weft_ir::interp::{run_function_with, OpEvent, RunOptions};
+use weft_backends::jit::CompiledFunction;
+use weft_ir::interp::{run_function, run_function_with, OpEvent, RunOptions};
 use weft_ir::{Diagnostic, Function, Module, Tensor};
+
+/// The engine a profile times, with what it runs.
+#[derive(Clone, Copy)]
+pub enum Profiled<'a> {
+    Interp { module: &'a Module, func: &'a Function },
+    Jit(&'a CompiledFunction),
+}
+
+impl Profiled<'_> {
+    /// The engine's name in the report's header.
+    fn label(self) -> &'static str {
+        match self {
+            Profiled::Interp { .. } => "interpreter",
+            Profiled::Jit(_) => "jit",
+        }
+    }
+
+    /// A run without timing (the warm-up).
+    fn run(self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        match self {
+            Profiled::Interp { module, func } => run_function(module, func, inputs),
+            Profiled::Jit(code) => code.run(inputs),
+        }
+    }
+}
 
 /// The time and number of ops of one op kind, summed over the runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -28,8 +60,10 @@ struct KindTime {
 }
 
 /// Op times by kind, summed over the profiled runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Profile {
+    /// The engine's name, for the header.
+    engine: &'static str,
     kinds: HashMap<&'static str, KindTime>,
     /// The wall time of the profiled runs, outside ops included.
     total: Duration,
@@ -37,8 +71,36 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Runs `func` once in the interpreter, adding each op's time to its kind.
-    pub fn run(&mut self, module: &Module, func: &Function, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+    /// An empty profile of the engine named `engine`.
+    pub fn new(engine: &'static str) -> Profile {
+        Profile { engine, kinds: HashMap::new(), total: Duration::ZERO, runs: 0 }
+    }
+
+    /// Runs the model once in `engine`, adding each op's time to its kind.
+    pub fn run(&mut self, engine: Profiled, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        match engine {
+            Profiled::Interp { module, func } => self.run_interp(module, func, inputs),
+            Profiled::Jit(code) => self.run_jit(code, inputs),
+        }
+    }
+
+    /// One JIT run: each kernel's time goes to its op's kind.
+    fn run_jit(&mut self, code: &CompiledFunction, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        let kinds = &mut self.kinds;
+        let start = Instant::now();
+        let mut on_kernel = |name: &'static str, took: Duration| {
+            let kind = kinds.entry(name).or_default();
+            kind.time += took;
+            kind.ops += 1;
+        };
+        let outputs = code.run_with(inputs, Some(&mut on_kernel))?;
+        self.total += start.elapsed();
+        self.runs += 1;
+        Ok(outputs)
+    }
+
+    /// One interpreter run (see the module doc for what an op's time is).
+    fn run_interp(&mut self, module: &Module, func: &Function, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
         let kinds = &mut self.kinds;
         let start = Instant::now();
         let mut last = start;
@@ -67,6 +129,7 @@ impl Profile {
     ///
     /// ```text
     /// profile (interpreter, mean of 3 runs): 270.512 ms per run, 1234 ops
+    /// (`jit` for the JIT)
     ///   onnx.MatMul   123.400 ms   45.6%  (24 ops)
     ///   ...
     ///   (outside ops)   0.021 ms    0.0%
@@ -90,7 +153,8 @@ impl Profile {
         let mean = if self.runs > 1 { format!(", mean of {} runs", self.runs) } else { String::new() };
         let _ = writeln!(
             out,
-            "profile (interpreter{mean}): {} ms per run, {} ops",
+            "profile ({}{mean}): {} ms per run, {} ops",
+            self.engine,
             ms(total / runs),
             ops / u64::from(runs)
         );
@@ -103,25 +167,24 @@ impl Profile {
     }
 }
 
-/// Runs the model in the interpreter with `--profile` (and `--bench N`
-/// if given): the first run's outputs and the report to print after them.
+/// Runs the model in `engine` with `--profile` (and `--bench N` if
+/// given): the first run's outputs and the report to print after them.
 pub fn profiled_run(
     bench: Option<u32>,
-    module: &Module,
-    func: &Function,
+    engine: Profiled,
     inputs: &[Tensor],
 ) -> Result<(Vec<Tensor>, String), Diagnostic> {
-    let mut profile = Profile::default();
+    let mut profile = Profile::new(engine.label());
     let Some(n) = bench else {
-        let outputs = profile.run(module, func, inputs.to_vec())?;
+        let outputs = profile.run(engine, inputs.to_vec())?;
         return Ok((outputs, profile.report()));
     };
     let mut warm = true;
     let (outputs, stats) = bench_runs(n, || {
         if std::mem::take(&mut warm) {
-            return weft_ir::interp::run_function(module, func, inputs.to_vec());
+            return engine.run(inputs.to_vec());
         }
-        profile.run(module, func, inputs.to_vec())
+        profile.run(engine, inputs.to_vec())
     })?;
     let mut text = stats.map(|s| bench_report(&s)).unwrap_or_default();
     text.push_str(&profile.report());
@@ -134,7 +197,7 @@ mod tests {
 
     #[test]
     fn rows_are_sorted_by_time_with_shares_and_counts() {
-        let mut p = Profile::default();
+        let mut p = Profile::new("interpreter");
         p.add("nn.add", Duration::from_millis(10));
         p.add("nn.matmul", Duration::from_millis(30));
         p.add("nn.matmul", Duration::from_millis(50));
@@ -155,7 +218,7 @@ mod tests {
 
     #[test]
     fn several_runs_report_means_per_run() {
-        let mut p = Profile::default();
+        let mut p = Profile::new("interpreter");
         for _ in 0..2 {
             p.add("nn.exp", Duration::from_millis(4));
             p.add("nn.exp", Duration::from_millis(2));
@@ -170,7 +233,8 @@ mod tests {
 
     #[test]
     fn an_empty_profile_reports_zero_without_dividing_by_zero() {
-        let text = Profile::default().report();
+        let text = Profile::new("interpreter").report();
         assert_eq!(text, "profile (interpreter): 0.000 ms per run, 0 ops\n  (outside ops)  0.000 ms    0.0%\n");
+        assert!(Profile::new("jit").report().starts_with("profile (jit): 0.000 ms per run, 0 ops\n"));
     }
 }

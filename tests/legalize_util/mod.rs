@@ -3,6 +3,9 @@
 //! interpreter, run the `onnx-to-nn` pipeline, compare tensors.
 #![allow(dead_code)]
 
+pub mod engines;
+pub mod node_cases;
+
 use std::path::Path;
 use weft_frontend::import::{import_model, ImportOptions};
 use weft_frontend::onnx::proto::{DataType, TensorProto};

@@ -155,6 +155,10 @@ pub(crate) enum Part {
     /// `out[o, j, i] = data[o, indices[j], i]` with `data` of shape
     /// `[outer, extent, inner]` and `count` indices.
     Gather { outer: u64, extent: u64, count: u64, inner: u64, data: Access, indices: Access, out: Access },
+    /// Interpolation through tap tables (`nn.resize`).
+    Resize(Box<super::lower_resize::Resize>),
+    /// Transposed convolution in gather form (`nn.conv_transpose`).
+    ConvTranspose(Box<super::lower_conv_transpose::ConvTranspose>),
 }
 
 /// A direct convolution. The outer nest iterates `outer` = `[batch,

@@ -88,6 +88,8 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         "nn.softmax" | "nn.log_softmax" => softmax(op, arg(ins, 0)?, out, name == "nn.log_softmax")?,
         "nn.layer_norm" => layer_norm(op, ins, out)?,
         "nn.conv" => super::lower_conv::conv(op, ins, out)?,
+        "nn.conv_transpose" => super::lower_conv_transpose::conv_transpose(op, ins, out)?,
+        "nn.resize" => super::lower_resize::resize(op, arg(ins, 0)?, out)?,
         _ => return Err(unsupported(name)),
     };
     kernel.parts.push(part);
@@ -278,8 +280,10 @@ fn reduce(op: &OpData, x: &Operand, out: &Operand) -> Result<Part, String> {
         if count == 0 {
             return Err("the integer mean of no elements".into());
         }
-        if !matches!(x.st, Storage::Int { width: 0..=32, .. }) || count >= 1 << 30 {
-            return Err(format!("the JIT does not compile the integer mean of {} yet; use --engine interp", x.elem));
+        // Up to 32 bits the sum is exact in i64; wider ones sum in i128.
+        let limit = if matches!(x.st, Storage::Int { width: 0..=32, .. }) { 1u64 << 30 } else { 1 << 32 };
+        if count >= limit {
+            return Err(format!("the JIT does not compile an integer mean of {count} elements; use --engine interp"));
         }
     }
     let strides = kept.iter().chain(&axes).map(|&d| src[d]).collect();

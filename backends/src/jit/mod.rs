@@ -23,7 +23,9 @@ pub mod gemm;
 mod kernel;
 mod lower;
 mod lower_conv;
+mod lower_conv_transpose;
 mod lower_matmul;
+mod lower_resize;
 mod math;
 mod plan;
 mod storage;
@@ -157,7 +159,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     for &op in &body.ops {
         let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
         if !data.regions.is_empty() {
-            return Err(op_error(data, "ops with regions are not supported by the JIT"));
+            return Err(op_error(data, "ops with regions are not supported by the JIT; use --engine interp"));
         }
         if data.def.has_trait(Trait::Terminator) {
             steps.push(Step { defs: vec![], uses: data.operands.clone() });
@@ -205,6 +207,12 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
             constant_bytes += prepared.constant_bytes;
             scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
+            for part in &mut kernel.parts {
+                lower_resize::attach_tables(part, &mut |bytes| {
+                    constant_bytes += bytes.len() as u64;
+                    owned_constant(&mut constants, &bytes)
+                });
+            }
             compiler.add(&kernel).map_err(|e| op_error(data, e))?;
             lowered.push((data, kernel));
         }
@@ -247,6 +255,14 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     })
 }
 
+/// A new constant slot holding a copy of `bytes` (64-byte aligned).
+fn owned_constant(constants: &mut Vec<SlotData>, bytes: &[u8]) -> u32 {
+    let mut buf = aligned(bytes.len() as u64);
+    line_bytes_mut(&mut buf)[..bytes.len()].copy_from_slice(bytes);
+    constants.push(SlotData::Owned(buf));
+    constants.len() as u32
+}
+
 fn bytes_of(slot: &Slot) -> u64 {
     slot.shape.iter().product::<u64>() * slot.st.size()
 }
@@ -258,7 +274,7 @@ fn value_slot(func: &Function, v: Value) -> Result<Slot, String> {
     let shape = t.static_shape().ok_or_else(|| {
         format!(
             "has type {ty} with a symbolic or dynamic dimension: the JIT needs static shapes \
-(bind them when importing, e.g. --input-shape NAME=1x128)"
+(bind them when importing, e.g. --input-shape NAME=1x128), or use --engine interp"
         )
     })?;
     let st = Storage::of(&t.elem).ok_or_else(|| {
@@ -308,10 +324,20 @@ fn constant(
     }
 }
 
+/// Observes a run kernel by kernel: gets the name of each kernel's op and
+/// the wall time of the kernel, after it returned.
+pub type KernelHook<'a> = &'a mut dyn FnMut(&'static str, Duration);
+
 impl CompiledFunction {
     /// Runs the function on `inputs` (checked against the argument types
     /// as by the interpreter); its results.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diagnostic> {
+        self.run_with(inputs, None)
+    }
+
+    /// [`run`](Self::run), calling `on_kernel` after each kernel with its
+    /// op's name and time (for profiles). Without a hook no clock is read.
+    pub fn run_with(&self, inputs: Vec<Tensor>, mut on_kernel: Option<KernelHook>) -> Result<Vec<Tensor>, Diagnostic> {
         if inputs.len() != self.args.len() {
             let msg = format!("function '@{}' takes {} inputs, got {}", self.name, self.args.len(), inputs.len());
             return Err(self.error(msg).note(format!("inputs: {}", self.input_names.join(", "))));
@@ -335,9 +361,13 @@ impl CompiledFunction {
         // Kernels never write constant slots (only arena places).
         table.extend(self.constants.iter().map(|c| c.bytes().as_ptr().cast_mut()));
         for k in &self.kernels {
+            let started = on_kernel.is_some().then(Instant::now);
             // SAFETY: the kernel was generated for exactly these slots and
             // places, whose sizes the planner and the input check fixed.
             let status = unsafe { (k.func)(table.as_ptr()) };
+            if let (Some(hook), Some(started)) = (on_kernel.as_mut(), started) {
+                hook(k.op_name, started.elapsed());
+            }
             if status != 0 {
                 let msg = format!("'{}' op: {}", k.op_name, k.kernel.failure(status));
                 return Err(Diagnostic::error(msg, k.span).with_loc(k.loc.clone()));

@@ -32,6 +32,9 @@ impl Emit<'_, '_> {
         out: &Access,
     ) -> Result<(), String> {
         let st = input.st;
+        if kind == ReduceKind::Mean && Self::is_wide_int(st) {
+            return self.wide_int_mean(outer, reduced, input, out);
+        }
         let count: u64 = reduced.iter().product();
         let (in_outer, in_inner) = split(&self.view(input)?, outer.len());
         let out_view = self.view(out)?;
@@ -56,8 +59,8 @@ impl Emit<'_, '_> {
     fn reduce_start(&mut self, kind: ReduceKind, st: Storage) -> (cranelift_codegen::ir::Type, Value) {
         match (st, kind) {
             (Storage::F32 | Storage::F64, ReduceKind::Max) => (types::F64, self.b.ins().f64const(f64::NEG_INFINITY)),
-            // The std's float sum starts at -0.0.
-            (Storage::F32 | Storage::F64, _) => (types::F64, self.b.ins().f64const(-0.0)),
+            // The reference's float sum starts at +0.0 (so -0.0 + -0.0 gives +0.0).
+            (Storage::F32 | Storage::F64, _) => (types::F64, self.b.ins().f64const(0.0)),
             (Storage::Int { width, signed: true, .. }, ReduceKind::Max) => {
                 let least = if width >= 64 { i64::MIN } else { -(1i64 << (width.max(1) - 1)) };
                 (types::I64, self.b.ins().iconst(types::I64, least))

@@ -14,9 +14,12 @@
 //! unaligned-safe (weights in a mapped file need not be aligned).
 
 mod conv;
+mod conv_transpose;
 mod lanes;
 mod loops;
 mod matmul;
+mod mean;
+mod resize;
 mod scalar;
 
 use super::kernel::{Kernel, Part};
@@ -163,6 +166,8 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
             Part::LayerNorm { x, scale, bias, out, .. } => vec![x, scale, bias, out],
             Part::Gather { data, indices, out, .. } => vec![data, indices, out],
             Part::Conv(c) => vec![&c.x, &c.w, &c.out],
+            Part::ConvTranspose(c) => vec![&c.x, &c.w, &c.out],
+            Part::Resize(r) => [&r.x, &r.out].into_iter().chain(r.dims.iter().map(|t| &t.table)).collect(),
         };
         out.extend(accesses.iter().map(|a| a.place.slot));
     }
@@ -195,6 +200,8 @@ impl Emit<'_, '_> {
                 self.layer_norm(lanes, inner, [x, scale, bias, out], *eps)
             }
             Part::Conv(c) => self.conv(c),
+            Part::ConvTranspose(c) => self.conv_transpose(c),
+            Part::Resize(r) => self.resize(r),
             Part::Gather { outer, extent, count, inner, data, indices, out } => {
                 self.gather([*outer, *extent, *count, *inner], data, indices, out)
             }

@@ -140,21 +140,35 @@ fn infer_resize(info: &OpInfo) -> Result<Vec<Type>, String> {
 
 /// The taps of one dim for every output coordinate (`None`: outside the
 /// crop, the output is the extrapolation value).
-type DimTaps = Vec<Option<Vec<Tap>>>;
+pub type DimTaps = Vec<Option<Vec<Tap>>>;
 
-fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
-    let x = &ops[0];
-    let rank = x.shape.len();
+/// What a resize of a given input shape reads: the taps of every dim.
+/// Evaluation and the JIT both sample through this, so they read the same
+/// elements with the same weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizeTaps {
+    /// The result shape.
+    pub size: Vec<u64>,
+    /// Per dim, per output coordinate, the taps.
+    pub dims: Vec<DimTaps>,
+    /// The value of an output element whose coordinate is outside the crop
+    /// in any dim.
+    pub extrapolation: f64,
+}
+
+/// The taps of a resize with attributes `attrs` of an input of `shape`.
+pub fn resize_taps(attrs: &Attrs, shape: &[u64]) -> Result<ResizeTaps, String> {
+    let rank = shape.len();
     let s = spec(attrs, rank)?;
     checked_numel(&s.size)?;
-    let mut dim_taps: Vec<DimTaps> = Vec::with_capacity(rank);
-    for d in 0..rank {
-        let (input, out, scale) = (x.shape[d], s.size[d], s.scales[d]);
+    let mut dims: Vec<DimTaps> = Vec::with_capacity(rank);
+    for (d, &input) in shape.iter().enumerate() {
+        let (out, scale) = (s.size[d], s.scales[d]);
         if input == 0 && out > 0 {
             return Err(format!("cannot resize dim {d} of extent 0 to {out}"));
         }
         let crop = (s.roi.get(d).copied().unwrap_or(0.0), s.roi.get(rank + d).copied().unwrap_or(1.0));
-        dim_taps.push(
+        dims.push(
             (0..out)
                 .map(|o| {
                     original_coord(&s.sampling, o as f64, scale, input, out, crop)
@@ -163,21 +177,28 @@ fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>,
                 .collect(),
         );
     }
+    Ok(ResizeTaps { size: s.size, dims, extrapolation: s.extrapolation })
+}
+
+fn eval_resize(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
+    let x = &ops[0];
+    let rank = x.shape.len();
+    let plan = resize_taps(attrs, &x.shape)?;
     let xv: Vec<f64> = (0..x.numel() as usize).map(|i| as_f64(x.data.get(i))).collect();
     let xs = strides(&x.shape);
     let mut idx = vec![0u64; rank];
     let mut chosen: Vec<&[Tap]> = Vec::with_capacity(rank);
     let elem = x.elem.clone();
-    Ok(vec![Tensor::from_fn(elem.clone(), s.size.clone(), |flat| {
-        unflatten(flat as u64, &s.size, &mut idx);
+    Ok(vec![Tensor::from_fn(elem.clone(), plan.size.clone(), |flat| {
+        unflatten(flat as u64, &plan.size, &mut idx);
         chosen.clear();
-        for (taps, &i) in dim_taps.iter().zip(&idx) {
+        for (taps, &i) in plan.dims.iter().zip(&idx) {
             match &taps[i as usize] {
                 Some(t) => chosen.push(t),
                 None => break,
             }
         }
-        let v = if chosen.len() < rank { s.extrapolation } else { weighted_sum(&xv, &xs, &chosen, 0, 0, 1.0) };
+        let v = if chosen.len() < rank { plan.extrapolation } else { weighted_sum(&xv, &xs, &chosen, 0, 0, 1.0) };
         to_elem(&elem, v)
     })])
 }

@@ -1,0 +1,196 @@
+//! Differential test of the JIT on the lit files (testsuite/lit/): every
+//! function of every case that parses and verifies is a program, and so is
+//! every function the case's RUN pipeline outputs (when it runs passes:
+//! the legalize-onnx cases give nn programs this way); those
+//! the interpreter can run (all ops evaluate, static argument shapes) run
+//! on deterministic pseudo-random inputs (integers in [-3, 3], unsigned in
+//! [0, 3], bools 0/1, floats in [-2, 2]) through the interpreter and the
+//! JIT, and the outputs must agree as spec/jit.md states. A JIT compile or
+//! run error on a program of nn ops the JIT can hold is a failure.
+//!
+//! Prints `N passed (M bit-identical), F failed, S skipped` and the skip
+//! reasons with their counts.
+
+mod legalize_util;
+
+use legalize_util::engines::{agree, static_shapes, unholdable};
+use std::collections::BTreeMap;
+use std::path::Path;
+use weft_ir::interp::run_function;
+use weft_ir::ops::eval::wrap_int;
+use weft_ir::ops::Trait;
+use weft_ir::parser::parse_module;
+use weft_ir::verify::verify_module;
+use weft_ir::{ElemType, Function, Module, SourceMap, Tensor, TensorData};
+use weft_passes::PassRegistry;
+use weft_testsuite::lit::file::parse_lit_file;
+use weft_testsuite::lit::snapshot::collect_lit_files;
+use weft_testsuite::opt::{run_opt_in, OptArgs, OptSession};
+use weft_testsuite::test_dialect::test_context;
+
+/// How one program ended.
+enum Outcome {
+    /// Both engines agree; `true` when bit-identical.
+    Passed(bool),
+    Skipped(&'static str),
+    Failed(String),
+}
+
+/// A deterministic xorshift stream seeded by a name.
+struct Noise(u64);
+
+impl Noise {
+    fn new(name: &str) -> Noise {
+        // FNV-1a of the name.
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Noise(h | 1)
+    }
+
+    /// Uniform in [0, 1).
+    fn next(&mut self) -> f64 {
+        let s = &mut self.0;
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        (*s >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A random tensor of `elem` and `shape` (see the module doc for ranges).
+fn random_tensor(elem: &ElemType, shape: &[u64], noise: &mut Noise) -> Tensor {
+    let n = shape.iter().product::<u64>() as usize;
+    let data = match elem {
+        ElemType::F32 => TensorData::F32((0..n).map(|_| (noise.next() * 4.0 - 2.0) as f32).collect()),
+        ElemType::F64 => TensorData::F64((0..n).map(|_| noise.next() * 4.0 - 2.0).collect()),
+        ElemType::Bool => TensorData::Int((0..n).map(|_| i64::from(noise.next() < 0.5)).collect()),
+        ElemType::Int { width, signed } => {
+            let (lo, span) = if *signed { (-3, 7.0) } else { (0, 4.0) };
+            TensorData::Int((0..n).map(|_| wrap_int(lo + (noise.next() * span) as i64, *width, *signed)).collect())
+        }
+        _ => TensorData::F32(Vec::new()),
+    };
+    Tensor { elem: elem.clone(), shape: shape.to_vec(), data }
+}
+
+/// Whether the interpreter can run every op of `func`.
+fn evaluates(func: &Function) -> bool {
+    func.walk().into_iter().all(|op| {
+        let d = &func.ops[op];
+        d.regions.is_empty()
+            && (d.def.eval.is_some() || d.def.has_trait(Trait::ConstantLike) || d.def.has_trait(Trait::Terminator))
+    })
+}
+
+fn outside_nn(func: &Function) -> bool {
+    func.walk().into_iter().any(|op| {
+        let name = func.ops[op].name();
+        !name.starts_with("nn.") && !name.starts_with("builtin.")
+    })
+}
+
+fn run_program(module: &Module, func: &Function, seed: &str) -> Outcome {
+    if !evaluates(func) {
+        return Outcome::Skipped("ops the interpreter does not evaluate (test dialect, regions)");
+    }
+    let Some(args) = static_shapes(&func.arg_types()) else {
+        return Outcome::Skipped("symbolic, dynamic or non-tensor arguments");
+    };
+    if outside_nn(func) {
+        return Outcome::Skipped("onnx ops (the JIT compiles the nn dialect)");
+    }
+    if let Some(why) = unholdable(func) {
+        return Outcome::Skipped(why);
+    }
+    let mut noise = Noise::new(seed);
+    let inputs: Vec<Tensor> = args.iter().map(|(e, s)| random_tensor(e, s, &mut noise)).collect();
+    let Ok(want) = run_function(module, func, inputs.clone()) else {
+        return Outcome::Skipped("the interpreter fails on the random inputs");
+    };
+    let compiled = match weft_backends::jit::compile(module, func) {
+        Ok(c) => c,
+        Err(d) => return Outcome::Failed(format!("JIT compile error: {}", d.message)),
+    };
+    match compiled.run(inputs) {
+        Ok(got) => match agree(&got, &want) {
+            Ok(identical) => Outcome::Passed(identical),
+            Err(e) => Outcome::Failed(format!("JIT vs interpreter: {e}")),
+        },
+        Err(d) => Outcome::Failed(format!("JIT run error: {}", d.message)),
+    }
+}
+
+/// The outcomes of every program of the lit file at `path`, with their
+/// names (`file:line @function`): each case's input, and its output when
+/// the RUN line runs passes.
+fn run_file(path: &Path, registry: &PassRegistry) -> Vec<(String, Outcome)> {
+    let ctx = test_context();
+    let what = path.display().to_string();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return vec![(what, Outcome::Failed("cannot read the file".into()))];
+    };
+    let Ok(lit) = parse_lit_file(&text) else { return vec![(what, Outcome::Failed("not a lit file".into()))] };
+    let args = OptArgs::from_words(&lit.run_args).ok().filter(|_| lit.run_args.iter().any(|w| w == "--passes"));
+    let session = OptSession { ctx: &ctx, registry, input_path: Some(path) };
+    let mut out = Vec::new();
+    for case in &lit.cases {
+        let at = format!("{what}:{}", case.first_line);
+        let mut sources = SourceMap::new();
+        let file = sources.add(what.clone(), case.text.clone());
+        let Ok(module) = parse_module(&ctx, &sources, file) else {
+            out.push((at, Outcome::Skipped("does not parse (an error case)")));
+            continue;
+        };
+        if verify_module(&module).is_err() {
+            out.push((at, Outcome::Skipped("does not verify (an error case)")));
+            continue;
+        }
+        run_functions(&module, &at, &mut out);
+        if let Some(args) = &args {
+            if let Some(after) = run_opt_in(&session, args, &mut sources, file).module {
+                run_functions(&after, &format!("{at} (after the passes)"), &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn run_functions(module: &Module, at: &str, out: &mut Vec<(String, Outcome)>) {
+    for func in &module.funcs {
+        let name = format!("{at} @{}", func.name);
+        let outcome = run_program(module, func, &name);
+        out.push((name, outcome));
+    }
+}
+
+#[test]
+fn lit_programs_run_the_same_in_the_jit_and_the_interpreter() {
+    let files = collect_lit_files(Path::new("testsuite/lit")).expect("lit files");
+    let registry = PassRegistry::with_builtin_passes();
+    let (mut passed, mut identical) = (0, 0);
+    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        for (name, outcome) in run_file(path, &registry) {
+            match outcome {
+                Outcome::Passed(bits) => {
+                    passed += 1;
+                    identical += usize::from(bits);
+                }
+                Outcome::Skipped(why) => *skipped.entry(why).or_default() += 1,
+                Outcome::Failed(e) => failures.push(format!("{name}: {e}")),
+            }
+        }
+    }
+    for f in &failures {
+        eprintln!("{f}");
+    }
+    let total_skipped: usize = skipped.values().sum();
+    let reasons: Vec<String> = skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
+    eprintln!(
+        "jit lit: {passed} passed ({identical} bit-identical), {} failed, {total_skipped} skipped ({})",
+        failures.len(),
+        reasons.join(", ")
+    );
+    assert!(passed >= 50, "only {passed} lit programs ran through the JIT");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
