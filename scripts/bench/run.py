@@ -9,7 +9,8 @@ For each model, in one run of this script and on the same inputs:
 
   weft   `weft run MODEL --input NAME=FILE ... --bench N [--engine E]`;
          the `median: X ms` line it prints (N timed runs after a warm-up
-         run; the import of the model is not timed).
+         run; the import of the model is not timed), and with the JIT the
+         compile time of its `jit: compiled N kernels in X ms` line.
   ort    onnxruntime, CPUExecutionProvider, intra_op_num_threads=1,
          inter_op_num_threads=1, sequential execution, default graph
          optimizations: one warm-up `sess.run`, then the median of N timed
@@ -24,8 +25,8 @@ same inputs (onnxruntime, every needed intermediate made a graph output):
 MatMul 2*M*N*K per batch element, Gemm 2*M*N*K, Conv 2*N*C_out*H_out*W_out*
 (C_in/group)*kH*kW; every other op is ignored. GFLOP/s = that count / median.
 
-Prints a table: model, GFLOP per run, weft median, ort median, ratio
-weft/ort, and the GFLOP/s of each.
+Prints a table: model, GFLOP per run, the JIT's compile time, weft median,
+ort median, ratio weft/ort, and the GFLOP/s of each.
 """
 
 from __future__ import annotations
@@ -76,9 +77,15 @@ MODELS = [
         ROOT / "target" / "bench" / "deit_tiny.onnx",
         ROOT / "target" / "bench" / "deit_tiny" / "inputs",
     ),
+    Model(
+        "deit_base (224x224)",
+        ROOT / "target" / "bench" / "deit_base.onnx",
+        ROOT / "target" / "bench" / "deit_base" / "inputs",
+    ),
 ]
 
 MEDIAN = re.compile(r"^median: ([0-9.]+) ms$", re.MULTILINE)
+COMPILED = re.compile(r"^jit: compiled [0-9]+ kernels in ([0-9.]+) ms", re.MULTILINE)
 POSSIBLE = re.compile(r"--engine <ENGINE>[^\n]*\[possible values: ([^\]]*)\]")
 
 
@@ -110,8 +117,9 @@ def engine_flag(weft: str, asked: str | None) -> list[str]:
     return []
 
 
-def weft_median(weft: str, model: Model, runs: int, engine: list[str]) -> float:
-    """The median seconds of one `weft run` of the model over `runs` runs."""
+def weft_median(weft: str, model: Model, runs: int, engine: list[str]) -> tuple[float, float | None]:
+    """The median seconds of one `weft run` of the model over `runs` runs,
+    and the JIT's compile seconds (None for another engine)."""
     cmd = [weft, "run", str(model.onnx), "--bench", str(runs), *engine]
     for name, path in model.inputs().items():
         cmd += ["--input", f"{name}={path}"]
@@ -121,7 +129,8 @@ def weft_median(weft: str, model: Model, runs: int, engine: list[str]) -> float:
     found = MEDIAN.search(proc.stdout)
     if not found:
         sys.exit(f"run.py: no 'median: X ms' line in the output of {' '.join(cmd)}:\n{proc.stdout}")
-    return float(found.group(1)) / 1e3
+    compiled = COMPILED.search(proc.stdout)
+    return float(found.group(1)) / 1e3, float(compiled.group(1)) / 1e3 if compiled else None
 
 
 # --- onnxruntime --------------------------------------------------------------
@@ -262,7 +271,10 @@ def main() -> int:
           f"(1 intra-op thread, 1 inter-op thread, sequential, default optimizations)")
     print(f"{cpu_name()}, {os.cpu_count()} logical CPUs; medians of {args.runs} runs after a warm-up")
     print("FLOPs: MatMul/Gemm/Conv only (2*M*N*K); other ops ignored")
-    header = f"{'model':<22} {'GFLOP':>7} {'weft ms':>11} {'ort ms':>9} {'weft/ort':>9} {'weft GFLOP/s':>13} {'ort GFLOP/s':>12}"
+    header = (
+        f"{'model':<22} {'GFLOP':>7} {'compile ms':>11} {'weft ms':>11} {'ort ms':>9} {'weft/ort':>9} "
+        f"{'weft GFLOP/s':>13} {'ort GFLOP/s':>12}"
+    )
     print(header)
     print("-" * len(header))
     for model in chosen:
@@ -270,11 +282,12 @@ def main() -> int:
             print(f"{model.name:<22} (missing: {model.onnx} or its inputs; skipped)")
             continue
         flops = count_flops(model)
-        weft_s = weft_median(args.weft, model, args.runs, engine)
+        weft_s, compile_s = weft_median(args.weft, model, args.runs, engine)
         ort_s = ort_median(model, args.runs)
         gflop = flops / 1e9
+        compile_text = f"{compile_s * 1e3:.1f}" if compile_s is not None else "-"
         print(
-            f"{model.name:<22} {gflop:>7.3f} {weft_s * 1e3:>11.2f} {ort_s * 1e3:>9.2f} "
+            f"{model.name:<22} {gflop:>7.3f} {compile_text:>11} {weft_s * 1e3:>11.2f} {ort_s * 1e3:>9.2f} "
             f"{weft_s / ort_s:>8.1f}x {gflop / weft_s:>13.2f} {gflop / ort_s:>12.2f}",
             flush=True,
         )
