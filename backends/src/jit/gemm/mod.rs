@@ -41,9 +41,9 @@ use std::sync::OnceLock;
 /// A kernel family, picked by CPU feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {
-    /// AVX-512F (and FMA): 16 f32 lanes, an 8 x 32 f32 microkernel.
+    /// AVX-512F (and FMA): microkernels of 8 rows x 32 f32 / 16 f64.
     Avx512,
-    /// AVX2 with FMA: 8 f32 lanes, a 6 x 16 f32 microkernel.
+    /// AVX2 with FMA: microkernels of 6 rows x 16 f32 / 8 f64.
     Avx2,
     /// Scalar `mul_add` (any CPU), a 4 x 8 microkernel.
     Portable,
@@ -246,9 +246,9 @@ impl Element for f32 {
     fn product(isa: Isa, dims: &GemmDims, a: &[f32], packed_b: &[f32], c: &mut [f32]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => driver::drive::<x86::Avx512>(dims, a, packed_b, c),
+            Isa::Avx512 => driver::drive::<x86::Avx512F32>(dims, a, packed_b, c),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => driver::drive::<x86::Avx2>(dims, a, packed_b, c),
+            Isa::Avx2 => driver::drive::<x86::Avx2F32>(dims, a, packed_b, c),
             _ => driver::drive::<scalar::Portable<f32>>(dims, a, packed_b, c),
         }
     }
@@ -259,14 +259,20 @@ impl Element for f64 {
         self.mul_add(a, b)
     }
 
-    fn panel_width(_: Isa) -> usize {
-        scalar::NR
+    fn panel_width(isa: Isa) -> usize {
+        match isa {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+            Isa::Portable => scalar::NR,
+        }
     }
 
     fn product(isa: Isa, dims: &GemmDims, a: &[f64], packed_b: &[f64], c: &mut [f64]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 | Isa::Avx2 => driver::drive::<x86::ScalarFma>(dims, a, packed_b, c),
+            Isa::Avx512 => driver::drive::<x86::Avx512F64>(dims, a, packed_b, c),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => driver::drive::<x86::Avx2F64>(dims, a, packed_b, c),
             _ => driver::drive::<scalar::Portable<f64>>(dims, a, packed_b, c),
         }
     }
