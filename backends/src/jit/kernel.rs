@@ -212,7 +212,8 @@ pub(crate) struct Gemm {
 /// The slot of a kernel's temporaries: an access in it addresses bytes
 /// (from its place's offset) that live only while the kernel runs. Before
 /// code generation they are moved to the arena's tail, after every planned
-/// value (`lower_matmul::prepare`).
+/// value (`lower_matmul::prepare`, which relocates the accesses of `Map`
+/// and `Gemm` parts: only those may use it).
 pub(crate) const TEMP_SLOT: u32 = u32::MAX;
 
 /// Failure codes a kernel returns (0 is success).

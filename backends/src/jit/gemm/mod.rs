@@ -99,20 +99,23 @@ impl fmt::Display for Isa {
 }
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    /// The crate-private half of [`super::Element`]: outside code can
+    /// neither implement it nor call the unchecked product.
+    pub trait Sealed: Sized {
+        /// Runs the product on packed `B`; the caller checked every length
+        /// against the dims (the microkernels rely on it).
+        fn product(isa: super::Isa, dims: &super::GemmDims, a: &[Self], packed_b: &[Self], c: &mut [Self]);
+    }
 }
 
+use sealed::Sealed;
+
 /// An element type the runtime multiplies: f32 or f64.
-pub trait Element: sealed::Sealed + Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+pub trait Element: Sealed + Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// `self * a + b` with one rounding.
     fn fma(self, a: Self, b: Self) -> Self;
     /// The width of the `B` panels of `isa`'s kernel for this type.
     fn panel_width(isa: Isa) -> usize;
-    /// Runs the product on packed `B` (sizes already checked).
-    #[doc(hidden)]
-    fn product(isa: Isa, dims: &GemmDims, a: &[Self], packed_b: &[Self], c: &mut [Self]);
 }
 
 /// The geometry of one product: `A` is `m x k` with row stride `lda`, `B`
@@ -242,7 +245,9 @@ impl Element for f32 {
             Isa::Portable => scalar::NR,
         }
     }
+}
 
+impl Sealed for f32 {
     fn product(isa: Isa, dims: &GemmDims, a: &[f32], packed_b: &[f32], c: &mut [f32]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
@@ -266,7 +271,9 @@ impl Element for f64 {
             Isa::Portable => scalar::NR,
         }
     }
+}
 
+impl Sealed for f64 {
     fn product(isa: Isa, dims: &GemmDims, a: &[f64], packed_b: &[f64], c: &mut [f64]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
