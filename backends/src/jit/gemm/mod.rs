@@ -1,5 +1,6 @@
 //! The GEMM runtime: `C = A x B` on row-major f32 and f64 matrices, called
-//! by the JIT's generated code for every float `nn.matmul` (spec/jit.md).
+//! by the JIT's generated code for every float `nn.matmul` and for f32
+//! convolutions in im2col form (spec/jit.md).
 //!
 //! Cranelift's x86 backend has 128-bit vectors only, which caps a matmul it
 //! emits at a quarter of what AVX-512 gives; this runtime is plain Rust with
