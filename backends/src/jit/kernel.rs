@@ -188,11 +188,14 @@ pub(crate) struct Conv {
 }
 
 /// A batched f32 or f64 matrix product computed by the GEMM runtime
-/// (`jit::gemm`): for every index of `batch`, `c = a x b` on dense
-/// row-major matrices (`a`: m x k, `c`: m x n, `b`: k x n, or its panels
-/// packed for `isa` when `packed_b`). The accesses' strides cover the
-/// batch dims only; with `packed_b`, `b`'s strides step whole packed
-/// matrices.
+/// (`jit::gemm`): for every index of `batch`, `c = a x b` with `a` (m x k)
+/// and `c` (m x n) dense row-major matrices of `c`'s storage. Element
+/// `(p, j)` of a `b` matrix is at `p * b_strides[0] + j * b_strides[1]`;
+/// a `b` computed at run time must be row-major (`[n, 1]`) of `c`'s
+/// storage, a constant `b` may be any view of f32 or of `c`'s storage: it
+/// is packed at compile time (`packed_b`, for `isa`). The accesses'
+/// strides cover the batch dims only; with `packed_b`, `b`'s strides step
+/// whole packed matrices.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Gemm {
     pub batch: Vec<u64>,
@@ -202,12 +205,20 @@ pub(crate) struct Gemm {
     pub m: u64,
     pub n: u64,
     pub k: u64,
+    pub b_strides: [i64; 2],
     pub isa: Isa,
     pub packed_b: bool,
     /// Arena bytes where a row-major `b` is packed per call (unused with
     /// `packed_b`); every product of a run may share them.
     pub scratch: Place,
 }
+
+/// The slot of a kernel's temporaries: an access in it addresses bytes
+/// (from its place's offset) that live only while the kernel runs. Before
+/// code generation they are moved to the arena's tail, after every planned
+/// value (`lower_matmul::prepare`, which relocates the accesses of `Map`
+/// and `Gemm` parts: only those may use it).
+pub(crate) const TEMP_SLOT: u32 = u32::MAX;
 
 /// Failure codes a kernel returns (0 is success).
 pub(crate) const FAIL_DIV_ZERO: i64 = 1;

@@ -87,7 +87,10 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         "nn.reduce_sum" | "nn.reduce_mean" | "nn.reduce_max" => reduce(op, arg(ins, 0)?, out)?,
         "nn.softmax" | "nn.log_softmax" => softmax(op, arg(ins, 0)?, out, name == "nn.log_softmax")?,
         "nn.layer_norm" => layer_norm(op, ins, out)?,
-        "nn.conv" => super::lower_conv::conv(op, ins, out)?,
+        "nn.conv" => {
+            kernel.parts = super::lower_conv_gemm::conv(super::lower_conv::conv(op, ins, out)?);
+            return Ok(Some(kernel));
+        }
         "nn.conv_transpose" => super::lower_conv_transpose::conv_transpose(op, ins, out)?,
         "nn.resize" => super::lower_resize::resize(op, arg(ins, 0)?, out)?,
         _ => return Err(unsupported(name)),

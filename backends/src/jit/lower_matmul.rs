@@ -1,17 +1,19 @@
 //! Lowering of `nn.matmul`: f32 and f64 products become calls into the GEMM
 //! runtime ([`Gemm`] parts), integer products a Cranelift loop nest
-//! ([`Part::Matmul`]). After lowering, [`prepare`] readies the runtime's
-//! operands once per compiled function: a constant `b` (a weight) is packed
-//! into the runtime's panels, a constant `a` that is not aligned for its
-//! element type is copied to aligned memory, and every product that packs
-//! `b` per call gets the shared scratch bytes at the end of the arena.
+//! ([`Part::Matmul`]). After lowering, [`prepare`] readies every kernel
+//! once per compiled function: its temporaries ([`TEMP_SLOT`]) move to the
+//! scratch bytes at the end of the arena; for each [`Gemm`], a constant `b`
+//! (a weight) is packed into the runtime's panels, a constant `a` that is
+//! not aligned for its element type is copied to aligned memory, and a `b`
+//! packed per call gets scratch bytes after the kernel's temporaries.
 //!
 //! Invariants: shapes are checked before an access is built; a packed `b`
 //! is packed for the [`Isa`] the part names, which is the host's; the
-//! runtime only ever sees aligned buffers of the sizes the part states.
+//! runtime only ever sees aligned buffers of the sizes the part states;
+//! kernels run one at a time, so they all share the scratch bytes.
 
 use super::gemm::{pack_b, packed_len, Element, Isa};
-use super::kernel::{Access, Gemm, Kernel, Part};
+use super::kernel::{Access, Gemm, Kernel, Part, TEMP_SLOT};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
 use super::storage::Storage;
@@ -43,7 +45,8 @@ pub(crate) fn matmul(ins: &[Operand], out: &Operand) -> Result<Part, String> {
         return Ok(Part::Matmul { batch, a, b, c, m, n, k });
     }
     let scratch = Place { slot: 0, offset: 0 };
-    Ok(Part::Gemm(Box::new(Gemm { batch, a, b, c, m, n, k, isa: Isa::host(), packed_b: false, scratch })))
+    let b_strides = [n as i64, 1];
+    Ok(Part::Gemm(Box::new(Gemm { batch, a, b, c, m, n, k, b_strides, isa: Isa::host(), packed_b: false, scratch })))
 }
 
 /// What [`prepare`] added.
@@ -55,14 +58,18 @@ pub(crate) struct Prepared {
     pub scratch_bytes: u64,
 }
 
-/// Readies the [`Gemm`] parts of `kernel` (see the module doc): new
-/// constant buffers are appended to `constants` (slot `s` is
-/// `constants[s - 1]`); `scratch_at` is the arena offset of the scratch.
+/// Readies `kernel` (see the module doc): new constant buffers are
+/// appended to `constants` (slot `s` is `constants[s - 1]`); `scratch_at`
+/// is the arena offset of the scratch bytes.
 pub(crate) fn prepare(kernel: &mut Kernel, constants: &mut Vec<SlotData>, scratch_at: u64) -> Result<Prepared, String> {
-    let mut done = Prepared::default();
+    let temps = place_temporaries(kernel, scratch_at)?;
+    let mut done = Prepared { constant_bytes: 0, scratch_bytes: temps };
     for part in &mut kernel.parts {
         let Part::Gemm(g) = part else { continue };
         let size = g.c.st.size();
+        if g.a.st != g.c.st {
+            return Err("internal error: a matmul's left operand is not of its result's type".into());
+        }
         if g.a.place.slot != 0 && !aligned_for(constants, &g.a, size) {
             done.constant_bytes += copy_aligned(constants, &mut g.a)?;
         }
@@ -71,17 +78,53 @@ pub(crate) fn prepare(kernel: &mut Kernel, constants: &mut Vec<SlotData>, scratc
                 Storage::F32 => pack_constant::<f32>(g, constants)?,
                 _ => pack_constant::<f64>(g, constants)?,
             };
-        } else {
-            g.scratch = Place { slot: 0, offset: scratch_at };
-            let elems = match g.c.st {
-                Storage::F32 => packed_len::<f32>(g.isa, g.k as usize, g.n as usize),
-                _ => packed_len::<f64>(g.isa, g.k as usize, g.n as usize),
-            };
-            let bytes = elems.and_then(|e| (e as u64).checked_mul(size)).ok_or("the matmul is too large")?;
-            done.scratch_bytes = done.scratch_bytes.max(bytes);
+            continue;
         }
+        if g.b.st != g.c.st || g.b_strides != [g.n as i64, 1] {
+            return Err("internal error: a computed matmul operand must be row-major".into());
+        }
+        g.scratch = Place { slot: 0, offset: scratch_at + temps };
+        let elems = match g.c.st {
+            Storage::F32 => packed_len::<f32>(g.isa, g.k as usize, g.n as usize),
+            _ => packed_len::<f64>(g.isa, g.k as usize, g.n as usize),
+        };
+        let bytes = elems.and_then(|e| (e as u64).checked_mul(size)).ok_or("the matmul is too large")?;
+        done.scratch_bytes = done.scratch_bytes.max(temps + bytes);
     }
     Ok(done)
+}
+
+/// Moves the kernel's [`TEMP_SLOT`] accesses to the arena at `scratch_at`;
+/// the bytes they span, rounded up to 64.
+fn place_temporaries(kernel: &mut Kernel, scratch_at: u64) -> Result<u64, String> {
+    let mut end = 0;
+    for part in &mut kernel.parts {
+        let spans: Vec<(&mut Access, Vec<u64>, u64)> = match part {
+            Part::Map { shape, out, inputs, .. } => {
+                inputs.iter_mut().chain([out]).map(|a| (a, shape.clone(), 1)).collect()
+            }
+            Part::Gemm(g) => {
+                let (m, n, k, batch) = (g.m, g.n, g.k, g.batch.clone());
+                vec![(&mut g.a, batch.clone(), m * k), (&mut g.b, batch.clone(), k * n), (&mut g.c, batch, m * n)]
+            }
+            _ => Vec::new(),
+        };
+        for (access, shape, tail) in spans.into_iter().filter(|(a, ..)| a.place.slot == TEMP_SLOT) {
+            end = end.max(footprint(access, &shape, tail).ok_or("internal error: a temporary has a negative stride")?);
+            access.place = Place { slot: 0, offset: scratch_at + access.place.offset };
+        }
+    }
+    Ok(end.next_multiple_of(64))
+}
+
+/// The end (in bytes from the slot's start) of what `a` addresses over
+/// `shape`, when each index covers `tail` elements.
+fn footprint(a: &Access, shape: &[u64], tail: u64) -> Option<u64> {
+    if a.base < 0 || a.strides.iter().any(|&s| s < 0) {
+        return None;
+    }
+    let last: u64 = shape.iter().zip(&a.strides).map(|(&e, &s)| e.saturating_sub(1) * s as u64).sum();
+    Some(a.place.offset + (a.base as u64 + last + tail) * a.st.size())
 }
 
 fn slot_bytes(constants: &[SlotData], place: Place) -> Result<&[u8], String> {
@@ -107,60 +150,72 @@ fn copy_aligned(constants: &mut Vec<SlotData>, a: &mut Access) -> Result<u64, St
     Ok(n)
 }
 
-/// Element types read from and written to little-endian bytes.
-trait LeBytes: Element {
+/// The element types the runtime packs constants of.
+trait Packed: Element {
     const SIZE: usize;
-    fn read(bytes: &[u8]) -> Self;
+    /// `x`, read from an element of a storage this type holds exactly.
+    fn from_f64(x: f64) -> Self;
     fn write(self, out: &mut [u8]);
 }
 
-impl LeBytes for f32 {
+impl Packed for f32 {
     const SIZE: usize = 4;
-    fn read(bytes: &[u8]) -> f32 {
-        let mut b = [0; 4];
-        b.copy_from_slice(&bytes[..4]);
-        f32::from_le_bytes(b)
+    fn from_f64(x: f64) -> f32 {
+        x as f32
     }
     fn write(self, out: &mut [u8]) {
-        out[..4].copy_from_slice(&self.to_le_bytes());
+        out.copy_from_slice(&self.to_le_bytes());
     }
 }
 
-impl LeBytes for f64 {
+impl Packed for f64 {
     const SIZE: usize = 8;
-    fn read(bytes: &[u8]) -> f64 {
-        let mut b = [0; 8];
-        b.copy_from_slice(&bytes[..8]);
-        f64::from_le_bytes(b)
+    fn from_f64(x: f64) -> f64 {
+        x
     }
     fn write(self, out: &mut [u8]) {
-        out[..8].copy_from_slice(&self.to_le_bytes());
+        out.copy_from_slice(&self.to_le_bytes());
+    }
+}
+
+/// Element `index` of a little-endian f32 or f64 buffer.
+fn read_float(bytes: &[u8], st: Storage, index: i64) -> Option<f64> {
+    let size = st.size() as usize;
+    let at = usize::try_from(index).ok()?.checked_mul(size)?;
+    let b = bytes.get(at..at + size)?;
+    match st {
+        Storage::F32 => Some(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        Storage::F64 => Some(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+        _ => None,
     }
 }
 
 /// Packs every matrix of the constant `b` reads into a new constant buffer
-/// (matrix `i` at `i * packed_len`) and points `b` at it; the bytes packed.
-fn pack_constant<T: LeBytes>(g: &mut Gemm, constants: &mut Vec<SlotData>) -> Result<u64, String> {
+/// and points `b` at it; the bytes packed. One packed matrix per index of
+/// the batch dims along which `b` moves (row-major over those dims).
+fn pack_constant<T: Packed>(g: &mut Gemm, constants: &mut Vec<SlotData>) -> Result<u64, String> {
     let (k, n) = (g.k as usize, g.n as usize);
-    let matrix = k * n;
+    let exact = g.b.st == g.c.st || (g.b.st == Storage::F32 && g.c.st == Storage::F64);
+    if !exact {
+        return Err("internal error: a matmul weight does not convert exactly to the product's type".into());
+    }
     let plen = packed_len::<T>(g.isa, k, n).ok_or("the matmul is too large")?;
-    if matrix == 0 || plen == 0 {
-        return Ok(0);
-    }
-    // The matrices `b` reads: offsets base + sum(idx * stride), multiples
-    // of the matrix size (lowering built them so).
-    let strides: Vec<i64> = g.b.strides.clone();
-    if g.b.base % matrix as i64 != 0 || strides.iter().any(|&s| s < 0 || s % matrix as i64 != 0) {
-        return Err("internal error: a matmul operand is not a stack of whole matrices".into());
-    }
-    let last: i64 = g.batch.iter().zip(&strides).map(|(&e, &s)| (e as i64 - 1).max(0) * s).sum();
-    let count = ((g.b.base + last) / matrix as i64 + 1) as usize;
+    let moving: Vec<usize> = (0..g.batch.len()).filter(|&d| g.b.strides[d] != 0 && g.batch[d] > 1).collect();
+    let extents: Vec<u64> = moving.iter().map(|&d| g.batch[d]).collect();
+    let count = extents.iter().product::<u64>() as usize;
     let src = slot_bytes(constants, g.b.place)?;
-    let src = src.get(..count * matrix * T::SIZE).ok_or("internal error: a constant is shorter than its type")?;
-    let values: Vec<T> = src.chunks_exact(T::SIZE).map(T::read).collect();
     let mut packed = vec![T::default(); count * plen];
-    for (from, to) in values.chunks_exact(matrix).zip(packed.chunks_exact_mut(plen)) {
-        pack_b(g.isa, k, n, from, n, to)?;
+    let mut matrix = vec![T::default(); k * n];
+    let mut idx = vec![0u64; moving.len()];
+    for (t, out) in packed.chunks_exact_mut(plen.max(1)).enumerate().take(count) {
+        weft_ir::ops::eval::unflatten(t as u64, &extents, &mut idx);
+        let start = g.b.base + moving.iter().zip(&idx).map(|(&d, &i)| i as i64 * g.b.strides[d]).sum::<i64>();
+        for (e, x) in matrix.iter_mut().enumerate() {
+            let at = start + (e / n.max(1)) as i64 * g.b_strides[0] + (e % n.max(1)) as i64 * g.b_strides[1];
+            let v = read_float(src, g.b.st, at).ok_or("internal error: a matmul weight reads outside its constant")?;
+            *x = T::from_f64(v);
+        }
+        pack_b(g.isa, k, n, &matrix, n, out)?;
     }
     let bytes = (packed.len() * T::SIZE) as u64;
     let mut buf = aligned(bytes);
@@ -168,12 +223,13 @@ fn pack_constant<T: LeBytes>(g: &mut Gemm, constants: &mut Vec<SlotData>) -> Res
         x.write(out);
     }
     constants.push(SlotData::Owned(buf));
-    g.b = Access {
-        place: Place { slot: constants.len() as u32, offset: 0 },
-        st: g.b.st,
-        base: g.b.base / matrix as i64 * plen as i64,
-        strides: strides.iter().map(|&s| s / matrix as i64 * plen as i64).collect(),
-    };
+    let own = super::kernel::row_major(&extents);
+    let mut strides = vec![0i64; g.batch.len()];
+    for (&d, s) in moving.iter().zip(own) {
+        strides[d] = s * plen as i64;
+    }
+    g.b = Access { place: Place { slot: constants.len() as u32, offset: 0 }, st: g.c.st, base: 0, strides };
+    g.b_strides = [n as i64, 1];
     g.packed_b = true;
     Ok(bytes)
 }

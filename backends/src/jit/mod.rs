@@ -23,6 +23,7 @@ pub mod gemm;
 mod kernel;
 mod lower;
 mod lower_conv;
+mod lower_conv_gemm;
 mod lower_conv_transpose;
 mod lower_matmul;
 mod lower_resize;

@@ -422,5 +422,33 @@ fn convolutions_are_bit_exact_with_padding_strides_dilations_and_groups() {
     exact(patches, vec![f32s(&[1, 3, 8, 8], 23), f32s(&[5, 3, 4, 4], 24)]);
 }
 
+#[test]
+fn constant_weight_convolutions_run_as_matrix_products() {
+    // In-bounds convs with constant weights go through im2col and the f64
+    // matmul runtime; the padded one stays direct. All bit-exact.
+    let text = "func @f(%x: tensor<2x4x9x8xf32>, %p: tensor<1x3x8x8xf32>) -> (tensor<2x6x3x3xf32>, tensor<1x5x2x2xf32>, tensor<2x6x4x4xf32>) {
+  %w = constant dense_resource<w> : tensor<6x2x3x2xf32>
+  %e = constant dense_resource<e> : tensor<5x3x4x4xf32>
+  %0 = nn.conv %x, %w {dilations = [2, 1], groups = 2, pads = [0, 0, 0, 0], strides = [2, 3]} : (tensor<2x4x9x8xf32>, tensor<6x2x3x2xf32>) -> tensor<2x6x3x3xf32>
+  %1 = nn.conv %p, %e {dilations = [1, 1], groups = 1, pads = [0, 0, 0, 0], strides = [4, 4]} : (tensor<1x3x8x8xf32>, tensor<5x3x4x4xf32>) -> tensor<1x5x2x2xf32>
+  %2 = nn.conv %x, %w {dilations = [1, 1], groups = 2, pads = [1, 0, 0, 1], strides = [2, 2]} : (tensor<2x4x9x8xf32>, tensor<6x2x3x2xf32>) -> tensor<2x6x4x4xf32>
+  return %0, %1, %2 : tensor<2x6x3x3xf32>, tensor<1x5x2x2xf32>, tensor<2x6x4x4xf32>
+}";
+    let mut m = parse(text);
+    for (name, shape, seed) in [("w", &[6u64, 2, 3, 2][..], 40), ("e", &[5, 3, 4, 4][..], 41)] {
+        m.resources.insert(name, weft_ir::resources::Resource::from_tensor(&f32s(shape, seed)).unwrap());
+    }
+    let f = &m.funcs[0];
+    let inputs = vec![f32s(&[2, 4, 9, 8], 42), f32s(&[1, 3, 8, 8], 43)];
+    let want = run_function(&m, f, inputs.clone()).unwrap();
+    let c = compile(&m, f).unwrap();
+    same_bits(&c.run(inputs).unwrap(), &want);
+    // Two weights packed as f64 (%w per group: 2 matrices of k = 12,
+    // n = 3; %e: k = 48, n = 5); the padded conv packs nothing.
+    let isa = gemm::Isa::host();
+    let packed = |k: usize, n: usize| gemm::packed_len::<f64>(isa, k, n).unwrap() as u64 * 8;
+    assert_eq!(c.stats().constant_bytes, 2 * packed(12, 3) + packed(48, 5));
+}
+
 mod coverage;
 mod hook;

@@ -1,5 +1,6 @@
 //! The GEMM runtime: `C = A x B` on row-major f32 and f64 matrices, called
-//! by the JIT's generated code for every float `nn.matmul` (spec/jit.md).
+//! by the JIT's generated code for every float `nn.matmul` and for f32
+//! convolutions in im2col form (spec/jit.md).
 //!
 //! Cranelift's x86 backend has 128-bit vectors only, which caps a matmul it
 //! emits at a quarter of what AVX-512 gives; this runtime is plain Rust with
@@ -41,9 +42,9 @@ use std::sync::OnceLock;
 /// A kernel family, picked by CPU feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {
-    /// AVX-512F (and FMA): 16 f32 lanes, an 8 x 32 f32 microkernel.
+    /// AVX-512F (and FMA): microkernels of 8 rows x 32 f32 / 16 f64.
     Avx512,
-    /// AVX2 with FMA: 8 f32 lanes, a 6 x 16 f32 microkernel.
+    /// AVX2 with FMA: microkernels of 6 rows x 16 f32 / 8 f64.
     Avx2,
     /// Scalar `mul_add` (any CPU), a 4 x 8 microkernel.
     Portable,
@@ -99,20 +100,23 @@ impl fmt::Display for Isa {
 }
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    /// The crate-private half of [`super::Element`]: outside code can
+    /// neither implement it nor call the unchecked product.
+    pub trait Sealed: Sized {
+        /// Runs the product on packed `B`; the caller checked every length
+        /// against the dims (the microkernels rely on it).
+        fn product(isa: super::Isa, dims: &super::GemmDims, a: &[Self], packed_b: &[Self], c: &mut [Self]);
+    }
 }
 
+use sealed::Sealed;
+
 /// An element type the runtime multiplies: f32 or f64.
-pub trait Element: sealed::Sealed + Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+pub trait Element: Sealed + Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// `self * a + b` with one rounding.
     fn fma(self, a: Self, b: Self) -> Self;
     /// The width of the `B` panels of `isa`'s kernel for this type.
     fn panel_width(isa: Isa) -> usize;
-    /// Runs the product on packed `B` (sizes already checked).
-    #[doc(hidden)]
-    fn product(isa: Isa, dims: &GemmDims, a: &[Self], packed_b: &[Self], c: &mut [Self]);
 }
 
 /// The geometry of one product: `A` is `m x k` with row stride `lda`, `B`
@@ -242,13 +246,15 @@ impl Element for f32 {
             Isa::Portable => scalar::NR,
         }
     }
+}
 
+impl Sealed for f32 {
     fn product(isa: Isa, dims: &GemmDims, a: &[f32], packed_b: &[f32], c: &mut [f32]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => driver::drive::<x86::Avx512>(dims, a, packed_b, c),
+            Isa::Avx512 => driver::drive::<x86::Avx512F32>(dims, a, packed_b, c),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => driver::drive::<x86::Avx2>(dims, a, packed_b, c),
+            Isa::Avx2 => driver::drive::<x86::Avx2F32>(dims, a, packed_b, c),
             _ => driver::drive::<scalar::Portable<f32>>(dims, a, packed_b, c),
         }
     }
@@ -259,14 +265,22 @@ impl Element for f64 {
         self.mul_add(a, b)
     }
 
-    fn panel_width(_: Isa) -> usize {
-        scalar::NR
+    fn panel_width(isa: Isa) -> usize {
+        match isa {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+            Isa::Portable => scalar::NR,
+        }
     }
+}
 
+impl Sealed for f64 {
     fn product(isa: Isa, dims: &GemmDims, a: &[f64], packed_b: &[f64], c: &mut [f64]) {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 | Isa::Avx2 => driver::drive::<x86::ScalarFma>(dims, a, packed_b, c),
+            Isa::Avx512 => driver::drive::<x86::Avx512F64>(dims, a, packed_b, c),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => driver::drive::<x86::Avx2F64>(dims, a, packed_b, c),
             _ => driver::drive::<scalar::Portable<f64>>(dims, a, packed_b, c),
         }
     }

@@ -1,6 +1,5 @@
 //! The portable microkernel: `R x NR` accumulators in arrays, one scalar
-//! `mul_add` per element and step of k. Its body is shared with the x86
-//! f64 kernel, which compiles it with the FMA feature enabled.
+//! `mul_add` per element and step of k.
 //!
 //! Invariant: each accumulator is one output element's fma chain, in k
 //! order; nothing is reassociated.
@@ -37,8 +36,7 @@ impl<T: Element> Micro for Portable<T> {
 ///
 /// # Safety
 /// As [`Micro::tile`] with `rows = R`.
-#[inline(always)]
-pub(super) unsafe fn body<T: Element, const R: usize>(
+unsafe fn body<T: Element, const R: usize>(
     kc: usize,
     a: *const T,
     lda: usize,

@@ -96,9 +96,13 @@ fn every_family_matches_the_fma_chain_on_odd_sizes() {
             }
         }
     }
-    for (m, n, k) in [(5, 9, 7), (17, 33, 70), (1, 1, 1)] {
-        check::<f64>(GemmDims::dense(m, n, k), seed);
-        seed += 3;
+    for &m in &[1, 5, 8, 9, 17] {
+        for &n in &[1, 7, 8, 16, 17, 33] {
+            for &k in &[0, 1, 16, 70] {
+                check::<f64>(GemmDims::dense(m, n, k), seed);
+                seed += 3;
+            }
+        }
     }
 }
 
