@@ -4,9 +4,11 @@
 //! resources) and the result is 0 or a failure code of the kernel.
 //!
 //! The ISA is the host's (`cranelift_native`), `opt_level = speed`. The
-//! float functions the reference semantics take from Rust's std or libm
-//! (exp, ln, erf, tanh, ...) are called in the runtime ([`super::math`]),
-//! so they give the interpreter's bits.
+//! f32 functions (exp, log, erf, tanh, sigmoid, gelu) are weft's own f32
+//! algorithms, emitted inline from the generic code the interpreter runs
+//! (`fmath`); the f64 functions the reference takes from Rust's std or
+//! libm are called in the runtime ([`super::math`]). Both give the
+//! interpreter's bits.
 //!
 //! Invariants: every buffer base is loaded in the entry block (so it
 //! dominates every loop); loops are do-while with static trip counts > 0
@@ -14,6 +16,7 @@
 //! unaligned-safe (weights in a mapped file need not be aligned).
 
 mod conv;
+mod fmath;
 mod lanes;
 mod loops;
 mod matmul;
