@@ -52,6 +52,9 @@ pub struct JitStats {
     pub peak_bytes: u64,
     /// Bytes of inline constants materialized at compile time.
     pub constant_bytes: u64,
+    /// Elementwise maps (loop nests of elementwise kernels and copies)
+    /// that run on SIMD lanes.
+    pub vector_maps: usize,
 }
 
 /// A buffer of 64-byte-aligned bytes.
@@ -198,6 +201,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
             lowered.push((data, kernel));
         }
     }
+    let vector_maps = compiler.vector_maps;
     let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
     let kernels: Vec<CompiledKernel> = lowered
         .into_iter()
@@ -222,6 +226,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         kernels: kernels.len(),
         peak_bytes: plan.arena_bytes,
         constant_bytes,
+        vector_maps,
     };
     Ok(CompiledFunction {
         module: Some(jit),

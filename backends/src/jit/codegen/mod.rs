@@ -21,6 +21,7 @@ mod lanes;
 mod loops;
 mod matmul;
 mod scalar;
+mod vmap;
 
 use super::kernel::{Kernel, Part};
 use super::math::MathFn;
@@ -44,6 +45,8 @@ pub(crate) struct Compiler {
     fctx: FunctionBuilderContext,
     math: HashMap<MathFn, FuncId>,
     kernels: Vec<FuncId>,
+    /// Elementwise maps emitted on SIMD lanes so far.
+    pub vector_maps: usize,
 }
 
 fn isa_flags() -> Result<settings::Flags, String> {
@@ -78,7 +81,7 @@ impl Compiler {
             math.insert(f, id);
         }
         let ctx = module.make_context();
-        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new() })
+        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new(), vector_maps: 0 })
     }
 
     /// Generates the function of `kernel`; its index among the kernels.
@@ -118,10 +121,11 @@ impl Compiler {
             let base = b.ins().load(ptr, flags(), table, (slot * 8) as i32);
             bases.insert(slot, base);
         }
-        let mut e = Emit { b: &mut b, refs, bases, fail, ptr };
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0 };
         for part in &kernel.parts {
             e.part(part)?;
         }
+        self.vector_maps += e.vector_maps;
         let zero = e.b.ins().iconst(types::I32, 0);
         e.b.ins().return_(&[zero]);
         e.b.switch_to_block(fail);
@@ -180,6 +184,8 @@ pub(crate) struct Emit<'a, 'f> {
     bases: HashMap<u32, Value>,
     fail: Block,
     pub ptr: Type,
+    /// Maps this kernel runs on SIMD lanes.
+    pub vector_maps: usize,
 }
 
 impl Emit<'_, '_> {

@@ -3,6 +3,8 @@
 //! results too, except where spec/jit.md allows a reordered f32 sum (the
 //! tiled matmul), which is checked within 1e-5 relative.
 
+mod lanes;
+
 use super::*;
 use weft_ir::interp::run_function;
 use weft_ir::parser::parse_str;
