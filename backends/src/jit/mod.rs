@@ -19,6 +19,7 @@
 //! long as the compiled function.
 
 mod codegen;
+mod fuse;
 mod kernel;
 mod lower;
 mod lower_conv;
@@ -33,6 +34,7 @@ use codegen::{Compiler, KernelFn};
 use kernel::Kernel;
 use lower::Operand;
 use plan::{Need, Place, Step};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use storage::Storage;
 use weft_ir::attr::Attribute;
@@ -55,6 +57,8 @@ pub struct JitStats {
     /// Elementwise maps (loop nests of elementwise kernels and copies)
     /// that run on SIMD lanes.
     pub vector_maps: usize,
+    /// Ops computed in registers inside another op's kernel (fusion).
+    pub fused_ops: usize,
 }
 
 /// A buffer of 64-byte-aligned bytes.
@@ -152,22 +156,18 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         let slot = value_slot(func, arg).map_err(|e| func_error(func, format!("{what} {e}")))?;
         steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
     }
-    let mut ops: Vec<&OpData> = Vec::new();
-    let mut ret: Option<&OpData> = None;
-    for &op in &body.ops {
-        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
-        if !data.regions.is_empty() {
-            return Err(op_error(data, "ops with regions are not supported by the JIT"));
-        }
-        if data.def.has_trait(Trait::Terminator) {
-            steps.push(Step { defs: vec![], uses: data.operands.clone() });
-            ret = Some(data);
-            break;
-        }
-        let mut step = Step { defs: vec![], uses: data.operands.clone() };
+    let (ops, ret) = body_ops(func, body)?;
+    let fused = fuse::plan(func, &ops, &ret.operands);
+    // What each fused value's computation reads (its producers' inputs).
+    let mut reads: HashMap<Value, Vec<Value>> = HashMap::new();
+    for &data in &ops {
+        let mut step = Step { defs: vec![], uses: effective_uses(&data.operands, &reads) };
         for (i, &v) in data.results.iter().enumerate() {
             let slot = value_slot(func, v).map_err(|e| op_error(data, format!("result #{i} {e}")))?;
-            let need = if data.def.has_trait(Trait::ConstantLike) {
+            let need = if fused.contains(&v) {
+                reads.insert(v, std::mem::take(&mut step.uses));
+                Need::Fused
+            } else if data.def.has_trait(Trait::ConstantLike) {
                 let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
                 constant_bytes += bytes;
                 Need::Fixed(place)
@@ -180,27 +180,50 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
             step.defs.push((v, need));
         }
         steps.push(step);
-        ops.push(data);
     }
-    let ret = ret.ok_or_else(|| func_error(func, "has no 'return' at the end of its body"))?;
+    steps.push(Step { defs: vec![], uses: ret.operands.clone() });
     let plan = plan::plan(&steps).map_err(|e| func_error(func, e))?;
     let operand = |v: Value| -> Result<Operand, String> {
         let slot = value_slot(func, v)?;
-        let place = *plan.places.get(&v).ok_or_else(|| format!("value {v} has no place"))?;
+        let place = match plan.places.get(&v) {
+            Some(&p) => p,
+            None if fused.contains(&v) => fuse::FUSED,
+            None => return Err(format!("value {v} has no place")),
+        };
         Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
     };
     let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
     let mut lowered = Vec::new();
+    // Lowered maps of fused values, waiting for their consumer, with the
+    // ops they compute.
+    let mut pending: HashMap<Value, (Kernel, Vec<&OpData>)> = HashMap::new();
     for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
         let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
-        if let Some(kernel) = kernel {
-            compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-            lowered.push((data, kernel));
+        let Some(mut kernel) = kernel else { continue };
+        let mut members = vec![data];
+        for (j, v) in data.operands.iter().enumerate().rev() {
+            if let Some((producer, group)) = pending.remove(v) {
+                splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
+                members.extend(group);
+            }
+        }
+        match data.results[..] {
+            [v] if fused.contains(&v) => {
+                pending.insert(v, (kernel, members));
+            }
+            _ => {
+                compiler.add(&kernel).map_err(|e| op_error(data, e))?;
+                lowered.push((reported_op(func, &ops, &members), kernel));
+            }
         }
     }
+    if !pending.is_empty() {
+        return Err(func_error(func, "internal error: a fused value has no consumer"));
+    }
+    let fused_ops = fused.len();
     let vector_maps = compiler.vector_maps;
     let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
     let kernels: Vec<CompiledKernel> = lowered
@@ -227,6 +250,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         peak_bytes: plan.arena_bytes,
         constant_bytes,
         vector_maps,
+        fused_ops,
     };
     Ok(CompiledFunction {
         module: Some(jit),
@@ -242,6 +266,47 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         output_names: output_names(func),
         stats,
     })
+}
+
+/// The ops of the body in order, without the final `return`, and the return.
+fn body_ops<'f>(
+    func: &'f Function,
+    body: &weft_ir::module::BlockData,
+) -> Result<(Vec<&'f OpData>, &'f OpData), Diagnostic> {
+    let mut ops = Vec::new();
+    for &op in &body.ops {
+        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
+        if !data.regions.is_empty() {
+            return Err(op_error(data, "ops with regions are not supported by the JIT"));
+        }
+        if data.def.has_trait(Trait::Terminator) {
+            return Ok((ops, data));
+        }
+        ops.push(data);
+    }
+    Err(func_error(func, "has no 'return' at the end of its body"))
+}
+
+/// The values an op's kernel reads: its operands, with each fused operand
+/// replaced by what its computation reads.
+fn effective_uses(operands: &[Value], reads: &HashMap<Value, Vec<Value>>) -> Vec<Value> {
+    operands.iter().flat_map(|v| reads.get(v).cloned().unwrap_or_else(|| vec![*v])).collect()
+}
+
+/// Merges the single map of `producer` into the single map of `kernel`.
+fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), String> {
+    let ([consumer], [part]) = (&mut kernel.parts[..], &producer.parts[..]) else {
+        return Err("internal error: a fused kernel has more than one part".into());
+    };
+    fuse::splice(consumer, j, part.clone())
+}
+
+/// The op a kernel computing `members` is reported at: the one that can
+/// fail at run time (a fused group has at most one), else the first.
+fn reported_op<'f>(func: &Function, ops: &[&'f OpData], members: &[&'f OpData]) -> &'f OpData {
+    let first = ops.iter().copied().find(|op| members.iter().any(|m| std::ptr::eq(*m, *op)));
+    let failing = members.iter().copied().find(|m| fuse::can_fail(func, m));
+    failing.or(first).unwrap_or(members[0])
 }
 
 fn bytes_of(slot: &Slot) -> u64 {

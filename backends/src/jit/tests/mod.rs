@@ -3,6 +3,7 @@
 //! results too, except where spec/jit.md allows a reordered f32 sum (the
 //! tiled matmul), which is checked within 1e-5 relative.
 
+mod fusion;
 mod lanes;
 
 use super::*;
@@ -278,7 +279,8 @@ fn constants_are_materialized_and_resources_read_in_place() {
     let want = run_function(&m, f, vec![f32s(&[2, 3], 18)]).unwrap();
     let c = compile(&m, f).unwrap();
     assert_eq!(c.run(vec![f32s(&[2, 3], 18)]).unwrap(), want);
-    assert_eq!(c.stats().kernels, 3);
+    // The chain mul, add, sub is one fused kernel.
+    assert_eq!((c.stats().kernels, c.stats().fused_ops), (1, 2));
     assert_eq!(c.stats().constant_bytes, 12 + 24);
 }
 
