@@ -116,7 +116,12 @@ impl Emit<'_, '_> {
         let st = input.st;
         let (in_lane, in_axis) = split(&self.view(input)?, lanes.len());
         let (out_lane, out_axis) = split(&self.view(out)?, lanes.len());
+        let contiguous = |axis: &[i64]| axis.first() == Some(&4);
+        let vector = st == Storage::F32 && !log && n >= 4 && contiguous(&in_axis) && contiguous(&out_axis);
         self.nest(lanes, &[in_lane, out_lane], &mut |e, p| {
+            if vector {
+                return e.softmax_f32_vector(n, p[0], p[1]);
+            }
             let m = e.lane_max(n, (p[0], in_axis.clone()), st)?;
             let (x, y) = ((p[0], in_axis.clone()), (p[1], out_axis.clone()));
             if st == Storage::F32 {

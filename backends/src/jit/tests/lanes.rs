@@ -196,3 +196,27 @@ fn maps_take_lanes_only_where_they_can() {
     let f64s = "func @f(%a: tensor<8xf64>) -> tensor<8xf64> {\n  %0 = nn.exp %a : tensor<8xf64>\n  return %0 : tensor<8xf64>\n}";
     assert_eq!(vector_maps(f64s), 0);
 }
+
+#[test]
+fn softmax_on_lanes_is_bit_exact() {
+    // Rows along the contiguous last axis (lanes and a tail), with NaN,
+    // infinities and a row of -inf; the log form and a strided axis run
+    // the scalar kernel on the same data.
+    for n in [4usize, 7, 128, 131] {
+        let t = format!("tensor<5x{n}xf32>");
+        let text = format!(
+            "func @f(%x: {t}) -> ({t}, {t}, {t}) {{
+  %0 = nn.softmax %x {{axis = 1}} : {t}
+  %1 = nn.log_softmax %x {{axis = -1}} : {t}
+  %2 = nn.softmax %x {{axis = 0}} : {t}
+  return %0, %1, %2 : {t}, {t}, {t}
+}}"
+        );
+        let mut v: Vec<f32> = noise(5 * n, n as u64, 20.0).iter().map(|&x| x as f32).collect();
+        v[1] = f32::NAN;
+        v[n + 2] = f32::INFINITY;
+        v[2 * n + 3] = f32::NEG_INFINITY;
+        v[3 * n..4 * n].iter_mut().for_each(|x| *x = f32::NEG_INFINITY);
+        exact(&text, vec![Tensor { elem: ElemType::F32, shape: vec![5, n as u64], data: TensorData::F32(v) }]);
+    }
+}
