@@ -92,13 +92,17 @@ fn millis(s: &str) -> f64 {
 /// The engines, as `--engine` flags.
 const ENGINES: [&str; 2] = ["--engine=jit", "--engine=interp"];
 
-/// Checks `jit: compiled N kernels in X ms, peak arena ...`; N.
+/// Checks `jit: compiled N kernels in X ms, peak arena ..., F ops fused
+/// into their consumers`; N.
 fn check_jit_line(line: &str) -> u64 {
     let rest = line.strip_prefix("jit: compiled ").unwrap_or_else(|| panic!("no jit line: {line:?}"));
     let (kernels, rest) = rest.split_once(" kernels in ").expect(line);
-    let (_, arena) = rest.split_once(", peak arena ").expect(line);
-    millis(rest);
+    let (time, rest) = rest.split_once(", peak arena ").expect(line);
+    let (arena, fused) = rest.split_once(", ").expect(line);
+    millis(time);
     assert!(arena.ends_with(" bytes") || arena.ends_with(" kB") || arena.ends_with(" MB"), "{line}");
+    let fused = fused.strip_suffix(" ops fused into their consumers").expect(line);
+    fused.parse::<u64>().expect(line);
     kernels.parse().expect(line)
 }
 

@@ -92,7 +92,8 @@ pub fn report(s: &BenchStats) -> String {
 /// ```
 pub fn jit_report(stats: &JitStats) -> String {
     let (kernels, time) = (stats.kernels, ms(stats.compile_time));
-    format!("jit: compiled {kernels} kernels in {time} ms, peak arena {}\n", bytes(stats.peak_bytes))
+    let (peak, fused) = (bytes(stats.peak_bytes), stats.fused_ops);
+    format!("jit: compiled {kernels} kernels in {time} ms, peak arena {peak}, {fused} ops fused into their consumers\n")
 }
 
 /// A byte count for people: bytes, kB or MB (decimal).
@@ -178,8 +179,11 @@ mod tests {
             kernels: 123,
             peak_bytes: 12_345_678,
             constant_bytes: 0,
+            vector_maps: 7,
+            fused_ops: 9,
         };
-        assert_eq!(jit_report(&s), "jit: compiled 123 kernels in 45.678 ms, peak arena 12.3 MB\n");
+        let want = "jit: compiled 123 kernels in 45.678 ms, peak arena 12.3 MB, 9 ops fused into their consumers\n";
+        assert_eq!(jit_report(&s), want);
         assert_eq!((bytes(64), bytes(1_536), bytes(999_999)), ("64 bytes".into(), "1.5 kB".into(), "1.0 MB".into()));
     }
 

@@ -124,6 +124,49 @@ pub(crate) enum Expr {
     Clip(Storage, Clip, Box<Expr>),
 }
 
+impl Expr {
+    /// The expression with every `Input(i)` renumbered to `Input(f(i))`.
+    pub fn map_inputs(self, f: &impl Fn(usize) -> usize) -> Expr {
+        self.rewrite(&mut |i| Expr::Input(f(i)))
+    }
+
+    /// The expression with `Input(j)` replaced by `with`.
+    pub fn replace_input(self, j: usize, with: &Expr) -> Expr {
+        self.rewrite(&mut |i| if i == j { with.clone() } else { Expr::Input(i) })
+    }
+
+    /// The expression with every `Input(i)` replaced by `leaf(i)`.
+    fn rewrite(self, leaf: &mut impl FnMut(usize) -> Expr) -> Expr {
+        let mut go = |e: Box<Expr>| Box::new(e.rewrite(leaf));
+        match self {
+            Expr::Input(i) => leaf(i),
+            Expr::Binary(op, st, a, b) => {
+                let a = go(a);
+                Expr::Binary(op, st, a, go(b))
+            }
+            Expr::Compare(op, st, a, b) => {
+                let a = go(a);
+                Expr::Compare(op, st, a, go(b))
+            }
+            Expr::And(a, b) => {
+                let a = go(a);
+                Expr::And(a, go(b))
+            }
+            Expr::Or(a, b) => {
+                let a = go(a);
+                Expr::Or(a, go(b))
+            }
+            Expr::Unary(op, st, x) => Expr::Unary(op, st, go(x)),
+            Expr::Select(c, t, f) => {
+                let (c, t) = (go(c), go(t));
+                Expr::Select(c, t, go(f))
+            }
+            Expr::Cast { from, to, x } => Expr::Cast { from, to, x: go(x) },
+            Expr::Clip(st, clip, x) => Expr::Clip(st, clip, go(x)),
+        }
+    }
+}
+
 /// The reductions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReduceKind {

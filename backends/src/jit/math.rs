@@ -1,6 +1,7 @@
-//! The runtime math that JIT code calls: each function computes exactly
-//! what the reference `eval` of its op computes (same Rust std / libm
-//! function, in f64), so the JIT's results are the interpreter's bits.
+//! The runtime math that JIT code calls for f64 values and `pow`: each
+//! function computes exactly what the reference `eval` of its op computes
+//! (same Rust std / libm function, in f64), so the JIT's results are the
+//! interpreter's bits. (f32 functions are emitted inline: `codegen::fmath`.)
 //!
 //! Invariants: every function here is `extern "C"`, total (no panics, any
 //! input), and registered with the JIT under [`MathFn::symbol`]. The

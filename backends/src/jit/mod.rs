@@ -19,6 +19,7 @@
 //! long as the compiled function.
 
 mod codegen;
+mod fuse;
 pub mod gemm;
 mod kernel;
 mod lower;
@@ -38,6 +39,7 @@ use codegen::{Compiler, KernelFn};
 use kernel::Kernel;
 use lower::Operand;
 use plan::{Need, Place, Step};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use storage::Storage;
 use weft_ir::attr::Attribute;
@@ -58,6 +60,11 @@ pub struct JitStats {
     /// Bytes of constants materialized at compile time: inline constants,
     /// weights packed for the matmul runtime.
     pub constant_bytes: u64,
+    /// Elementwise maps (loop nests of elementwise kernels and copies)
+    /// that run on SIMD lanes.
+    pub vector_maps: usize,
+    /// Ops computed in registers inside another op's kernel (fusion).
+    pub fused_ops: usize,
 }
 
 /// A buffer of 64-byte-aligned bytes.
@@ -155,22 +162,18 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         let slot = value_slot(func, arg).map_err(|e| func_error(func, format!("{what} {e}")))?;
         steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
     }
-    let mut ops: Vec<&OpData> = Vec::new();
-    let mut ret: Option<&OpData> = None;
-    for &op in &body.ops {
-        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
-        if !data.regions.is_empty() {
-            return Err(op_error(data, "ops with regions are not supported by the JIT; use --engine interp"));
-        }
-        if data.def.has_trait(Trait::Terminator) {
-            steps.push(Step { defs: vec![], uses: data.operands.clone() });
-            ret = Some(data);
-            break;
-        }
-        let mut step = Step { defs: vec![], uses: data.operands.clone() };
+    let (ops, ret) = body_ops(func, body)?;
+    let fused = fuse::plan(func, &ops, &ret.operands);
+    // What each fused value's computation reads (its producers' inputs).
+    let mut reads: HashMap<Value, Vec<Value>> = HashMap::new();
+    for &data in &ops {
+        let mut step = Step { defs: vec![], uses: effective_uses(&data.operands, &reads) };
         for (i, &v) in data.results.iter().enumerate() {
             let slot = value_slot(func, v).map_err(|e| op_error(data, format!("result #{i} {e}")))?;
-            let need = if data.def.has_trait(Trait::ConstantLike) {
+            let need = if fused.contains(&v) {
+                reads.insert(v, std::mem::take(&mut step.uses));
+                Need::Fused
+            } else if data.def.has_trait(Trait::ConstantLike) {
                 let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
                 constant_bytes += bytes;
                 Need::Fixed(place)
@@ -183,13 +186,16 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
             step.defs.push((v, need));
         }
         steps.push(step);
-        ops.push(data);
     }
-    let ret = ret.ok_or_else(|| func_error(func, "has no 'return' at the end of its body"))?;
+    steps.push(Step { defs: vec![], uses: ret.operands.clone() });
     let plan = plan::plan(&steps).map_err(|e| func_error(func, e))?;
     let operand = |v: Value| -> Result<Operand, String> {
         let slot = value_slot(func, v)?;
-        let place = *plan.places.get(&v).ok_or_else(|| format!("value {v} has no place"))?;
+        let place = match plan.places.get(&v) {
+            Some(&p) => p,
+            None if fused.contains(&v) => fuse::FUSED,
+            None => return Err(format!("value {v} has no place")),
+        };
         Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
     };
     let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
@@ -198,26 +204,46 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     // planned values.
     let scratch_at = plan.arena_bytes.next_multiple_of(64);
     let mut scratch_bytes = 0;
+    // Lowered maps of fused values, waiting for their consumer, with the
+    // ops they compute.
+    let mut pending: HashMap<Value, (Kernel, Vec<&OpData>)> = HashMap::new();
     for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
         let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
-        if let Some(mut kernel) = kernel {
-            let prepared =
-                lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
-            constant_bytes += prepared.constant_bytes;
-            scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
-            for part in &mut kernel.parts {
-                lower_resize::attach_tables(part, &mut |bytes| {
-                    constant_bytes += bytes.len() as u64;
-                    owned_constant(&mut constants, &bytes)
-                });
+        let Some(mut kernel) = kernel else { continue };
+        let prepared = lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
+        constant_bytes += prepared.constant_bytes;
+        scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
+        for part in &mut kernel.parts {
+            lower_resize::attach_tables(part, &mut |bytes| {
+                constant_bytes += bytes.len() as u64;
+                owned_constant(&mut constants, &bytes)
+            });
+        }
+        let mut members = vec![data];
+        for (j, v) in data.operands.iter().enumerate().rev() {
+            if let Some((producer, group)) = pending.remove(v) {
+                splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
+                members.extend(group);
             }
-            compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-            lowered.push((data, kernel));
+        }
+        match data.results[..] {
+            [v] if fused.contains(&v) => {
+                pending.insert(v, (kernel, members));
+            }
+            _ => {
+                compiler.add(&kernel).map_err(|e| op_error(data, e))?;
+                lowered.push((reported_op(func, &ops, &members), kernel));
+            }
         }
     }
+    if !pending.is_empty() {
+        return Err(func_error(func, "internal error: a fused value has no consumer"));
+    }
+    let fused_ops = fused.len();
+    let vector_maps = compiler.vector_maps;
     let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
     let kernels: Vec<CompiledKernel> = lowered
         .into_iter()
@@ -238,8 +264,14 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     let args = func.args().iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
     let results = ret.operands.iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
     let arena_bytes = if scratch_bytes > 0 { scratch_at + scratch_bytes } else { plan.arena_bytes };
-    let stats =
-        JitStats { compile_time: started.elapsed(), kernels: kernels.len(), peak_bytes: arena_bytes, constant_bytes };
+    let stats = JitStats {
+        compile_time: started.elapsed(),
+        kernels: kernels.len(),
+        peak_bytes: arena_bytes,
+        constant_bytes,
+        vector_maps,
+        fused_ops,
+    };
     Ok(CompiledFunction {
         module: Some(jit),
         kernels,
@@ -262,6 +294,47 @@ fn owned_constant(constants: &mut Vec<SlotData>, bytes: &[u8]) -> u32 {
     line_bytes_mut(&mut buf)[..bytes.len()].copy_from_slice(bytes);
     constants.push(SlotData::Owned(buf));
     constants.len() as u32
+}
+
+/// The ops of the body in order, without the final `return`, and the return.
+fn body_ops<'f>(
+    func: &'f Function,
+    body: &weft_ir::module::BlockData,
+) -> Result<(Vec<&'f OpData>, &'f OpData), Diagnostic> {
+    let mut ops = Vec::new();
+    for &op in &body.ops {
+        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
+        if !data.regions.is_empty() {
+            return Err(op_error(data, "ops with regions are not supported by the JIT; use --engine interp"));
+        }
+        if data.def.has_trait(Trait::Terminator) {
+            return Ok((ops, data));
+        }
+        ops.push(data);
+    }
+    Err(func_error(func, "has no 'return' at the end of its body"))
+}
+
+/// The values an op's kernel reads: its operands, with each fused operand
+/// replaced by what its computation reads.
+fn effective_uses(operands: &[Value], reads: &HashMap<Value, Vec<Value>>) -> Vec<Value> {
+    operands.iter().flat_map(|v| reads.get(v).cloned().unwrap_or_else(|| vec![*v])).collect()
+}
+
+/// Merges the single map of `producer` into the single map of `kernel`.
+fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), String> {
+    let ([consumer], [part]) = (&mut kernel.parts[..], &producer.parts[..]) else {
+        return Err("internal error: a fused kernel has more than one part".into());
+    };
+    fuse::splice(consumer, j, part.clone())
+}
+
+/// The op a kernel computing `members` is reported at: the one that can
+/// fail at run time (a fused group has at most one), else the first.
+fn reported_op<'f>(func: &Function, ops: &[&'f OpData], members: &[&'f OpData]) -> &'f OpData {
+    let first = ops.iter().copied().find(|op| members.iter().any(|m| std::ptr::eq(*m, *op)));
+    let failing = members.iter().copied().find(|m| fuse::can_fail(func, m));
+    failing.or(first).unwrap_or(members[0])
 }
 
 fn bytes_of(slot: &Slot) -> u64 {

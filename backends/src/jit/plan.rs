@@ -4,7 +4,8 @@
 //! The function is a sequence of steps (the arguments, then each op, then
 //! the `return`); a step defines values and uses values. A value is placed
 //! in the arena, aliases another value's bytes (`nn.reshape` moves no data)
-//! or has a fixed place (a constant's buffer, a resource's bytes). Arena
+//! or has a fixed place (a constant's buffer, a resource's bytes), or none
+//! (a value fused into its consumer's kernel lives in registers). Arena
 //! values are placed greedily in step order, first fit, each at a
 //! 64-byte-aligned offset.
 //!
@@ -33,6 +34,9 @@ pub(crate) enum Need {
     Alias(Value),
     /// A place decided elsewhere (constants).
     Fixed(Place),
+    /// No bytes: the value is computed in registers inside its consumer's
+    /// kernel (fusion), so it has no place.
+    Fused,
 }
 
 /// One step: what it defines, then what it uses.
@@ -60,6 +64,7 @@ pub(crate) fn plan(steps: &[Step]) -> Result<Plan, String> {
     for (i, step) in steps.iter().enumerate() {
         for &(v, need) in &step.defs {
             let place = match need {
+                Need::Fused => continue,
                 Need::Fixed(p) => p,
                 Need::Alias(of) => {
                     *places.get(&of).ok_or_else(|| format!("value {of} is aliased before it is defined"))?
@@ -169,5 +174,19 @@ mod tests {
         assert_ne!(p.places[&v(3)].offset, p.places[&v(0)].offset);
         assert_eq!(p.places[&v(4)].slot, 3);
         assert!(plan(&[Step { defs: vec![], uses: vec![v(9)] }]).is_err());
+    }
+
+    #[test]
+    fn fused_values_have_no_place_and_no_bytes() {
+        // v1 = f(v0) is fused into v2 = g(v1), whose step reads v0.
+        let steps = vec![
+            Step { defs: vec![(v(0), Need::Arena(100))], uses: vec![] },
+            Step { defs: vec![(v(1), Need::Fused)], uses: vec![] },
+            Step { defs: vec![(v(2), Need::Arena(100))], uses: vec![v(0)] },
+            Step { defs: vec![], uses: vec![v(2)] },
+        ];
+        let p = plan(&steps).unwrap();
+        assert!(!p.places.contains_key(&v(1)));
+        assert_eq!(p.arena_bytes, 128 + 100);
     }
 }

@@ -10,6 +10,7 @@
 pub mod builtin;
 pub mod doc;
 pub mod eval;
+pub mod math;
 pub mod nn;
 pub mod shape;
 

@@ -3,8 +3,10 @@
 //! result, or copied as one block).
 //!
 //! Invariants: float lanes accumulate in f64 in the reference's order
-//! (row-major over the reduced dims) and round once per result, so they
-//! are bit-exact with the interpreter; integer sums wrap, integer maxima
+//! (row-major over the reduced dims) and round once per result (f32
+//! softmax: weft's f32 exponentials, summed in f64, then an f32 quotient,
+//! as the reference defines it), so they are bit-exact with the
+//! interpreter; integer sums wrap, integer maxima
 //! compare by value; a gather index outside `[-extent, extent)` fails the
 //! kernel before anything is read at it.
 
@@ -117,53 +119,112 @@ impl Emit<'_, '_> {
         let st = input.st;
         let (in_lane, in_axis) = split(&self.view(input)?, lanes.len());
         let (out_lane, out_axis) = split(&self.view(out)?, lanes.len());
+        let contiguous = |axis: &[i64]| axis.first() == Some(&4);
+        let vector = st == Storage::F32 && !log && n >= 4 && contiguous(&in_axis) && contiguous(&out_axis);
         self.nest(lanes, &[in_lane, out_lane], &mut |e, p| {
-            // max (f64::max semantics: a NaN element is skipped)
-            let max = e.b.declare_var(types::F64);
-            let init = e.b.ins().f64const(f64::NEG_INFINITY);
-            e.b.def_var(max, init);
-            e.nest(&[n], &[(p[0], in_axis.clone())], &mut |e, q| {
-                let x = e.load(st, q[0], 0);
-                let x = e.widen(st, x);
-                let cur = e.b.use_var(max);
-                let take = e.b.ins().fcmp(FloatCC::GreaterThan, x, cur);
-                let cur_nan = e.b.ins().fcmp(FloatCC::Unordered, cur, cur);
-                let take = e.b.ins().bor(take, cur_nan);
-                let next = e.b.ins().select(take, x, cur);
-                e.b.def_var(max, next);
+            if vector {
+                return e.softmax_f32_vector(n, p[0], p[1]);
+            }
+            let m = e.lane_max(n, (p[0], in_axis.clone()), st)?;
+            let (x, y) = ((p[0], in_axis.clone()), (p[1], out_axis.clone()));
+            if st == Storage::F32 {
+                e.softmax_f32_lane(log, n, m, x, y)
+            } else {
+                e.softmax_f64_lane(log, n, m, x, y)
+            }
+        })
+    }
+
+    /// The maximum of a lane, widened to f64 (`f64::max` semantics: NaN
+    /// elements are skipped).
+    fn lane_max(&mut self, n: u64, x: View, st: Storage) -> Result<Value, String> {
+        let max = self.b.declare_var(types::F64);
+        let init = self.b.ins().f64const(f64::NEG_INFINITY);
+        self.b.def_var(max, init);
+        self.nest(&[n], &[x], &mut |e, q| {
+            let x = e.load(st, q[0], 0);
+            let x = e.widen(st, x);
+            let cur = e.b.use_var(max);
+            let take = e.b.ins().fcmp(FloatCC::GreaterThan, x, cur);
+            let cur_nan = e.b.ins().fcmp(FloatCC::Unordered, cur, cur);
+            let take = e.b.ins().bor(take, cur_nan);
+            let next = e.b.ins().select(take, x, cur);
+            e.b.def_var(max, next);
+            Ok(())
+        })?;
+        Ok(self.b.use_var(max))
+    }
+
+    /// An f64 lane: exponentials and quotient in f64, rounded once.
+    fn softmax_f64_lane(&mut self, log: bool, n: u64, m: Value, x: View, y: View) -> Result<(), String> {
+        let st = Storage::F64;
+        let sum = self.b.declare_var(types::F64);
+        let init = self.b.ins().f64const(-0.0);
+        self.b.def_var(sum, init);
+        self.nest(&[n], std::slice::from_ref(&x), &mut |e, q| {
+            let x = e.load(st, q[0], 0);
+            let shifted = e.b.ins().fsub(x, m);
+            let ex = e.call(MathFn::Exp, &[shifted])?;
+            let cur = e.b.use_var(sum);
+            let next = e.b.ins().fadd(cur, ex);
+            e.b.def_var(sum, next);
+            Ok(())
+        })?;
+        let s = self.b.use_var(sum);
+        let log_sum = if log { Some(self.call(MathFn::Log, &[s])?) } else { None };
+        self.nest(&[n], &[x, y], &mut |e, q| {
+            let x = e.load(st, q[0], 0);
+            let shifted = e.b.ins().fsub(x, m);
+            let y = match log_sum {
+                Some(l) => e.b.ins().fsub(shifted, l),
+                None => {
+                    let ex = e.call(MathFn::Exp, &[shifted])?;
+                    e.b.ins().fdiv(ex, s)
+                }
+            };
+            e.store(st, y, q[1], 0);
+            Ok(())
+        })
+    }
+
+    /// An f32 lane: `e_k = exp(x_k - max)` by weft's f32 exp (written to the
+    /// output), their f64 sum in order, then `e_k / f32(sum)` in f32 (or the
+    /// log-softmax in f64, rounded once).
+    fn softmax_f32_lane(&mut self, log: bool, n: u64, m: Value, x: View, y: View) -> Result<(), String> {
+        let st = Storage::F32;
+        let m32 = self.b.ins().fdemote(types::F32, m);
+        let sum = self.b.declare_var(types::F64);
+        let init = self.b.ins().f64const(-0.0);
+        self.b.def_var(sum, init);
+        self.nest(&[n], &[x.clone(), y.clone()], &mut |e, q| {
+            let v = e.load(st, q[0], 0);
+            let ex = e.f32_exp_diff(v, m32, types::F32);
+            e.store(st, ex, q[1], 0);
+            let wide = e.b.ins().fpromote(types::F64, ex);
+            let cur = e.b.use_var(sum);
+            let next = e.b.ins().fadd(cur, wide);
+            e.b.def_var(sum, next);
+            Ok(())
+        })?;
+        let s = self.b.use_var(sum);
+        if log {
+            let l = self.call(MathFn::Log, &[s])?;
+            return self.nest(&[n], &[x, y], &mut |e, q| {
+                let v = e.load(st, q[0], 0);
+                let v = e.widen(st, v);
+                let shifted = e.b.ins().fsub(v, m);
+                let r = e.b.ins().fsub(shifted, l);
+                let r = e.round_from_f64(st, r);
+                e.store(st, r, q[1], 0);
                 Ok(())
-            })?;
-            let m = e.b.use_var(max);
-            let sum = e.b.declare_var(types::F64);
-            let init = e.b.ins().f64const(-0.0);
-            e.b.def_var(sum, init);
-            e.nest(&[n], &[(p[0], in_axis.clone())], &mut |e, q| {
-                let x = e.load(st, q[0], 0);
-                let x = e.widen(st, x);
-                let shifted = e.b.ins().fsub(x, m);
-                let ex = e.call(MathFn::Exp, &[shifted])?;
-                let cur = e.b.use_var(sum);
-                let next = e.b.ins().fadd(cur, ex);
-                e.b.def_var(sum, next);
-                Ok(())
-            })?;
-            let s = e.b.use_var(sum);
-            let log_sum = if log { Some(e.call(MathFn::Log, &[s])?) } else { None };
-            e.nest(&[n], &[(p[0], in_axis.clone()), (p[1], out_axis.clone())], &mut |e, q| {
-                let x = e.load(st, q[0], 0);
-                let x = e.widen(st, x);
-                let shifted = e.b.ins().fsub(x, m);
-                let y = match log_sum {
-                    Some(l) => e.b.ins().fsub(shifted, l),
-                    None => {
-                        let ex = e.call(MathFn::Exp, &[shifted])?;
-                        e.b.ins().fdiv(ex, s)
-                    }
-                };
-                let y = e.round_from_f64(st, y);
-                e.store(st, y, q[1], 0);
-                Ok(())
-            })
+            });
+        }
+        let s32 = self.b.ins().fdemote(types::F32, s);
+        self.nest(&[n], &[y], &mut |e, q| {
+            let ex = e.load(st, q[0], 0);
+            let r = e.b.ins().fdiv(ex, s32);
+            e.store(st, r, q[0], 0);
+            Ok(())
         })
     }
 

@@ -102,8 +102,15 @@ impl<'a, 'f> Emit<'a, 'f> {
         Ok(())
     }
 
-    /// `out[idx] = expr(inputs[idx])` over `shape`.
+    /// `out[idx] = expr(inputs[idx])` over `shape`: on SIMD lanes where the
+    /// storage, the expression and the innermost dim allow it
+    /// (`vmap`), else one element at a time.
     pub fn map(&mut self, shape: &[u64], out: &Access, inputs: &[Access], expr: &Expr) -> Result<(), String> {
+        if let Some(k) = super::vmap::lane_kind(out, inputs, expr) {
+            if self.vector_map(k, shape, out, inputs, expr)? {
+                return Ok(());
+            }
+        }
         let mut views = vec![self.view(out)?];
         for a in inputs {
             views.push(self.view(a)?);

@@ -4,9 +4,11 @@
 //! resources) and the result is 0 or a failure code of the kernel.
 //!
 //! The ISA is the host's (`cranelift_native`), `opt_level = speed`. The
-//! float functions the reference semantics take from Rust's std or libm
-//! (exp, ln, erf, tanh, ...) are called in the runtime ([`super::math`]),
-//! so they give the interpreter's bits.
+//! f32 functions (exp, log, erf, tanh, sigmoid, gelu) are weft's own f32
+//! algorithms, emitted inline from the generic code the interpreter runs
+//! (`fmath`); the f64 functions the reference takes from Rust's std or
+//! libm are called in the runtime ([`super::math`]). Both give the
+//! interpreter's bits.
 //!
 //! Invariants: every buffer base is loaded in the entry block (so it
 //! dominates every loop); loops are do-while with static trip counts > 0
@@ -15,12 +17,15 @@
 
 mod conv;
 mod conv_transpose;
+mod fmath;
 mod lanes;
 mod loops;
 mod matmul;
 mod mean;
 mod resize;
 mod scalar;
+mod vmap;
+mod vsoftmax;
 
 use super::kernel::{Kernel, Part};
 use super::math::MathFn;
@@ -44,6 +49,8 @@ pub(crate) struct Compiler {
     fctx: FunctionBuilderContext,
     math: HashMap<MathFn, FuncId>,
     kernels: Vec<FuncId>,
+    /// Elementwise maps emitted on SIMD lanes so far.
+    pub vector_maps: usize,
 }
 
 fn isa_flags() -> Result<settings::Flags, String> {
@@ -78,7 +85,7 @@ impl Compiler {
             math.insert(f, id);
         }
         let ctx = module.make_context();
-        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new() })
+        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new(), vector_maps: 0 })
     }
 
     /// Generates the function of `kernel`; its index among the kernels.
@@ -118,10 +125,11 @@ impl Compiler {
             let base = b.ins().load(ptr, flags(), table, (slot * 8) as i32);
             bases.insert(slot, base);
         }
-        let mut e = Emit { b: &mut b, refs, bases, fail, ptr };
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0 };
         for part in &kernel.parts {
             e.part(part)?;
         }
+        self.vector_maps += e.vector_maps;
         let zero = e.b.ins().iconst(types::I32, 0);
         e.b.ins().return_(&[zero]);
         e.b.switch_to_block(fail);
@@ -186,6 +194,8 @@ pub(crate) struct Emit<'a, 'f> {
     bases: HashMap<u32, Value>,
     fail: Block,
     pub ptr: Type,
+    /// Maps this kernel runs on SIMD lanes.
+    pub vector_maps: usize,
 }
 
 impl Emit<'_, '_> {

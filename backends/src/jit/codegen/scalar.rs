@@ -4,9 +4,9 @@
 //! Invariants: an integer in a register is an i64 holding the canonical
 //! value of its type (see `storage`), and every integer result is wrapped
 //! back to its width before it is stored; f32 arithmetic (+ - * / sqrt) is
-//! done natively, which equals computing in f64 and rounding once; the
-//! transcendental functions compute in f64 in the runtime and are rounded
-//! once to f32 here.
+//! done natively, which equals computing in f64 and rounding once; the f32
+//! transcendental functions are weft's f32 algorithms emitted inline
+//! (`fmath`), the f64 ones call the runtime's std / libm functions.
 
 use super::Emit;
 use crate::jit::kernel::{BinOp, Clip, CmpOp, Expr, UnOp, FAIL_DIV_ZERO, FAIL_POW_ZERO};
@@ -227,6 +227,11 @@ impl Emit<'_, '_> {
     fn unary(&mut self, op: UnOp, st: Storage, x: Value) -> Result<Value, String> {
         if !st.is_float() {
             return Ok(self.int_unary(op, st, x));
+        }
+        if st == Storage::F32 {
+            if let Some(y) = self.f32_function(op, x, types::F32) {
+                return Ok(y);
+            }
         }
         let math = match op {
             UnOp::Neg => return Ok(self.b.ins().fneg(x)),

@@ -2,13 +2,17 @@
 //! axis) and `layer_norm` (over the trailing axes from `axis`).
 //!
 //! Invariants: float element types only; everything is computed in f64
-//! from the operand values and rounded once per result element.
+//! from the operand values and rounded once per result element, except the
+//! exponentials of f32 softmax and log-softmax, which are weft's f32
+//! `exp` of the exact difference `x - max` ([`math::exp_diff`]), so that
+//! the JIT computes them on f32 lanes with the same bits.
 
 use super::arith::ONE_RESULT;
 use super::common::{float_attr, float_operand, int_attr, one, same_elem};
 use super::unary::UNARY;
 use crate::module::Attrs;
 use crate::ops::eval::{self, as_f64};
+use crate::ops::math;
 use crate::ops::shape::{broadcast_shapes, normalize_axis};
 use crate::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
 use crate::tensor::{Scalar, Tensor, TensorData};
@@ -30,8 +34,10 @@ fn infer_along_axis(info: &OpInfo) -> Result<Vec<Type>, String> {
 pub const SOFTMAX: OpDef = OpDef {
     name: "nn.softmax",
     summary: "exp(x - max) / sum(exp(x - max)) along an axis",
-    description: "The maximum and the sum are taken along `axis`; computed in f64 and rounded \
-once per element.\n\n```\n%1 = nn.softmax %0 {axis = -1} : tensor<1x4xf32>\n```",
+    description: "The maximum and the sum are taken along `axis`. f32: `e_k = exp(x_k - max)` \
+with weft's f32 `exp` of the exact difference (spec/numerics.md), the sum of the `e_k` in f64 in \
+order, and `y_k = e_k / f32(sum)` in f32. f64, f16, bf16: computed in f64 and rounded once per \
+element.\n\n```\n%1 = nn.softmax %0 {axis = -1} : tensor<1x4xf32>\n```",
     operands: UNARY,
     results: ONE_RESULT,
     attrs: &[AXIS],
@@ -44,8 +50,10 @@ once per element.\n\n```\n%1 = nn.softmax %0 {axis = -1} : tensor<1x4xf32>\n```"
 pub const LOG_SOFTMAX: OpDef = OpDef {
     name: "nn.log_softmax",
     summary: "x - max - log(sum(exp(x - max))) along an axis",
-    description: "The logarithm of `nn.softmax`, computed without forming the quotient, in f64 \
-and rounded once per element.\n\n```\n%1 = nn.log_softmax %0 {axis = 1} : tensor<2x10xf32>\n```",
+    description: "The logarithm of `nn.softmax`, computed without forming the quotient: \
+`y_k = (x_k - max) - log(sum)` in f64, rounded once per element, where the sum of exponentials is \
+that of `nn.softmax` (on f32, of weft's f32 `exp`).\n\n\
+```\n%1 = nn.log_softmax %0 {axis = 1} : tensor<2x10xf32>\n```",
     operands: UNARY,
     results: ONE_RESULT,
     attrs: &[AXIS],
@@ -59,20 +67,44 @@ and rounded once per element.\n\n```\n%1 = nn.log_softmax %0 {axis = 1} : tensor
 fn along_axis(a: &Tensor, attrs: &Attrs, log: bool) -> Result<Vec<Tensor>, String> {
     let axis = normalize_axis(int_attr(attrs, "axis")?, a.shape.len())?;
     let n = a.shape.get(axis).copied().unwrap_or(1) as usize;
-    let inner: u64 = a.shape.iter().skip(axis + 1).product();
-    let mut v: Vec<f64> = (0..a.numel() as usize).map(|i| as_f64(a.data.get(i))).collect();
-    let lanes = if n == 0 { 0 } else { a.numel() / n as u64 };
-    for lane in 0..lanes {
+    let inner = a.shape.iter().skip(axis + 1).product::<u64>() as usize;
+    let lanes = (a.numel() as usize).checked_div(n).unwrap_or(0);
+    // The flat positions of lane `lane`'s elements.
+    let positions = |lane: usize| {
         let (outer, j) = (lane / inner.max(1), lane % inner.max(1));
-        let at = |k: usize| (outer * n as u64 * inner + k as u64 * inner + j) as usize;
-        let max = (0..n).map(|k| v[at(k)]).fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = (0..n).map(|k| (v[at(k)] - max).exp()).sum();
-        for k in 0..n {
-            let shifted = v[at(k)] - max;
-            v[at(k)] = if log { shifted - sum.ln() } else { shifted.exp() / sum };
+        (0..n).map(move |k| outer * n * inner + k * inner + j)
+    };
+    if let TensorData::F32(x) = &a.data {
+        let mut y = x.clone();
+        for lane in 0..lanes {
+            let at: Vec<usize> = positions(lane).collect();
+            softmax_f32_lane(x, &mut y, &at, log);
+        }
+        return Ok(vec![Tensor { elem: a.elem.clone(), shape: a.shape.clone(), data: TensorData::F32(y) }]);
+    }
+    let mut v: Vec<f64> = (0..a.numel() as usize).map(|i| as_f64(a.data.get(i))).collect();
+    for lane in 0..lanes {
+        let at: Vec<usize> = positions(lane).collect();
+        let max = at.iter().map(|&i| v[i]).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = at.iter().map(|&i| (v[i] - max).exp()).sum();
+        for &i in &at {
+            let shifted = v[i] - max;
+            v[i] = if log { shifted - sum.ln() } else { shifted.exp() / sum };
         }
     }
     Ok(vec![Tensor::from_fn(a.elem.clone(), a.shape.clone(), |i| Scalar::Float(v[i]))])
+}
+
+/// One f32 lane (the elements of `x` at `at`) into `y`: the max, the f32
+/// exponentials of the exact shifts, their f64 sum in order, then the f32
+/// quotients (or the f64 log-softmax, rounded once).
+fn softmax_f32_lane(x: &[f32], y: &mut [f32], at: &[usize], log: bool) {
+    let max = at.iter().map(|&i| x[i]).fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = at.iter().map(|&i| math::exp_diff(x[i], max)).collect();
+    let sum: f64 = e.iter().map(|&v| f64::from(v)).sum();
+    for (k, &i) in at.iter().enumerate() {
+        y[i] = if log { ((f64::from(x[i]) - f64::from(max)) - sum.ln()) as f32 } else { e[k] / sum as f32 };
+    }
 }
 
 const LAYER_NORM_OPERANDS: Arity = Arity::Fixed(&["input", "scale", "bias"]);
