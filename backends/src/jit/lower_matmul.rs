@@ -12,7 +12,7 @@
 //! runtime only ever sees aligned buffers of the sizes the part states;
 //! kernels run one at a time, so they all share the scratch bytes.
 
-use super::gemm::{pack_b, packed_len, Element, Isa};
+use super::gemm::{packed_len, Element, Isa};
 use super::kernel::{Access, Gemm, Kernel, Part, TEMP_SLOT};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
@@ -179,6 +179,39 @@ impl Packed for f64 {
 }
 
 /// Element `index` of a little-endian f32 or f64 buffer.
+/// Where a constant matrix's elements are: `[row, column]` element `(p, j)`
+/// is element `start + p * strides[0] + j * strides[1]` of `bytes`.
+struct Source<'a> {
+    bytes: &'a [u8],
+    st: Storage,
+    strides: [i64; 2],
+}
+
+/// Writes the `k x n` matrix at `start` of `from` into `out` (bytes of
+/// zeros, as long as the packed matrix) in the panel layout of
+/// [`super::gemm::pack_b`]: panel `q` holds columns `q * nr ..` of every row, the
+/// columns past `n` left zero. `None` when an element is outside the bytes.
+fn pack_panels<T: Packed>(from: &Source, start: i64, nr: usize, k: usize, n: usize, out: &mut [u8]) -> Option<()> {
+    let size = T::SIZE;
+    // The same element type, rows contiguous: rows of a panel are byte copies.
+    let copy_rows = from.strides[1] == 1 && from.st.size() as usize == size;
+    for (q, panel) in out.chunks_exact_mut(nr * k.max(1) * size).take(n.div_ceil(nr)).enumerate() {
+        let (j0, width) = (q * nr, nr.min(n - q * nr));
+        for (p, row) in panel.chunks_exact_mut(nr * size).take(k).enumerate() {
+            let first = start + p as i64 * from.strides[0] + j0 as i64 * from.strides[1];
+            if copy_rows {
+                let at = usize::try_from(first).ok()?.checked_mul(size)?;
+                row[..width * size].copy_from_slice(from.bytes.get(at..at + width * size)?);
+                continue;
+            }
+            for (c, out) in row.chunks_exact_mut(size).take(width).enumerate() {
+                T::from_f64(read_float(from.bytes, from.st, first + c as i64 * from.strides[1])?).write(out);
+            }
+        }
+    }
+    Some(())
+}
+
 fn read_float(bytes: &[u8], st: Storage, index: i64) -> Option<f64> {
     let size = st.size() as usize;
     let at = usize::try_from(index).ok()?.checked_mul(size)?;
@@ -192,7 +225,10 @@ fn read_float(bytes: &[u8], st: Storage, index: i64) -> Option<f64> {
 
 /// Packs every matrix of the constant `b` reads into a new constant buffer
 /// and points `b` at it; the bytes packed. One packed matrix per index of
-/// the batch dims along which `b` moves (row-major over those dims).
+/// the batch dims along which `b` moves (row-major over those dims). The
+/// panels are written straight from the constant's bytes into the
+/// 64-byte-aligned buffer (one pass over the weight: this is most of the
+/// compile time of a large model).
 fn pack_constant<T: Packed>(g: &mut Gemm, constants: &mut Vec<SlotData>) -> Result<u64, String> {
     let (k, n) = (g.k as usize, g.n as usize);
     let exact = g.b.st == g.c.st || (g.b.st == Storage::F32 && g.c.st == Storage::F64);
@@ -203,24 +239,16 @@ fn pack_constant<T: Packed>(g: &mut Gemm, constants: &mut Vec<SlotData>) -> Resu
     let moving: Vec<usize> = (0..g.batch.len()).filter(|&d| g.b.strides[d] != 0 && g.batch[d] > 1).collect();
     let extents: Vec<u64> = moving.iter().map(|&d| g.batch[d]).collect();
     let count = extents.iter().product::<u64>() as usize;
+    let bytes = (count * plen * T::SIZE) as u64;
+    let mut buf = aligned(bytes);
     let src = slot_bytes(constants, g.b.place)?;
-    let mut packed = vec![T::default(); count * plen];
-    let mut matrix = vec![T::default(); k * n];
+    let from = Source { bytes: src, st: g.b.st, strides: g.b_strides };
     let mut idx = vec![0u64; moving.len()];
-    for (t, out) in packed.chunks_exact_mut(plen.max(1)).enumerate().take(count) {
+    for (t, out) in line_bytes_mut(&mut buf).chunks_exact_mut((plen * T::SIZE).max(1)).enumerate().take(count) {
         weft_ir::ops::eval::unflatten(t as u64, &extents, &mut idx);
         let start = g.b.base + moving.iter().zip(&idx).map(|(&d, &i)| i as i64 * g.b.strides[d]).sum::<i64>();
-        for (e, x) in matrix.iter_mut().enumerate() {
-            let at = start + (e / n.max(1)) as i64 * g.b_strides[0] + (e % n.max(1)) as i64 * g.b_strides[1];
-            let v = read_float(src, g.b.st, at).ok_or("internal error: a matmul weight reads outside its constant")?;
-            *x = T::from_f64(v);
-        }
-        pack_b(g.isa, k, n, &matrix, n, out)?;
-    }
-    let bytes = (packed.len() * T::SIZE) as u64;
-    let mut buf = aligned(bytes);
-    for (x, out) in packed.iter().zip(line_bytes_mut(&mut buf).chunks_exact_mut(T::SIZE)) {
-        x.write(out);
+        pack_panels::<T>(&from, start, T::panel_width(g.isa), k, n, out)
+            .ok_or("internal error: a matmul weight reads outside its constant")?;
     }
     constants.push(SlotData::Owned(buf));
     let own = super::kernel::row_major(&extents);
