@@ -1,0 +1,372 @@
+//! The function units of the nl dialect: `poly2` (a quadratic in fixed
+//! point), `exp2` (QUARK's Appro-Exp core), `log2` (Appro-LN's core),
+//! `isqrt` (I-BERT's integer square root) and `lut` (a table).
+//!
+//! Invariants: fixed-point formats are attributes (`frac`: fractional
+//! bits), never implied by types; `exp2` and `log2` are defined as
+//! compositions of the primitives' own semantics ([`poly2`],
+//! [`shift_round`], [`leading_one`]), so one hardware quadratic and one
+//! barrel shifter can serve all of them; every internal step saturates at
+//! the `i128` range and the result once at its declared type.
+
+use super::arith::ONE_RESULT;
+use super::common::{bounded_int, int_operand, int_result, ints_of, result_elem, shift_round, tensor_of, Rounding};
+use super::shift::leading_one;
+use crate::module::Attrs;
+use crate::ops::nn::common::{int_attr, ints_attr};
+use crate::ops::{Arity, AttrKind, AttrSpec, OpDef, OpInfo, Trait};
+use crate::tensor::Tensor;
+use crate::types::Type;
+
+const INPUT: Arity = Arity::Fixed(&["input"]);
+
+const COEFFS: AttrSpec = AttrSpec {
+    name: "coeffs",
+    kind: AttrKind::Ints,
+    required: true,
+    doc: "[a, b, c] of a*f^2 + b*f + c, integers with the result's fractional bits",
+};
+
+/// The largest number of fractional bits a format attribute may give.
+pub const MAX_FRAC: i64 = 62;
+
+/// `[a, b, c]` from the `coeffs` attribute.
+pub fn coeffs(attrs: &Attrs) -> Result<[i128; 3], String> {
+    match ints_attr(attrs, "coeffs")?.as_slice() {
+        &[a, b, c] => Ok([a as i128, b as i128, c as i128]),
+        other => Err(format!("attribute 'coeffs' must hold 3 integers [a, b, c], got {}", other.len())),
+    }
+}
+
+/// `a*x^2 + b*x + c` by Horner's rule for `x` with `frac` fractional bits
+/// and coefficients (and result) in any one format: `t = ((a*x) >> frac)
+/// + b`, `y = ((t*x) >> frac) + c`, both shifts rounded to nearest.
+pub fn poly2([a, b, c]: [i128; 3], x: i128, frac: i64) -> i128 {
+    let t = shift_round(a.saturating_mul(x), -frac, Rounding::Nearest).saturating_add(b);
+    shift_round(t.saturating_mul(x), -frac, Rounding::Nearest).saturating_add(c)
+}
+
+pub const POLY2: OpDef = OpDef {
+    name: "nl.poly2",
+    summary: "A quadratic a*x^2 + b*x + c in fixed point, elementwise (two multipliers)",
+    description: "`x` has `frac` fractional bits; the coefficients and the result share one format. \
+Horner's rule with both products rounded to nearest (ties up) at the coefficients' format: \
+`t = ((a*x) >> frac) + b`, `y = ((t*x) >> frac) + c`; `y` is saturated to the result type.\n\n\
+```\n%1 = nl.poly2 %0 {coeffs = [-11141, 23281, 0], frac = 15} : (tensor<64xu16>) -> tensor<64xi17>\n```",
+    operands: INPUT,
+    results: ONE_RESULT,
+    attrs: &[
+        COEFFS,
+        AttrSpec { name: "frac", kind: AttrKind::Int, required: true, doc: "fractional bits of x, 0..=62" },
+    ],
+    traits: &[Trait::Pure],
+    verify: Some(|info| {
+        int_operand(info, 0)?;
+        coeffs(info.attrs)?;
+        bounded_int(info.attrs, "frac", 0, MAX_FRAC).map(|_| ())
+    }),
+    verify_results: Some(same_shape_result),
+    eval: Some(|ops, attrs, results| {
+        let (k, frac) = (coeffs(attrs)?, bounded_int(attrs, "frac", 0, MAX_FRAC)?);
+        map_unit(&ops[0], results, |x| poly2(k, x, frac))
+    }),
+    ..OpDef::DEFAULT
+};
+
+fn same_shape_result(info: &OpInfo, results: &[&Type]) -> Result<(), String> {
+    int_result(results, 0, &int_operand(info, 0)?.dims).map(|_| ())
+}
+
+fn map_unit(x: &Tensor, results: &[Type], f: impl Fn(i128) -> i128) -> Result<Vec<Tensor>, String> {
+    let v: Vec<i128> = ints_of(x).into_iter().map(f).collect();
+    Ok(vec![tensor_of(result_elem(results, 0)?, x.shape.clone(), &v)])
+}
+
+/// The attributes of `nl.exp2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exp2Format {
+    pub frac: i64,
+    pub coeffs: [i128; 3],
+    pub coeff_frac: i64,
+    pub out_frac: i64,
+}
+
+impl Exp2Format {
+    pub fn from_attrs(attrs: &Attrs) -> Result<Exp2Format, String> {
+        Ok(Exp2Format {
+            frac: bounded_int(attrs, "frac", 0, 30)?,
+            coeffs: coeffs(attrs)?,
+            coeff_frac: bounded_int(attrs, "coeff_frac", 0, 30)?,
+            out_frac: bounded_int(attrs, "out_frac", 0, MAX_FRAC)?,
+        })
+    }
+
+    /// `2^(t / 2^frac)` with `out_frac` fractional bits.
+    pub fn eval(&self, t: i128) -> i128 {
+        let qi = shift_round(t, -self.frac, Rounding::Ceil);
+        let qf = t.saturating_sub(shift_round(qi, self.frac, Rounding::Floor));
+        let p = poly2(self.coeffs, qf, self.frac);
+        let amount = qi.saturating_add((self.out_frac - self.coeff_frac) as i128).clamp(-126, 126) as i64;
+        shift_round(p, amount, Rounding::Nearest)
+    }
+}
+
+pub const EXP2: OpDef = OpDef {
+    name: "nl.exp2",
+    summary: "2^t in fixed point (Appro-Exp): ceil split, quadratic on the fraction, shift",
+    description: "`t` has `frac` fractional bits. The split: `qi = ceil(t / 2^frac)` and \
+`qf = t - qi * 2^frac`, so `qf / 2^frac` lies in (-1, 0]; `p = poly2(qf)` approximates \
+`2^(qf / 2^frac)` with `coeff_frac` fractional bits (see `nl.poly2`; the coefficients are in that \
+format); the result is `p` shifted by `qi + out_frac - coeff_frac` (right shifts rounded to \
+nearest, ties up), so it has `out_frac` fractional bits, saturated to the result type. The same \
+unit computes e^x after a constant multiplication by log2(e).\n\n\
+```\n%1 = nl.exp2 %0 {coeff_frac = 15, coeffs = [5636, 22020, 32768], frac = 14, out_frac = 15} : (tensor<64xi21>) -> tensor<64xu16>\n```",
+    operands: INPUT,
+    results: ONE_RESULT,
+    attrs: &[
+        AttrSpec { name: "coeff_frac", kind: AttrKind::Int, required: true, doc: "fractional bits of the coefficients, 0..=30" },
+        COEFFS,
+        AttrSpec { name: "frac", kind: AttrKind::Int, required: true, doc: "fractional bits of t, 0..=30" },
+        AttrSpec { name: "out_frac", kind: AttrKind::Int, required: true, doc: "fractional bits of the result, 0..=62" },
+    ],
+    traits: &[Trait::Pure],
+    verify: Some(|info| {
+        int_operand(info, 0)?;
+        Exp2Format::from_attrs(info.attrs).map(|_| ())
+    }),
+    verify_results: Some(same_shape_result),
+    eval: Some(|ops, attrs, results| {
+        let f = Exp2Format::from_attrs(attrs)?;
+        map_unit(&ops[0], results, |t| f.eval(t))
+    }),
+    ..OpDef::DEFAULT
+};
+
+/// The attributes of `nl.log2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Log2Format {
+    pub frac: i64,
+    pub mantissa_frac: i64,
+    pub coeffs: [i128; 3],
+    pub out_frac: i64,
+}
+
+impl Log2Format {
+    pub fn from_attrs(attrs: &Attrs) -> Result<Log2Format, String> {
+        Ok(Log2Format {
+            frac: bounded_int(attrs, "frac", -MAX_FRAC, MAX_FRAC)?,
+            mantissa_frac: bounded_int(attrs, "mantissa_frac", 1, 30)?,
+            coeffs: coeffs(attrs)?,
+            out_frac: bounded_int(attrs, "out_frac", 0, 30)?,
+        })
+    }
+
+    /// `log2(x / 2^frac)` with `out_frac` fractional bits, or `None` for
+    /// `x <= 0`.
+    pub fn eval(&self, x: i128) -> Option<i128> {
+        if x <= 0 {
+            return None;
+        }
+        let k = leading_one(x);
+        let m = shift_round(x, self.mantissa_frac - k as i64, Rounding::Floor);
+        let f = m - (1i128 << self.mantissa_frac);
+        let p = poly2(self.coeffs, f, self.mantissa_frac);
+        let exponent = shift_round(k - self.frac as i128, self.out_frac, Rounding::Floor);
+        Some(p.saturating_add(exponent))
+    }
+}
+
+pub const LOG2: OpDef = OpDef {
+    name: "nl.log2",
+    summary: "log2 x in fixed point (Appro-LN): leading-one detector, quadratic on the mantissa",
+    description: "`x` stands for `x / 2^frac` (`frac` may be negative). The leading-one detector \
+gives `k = floor(log2 x)`; a shift by `mantissa_frac - k` (right shifts truncate) gives the \
+mantissa `m` in [1, 2) with `mantissa_frac` fractional bits, and `f = m - 1`; `p = poly2(f)` \
+approximates `log2(1 + f)` with `out_frac` fractional bits (see `nl.poly2`); the result is \
+`p + (k - frac) * 2^out_frac`, saturated to the result type. For `x <= 0` (no leading one) the \
+result is the result type's least value, which stands for minus infinity. The natural log is \
+this times ln 2.\n\n\
+```\n%1 = nl.log2 %0 {coeffs = [-11141, 23281, 0], frac = 15, mantissa_frac = 15, out_frac = 15} : (tensor<4x1xu22>) -> tensor<4x1xi21>\n```",
+    operands: INPUT,
+    results: ONE_RESULT,
+    attrs: &[
+        COEFFS,
+        AttrSpec { name: "frac", kind: AttrKind::Int, required: true, doc: "fractional bits of x, -62..=62" },
+        AttrSpec { name: "mantissa_frac", kind: AttrKind::Int, required: true, doc: "fractional bits of the mantissa, 1..=30" },
+        AttrSpec { name: "out_frac", kind: AttrKind::Int, required: true, doc: "fractional bits of the result, 0..=30" },
+    ],
+    traits: &[Trait::Pure],
+    verify: Some(|info| {
+        int_operand(info, 0)?;
+        Log2Format::from_attrs(info.attrs).map(|_| ())
+    }),
+    verify_results: Some(same_shape_result),
+    eval: Some(|ops, attrs, results| {
+        let f = Log2Format::from_attrs(attrs)?;
+        map_unit(&ops[0], results, |x| f.eval(x).unwrap_or(i128::MIN))
+    }),
+    ..OpDef::DEFAULT
+};
+
+/// `floor(sqrt(x))` for `x >= 0` (0 for negative `x`), by Newton's
+/// iteration on integers.
+pub fn isqrt(x: i128) -> i128 {
+    if x <= 0 {
+        return 0;
+    }
+    // Start above the root: 2^ceil(bits / 2).
+    let bits = 128 - x.leading_zeros() as i128;
+    let mut r = 1i128 << ((bits + 1) / 2);
+    loop {
+        let next = (r + x / r) >> 1;
+        if next >= r {
+            return r;
+        }
+        r = next;
+    }
+}
+
+pub const ISQRT: OpDef = OpDef {
+    name: "nl.isqrt",
+    summary: "Integer square root floor(sqrt(x)), elementwise (I-BERT's i-sqrt)",
+    description: "Exact: Newton's iteration `r <- (r + x / r) / 2` on integers from \
+`r = 2^ceil(bits(x) / 2)` stops at `floor(sqrt(x))` (I-BERT's i-sqrt). Negative inputs give 0. \
+The result is saturated to the result type.\n\n\
+```\n%1 = nl.isqrt %0 : (tensor<4x1xu40>) -> tensor<4x1xu20>\n```",
+    operands: INPUT,
+    results: ONE_RESULT,
+    traits: &[Trait::Pure],
+    verify: Some(|info| int_operand(info, 0).map(|_| ())),
+    verify_results: Some(same_shape_result),
+    eval: Some(|ops, _, results| map_unit(&ops[0], results, isqrt)),
+    ..OpDef::DEFAULT
+};
+
+/// The most entries a `nl.lut` table may have.
+pub const MAX_TABLE: usize = 1 << 16;
+
+fn table(attrs: &Attrs) -> Result<(Vec<i64>, i64), String> {
+    let t = ints_attr(attrs, "table")?;
+    if t.is_empty() || t.len() > MAX_TABLE {
+        return Err(format!("attribute 'table' must hold 1 to {MAX_TABLE} entries, got {}", t.len()));
+    }
+    Ok((t, int_attr(attrs, "offset")?))
+}
+
+pub const LUT: OpDef = OpDef {
+    name: "nl.lut",
+    summary: "A lookup table: table[x - offset], elementwise",
+    description: "The entry at index `x - offset`; indices below 0 read the first entry and \
+indices past the end the last one (the table's inputs saturate). The entry is saturated to \
+the result type. A table over every value of an 8-bit input is the exact baseline of the \
+`lut` method.\n\n```\n%1 = nl.lut %0 {offset = -2, table = [0, 0, 1, 2]} : (tensor<8xi2>) -> tensor<8xi8>\n```",
+    operands: INPUT,
+    results: ONE_RESULT,
+    attrs: &[
+        AttrSpec { name: "offset", kind: AttrKind::Int, required: true, doc: "the input value of the first entry" },
+        AttrSpec { name: "table", kind: AttrKind::Ints, required: true, doc: "the entries, 1 to 65536" },
+    ],
+    traits: &[Trait::Pure],
+    verify: Some(|info| {
+        int_operand(info, 0)?;
+        table(info.attrs).map(|_| ())
+    }),
+    verify_results: Some(same_shape_result),
+    eval: Some(|ops, attrs, results| {
+        let (t, offset) = table(attrs)?;
+        let last = t.len() as i128 - 1;
+        map_unit(&ops[0], results, |x| t[x.saturating_sub(offset as i128).clamp(0, last) as usize] as i128)
+    }),
+    ..OpDef::DEFAULT
+};
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::attr::Attribute;
+    use crate::types::ElemType;
+
+    fn fixed(x: f64, frac: i64) -> i128 {
+        (x * (1i64 << frac) as f64).round() as i128
+    }
+
+    #[test]
+    fn poly2_is_horner_with_rounding() {
+        // 0.5 x^2 + 0.25 x + 1 at 8 fractional bits; x = 1.5 -> 2.5.
+        let k = [fixed(0.5, 8), fixed(0.25, 8), fixed(1.0, 8)];
+        assert_eq!(poly2(k, fixed(1.5, 8), 8), fixed(2.5, 8));
+        assert_eq!(poly2(k, 0, 8), fixed(1.0, 8));
+        assert_eq!(poly2([i128::MAX, 0, 0], i128::MAX, 0), i128::MAX);
+        let x = ints(I16, &[2], &[384, -256]);
+        let a = attrs(&[("coeffs", int_list(&[128, 64, 256])), ("frac", Attribute::Int(8))]);
+        assert_eq!(eval(&POLY2, &[x], &a, &int_type(16, &[2])), vec![640, 320]);
+    }
+
+    /// 2^qf ~ 0.1713 qf^2 + 0.6647 qf + 1 (QUARK's Appro-Exp) at 15 bits.
+    fn quark_exp2(frac: i64, out_frac: i64) -> Exp2Format {
+        Exp2Format { frac, coeffs: [fixed(0.1713, 15), fixed(0.6647, 15), fixed(1.0, 15)], coeff_frac: 15, out_frac }
+    }
+
+    #[test]
+    fn exp2_splits_with_ceil_and_shifts() {
+        let f = quark_exp2(8, 15);
+        assert_eq!(f.eval(0), 1 << 15);
+        assert_eq!(f.eval(fixed(-1.0, 8)), 1 << 14);
+        assert_eq!(f.eval(fixed(2.0, 8)), 1 << 17);
+        for x in [-3.7, -0.5, -0.01, 0.3, 1.75] {
+            let got = f.eval(fixed(x, 8)) as f64 / 32768.0;
+            assert!((got / 2f64.powf(x) - 1.0).abs() < 0.007, "2^{x}: {got}");
+        }
+        // Far below zero everything is shifted out; far above it saturates.
+        assert_eq!(f.eval(fixed(-200.0, 8)), 0);
+        assert_eq!(f.eval(i128::MAX), i128::MAX);
+        let x = ints(ElemType::I32, &[3], &[0, -256, -100000]);
+        let a = attrs(&[
+            ("coeffs", int_list(&[5613, 21781, 32768])),
+            ("coeff_frac", Attribute::Int(15)),
+            ("frac", Attribute::Int(8)),
+            ("out_frac", Attribute::Int(15)),
+        ]);
+        assert_eq!(eval(&EXP2, &[x], &a, &uint_type(15, &[3])), vec![32767, 16384, 0]);
+    }
+
+    #[test]
+    fn log2_normalizes_with_the_leading_one() {
+        // log2(1 + f) ~ f (a deliberately crude line) at 12 bits.
+        let line = Log2Format { frac: 4, mantissa_frac: 12, coeffs: [0, fixed(1.0, 12), 0], out_frac: 12 };
+        assert_eq!(line.eval(16), Some(0));
+        assert_eq!(line.eval(64), Some(fixed(2.0, 12)));
+        assert_eq!(line.eval(24), Some(fixed(0.5, 12)));
+        assert_eq!(line.eval(1), Some(fixed(-4.0, 12)));
+        assert_eq!(line.eval(0), None);
+        assert_eq!(line.eval(-5), None);
+        let x = ints(ElemType::I32, &[3], &[16, 0, 1 << 30]);
+        let a = attrs(&[
+            ("coeffs", int_list(&[0, 4096, 0])),
+            ("frac", Attribute::Int(4)),
+            ("mantissa_frac", Attribute::Int(12)),
+            ("out_frac", Attribute::Int(12)),
+        ]);
+        assert_eq!(eval(&LOG2, &[x], &a, &int_type(20, &[3])), vec![0, -(1 << 19), 26 * 4096]);
+    }
+
+    #[test]
+    fn isqrt_is_exact() {
+        for x in [0i128, 1, 2, 3, 4, 15, 16, 17, 99, 1 << 40, (1 << 62) - 1, i64::MAX as i128] {
+            let r = isqrt(x);
+            assert!(r * r <= x && (r + 1) * (r + 1) > x, "isqrt({x}) = {r}");
+        }
+        assert_eq!(isqrt(-9), 0);
+    }
+
+    #[test]
+    fn lut_reads_saturated_indices() {
+        let x = ints(ElemType::I8, &[5], &[-9, -2, 0, 1, 100]);
+        let a = attrs(&[("table", int_list(&[10, 20, 30, 40])), ("offset", Attribute::Int(-2))]);
+        assert_eq!(eval(&LUT, &[x], &a, &int_type(8, &[5])), vec![10, 10, 30, 40, 40]);
+        let empty = attrs(&[("table", int_list(&[])), ("offset", Attribute::Int(0))]);
+        let e = verify_results_with(&LUT, &[int_type(8, &[2])], &[&int_type(8, &[2])], &empty).unwrap_err();
+        assert_eq!(e, "attribute 'table' must hold 1 to 65536 entries, got 0");
+    }
+}
