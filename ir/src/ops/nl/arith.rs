@@ -113,16 +113,21 @@ binary_op!(
     DIV,
     "nl.div",
     "Integer division floor(a / b), elementwise",
-    "A divider, rounding toward minus infinity. Division by zero gives the result type's greatest \
-value when `a >= 0` and its least value otherwise (the saturated quotient), never an error.",
+    "A divider, rounding toward minus infinity. Division by zero is not an error: `0 / 0` is 0, and \
+`a / 0` saturates to the result type's greatest value when `a > 0` and its least value when `a < 0`.",
     &[Trait::Pure],
     floor_div
 );
 
-/// `floor(a / b)`; division by zero saturates by the sign of `a`.
+/// `floor(a / b)`; `0 / 0` is 0, any other division by zero saturates by
+/// the sign of `a`.
 pub fn floor_div(a: i128, b: i128) -> i128 {
     if b == 0 {
-        return if a >= 0 { i128::MAX } else { i128::MIN };
+        return match a.signum() {
+            0 => 0,
+            1 => i128::MAX,
+            _ => i128::MIN,
+        };
     }
     let (q, r) = (a.saturating_div(b), a.checked_rem(b).unwrap_or(0));
     if r != 0 && ((r < 0) != (b < 0)) {
@@ -225,9 +230,9 @@ mod tests {
         assert_eq!(floor_div(-7, 2), -4);
         assert_eq!(floor_div(7, -2), -4);
         assert_eq!(floor_div(-8, -2), 4);
-        let a = ints(I16, &[3], &[100, -5, 9]);
-        let b = ints(I16, &[3], &[0, 0, 4]);
-        assert_eq!(eval(&DIV, &[a, b], &Attrs::new(), &int_type(8, &[3])), vec![127, -128, 2]);
+        let a = ints(I16, &[4], &[100, -5, 9, 0]);
+        let b = ints(I16, &[4], &[0, 0, 4, 0]);
+        assert_eq!(eval(&DIV, &[a, b], &Attrs::new(), &int_type(8, &[4])), vec![127, -128, 2, 0]);
     }
 
     #[test]
