@@ -208,13 +208,14 @@ impl<'f> Emitter<'f> {
         Ok(self.push(&nl::CAST, &[x], TensorType::new(dims, fmt.storage()).into(), &[]))
     }
 
-    /// The input minus its zero point: `q - zp`, one bit wider (or as it
-    /// is when `zp` is 0).
+    /// The input minus its zero point, `q - zp`, as a signed integer (one
+    /// bit wider than the input).
     pub fn centered_input(&mut self, x: Value, fmt: &Format) -> Emitted {
-        let q = self.read_input(x, fmt)?;
         if fmt.zp == 0 {
-            return Ok(q);
+            let dims = self.dims(x);
+            return Ok(self.push(&nl::CAST, &[x], TensorType::new(dims, int(fmt.width + 1).elem()).into(), &[]));
         }
+        let q = self.read_input(x, fmt)?;
         let zp = self.constant(fmt.zp as i128)?;
         let w = fmt.width.max(bits_for(fmt.zp as i128)) + 1;
         self.sub(q, zp, int(w))

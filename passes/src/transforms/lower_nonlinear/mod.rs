@@ -34,8 +34,10 @@ mod tests;
 
 pub use site::{OpKind, Site};
 
-use crate::{Pass, PassContext, PassOption, PassStatistic};
+use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use emit::Emitter;
+pub use formats::QuarkTables;
+use formats::DEFAULT_SEGMENTS;
 use weft_ir::entity::SecondaryMap;
 use weft_ir::resources::Resources;
 use weft_ir::{Diagnostic, Function, Module, Value};
@@ -77,11 +79,16 @@ impl Method {
 pub struct LowerNonlinear {
     method: Method,
     overrides: [Option<Method>; OpKind::ALL.len()],
+    tables: QuarkTables,
 }
 
 impl Default for LowerNonlinear {
     fn default() -> Self {
-        LowerNonlinear { method: Method::Quark, overrides: [None; OpKind::ALL.len()] }
+        LowerNonlinear {
+            method: Method::Quark,
+            overrides: [None; OpKind::ALL.len()],
+            tables: QuarkTables::Fitted(DEFAULT_SEGMENTS),
+        }
     }
 }
 
@@ -89,6 +96,20 @@ impl LowerNonlinear {
     /// The pass with `method` for every op.
     pub fn with_method(method: Method) -> LowerNonlinear {
         LowerNonlinear { method, ..Default::default() }
+    }
+
+    /// The pass with these coefficient tables in quark's units.
+    pub fn with_tables(mut self, tables: QuarkTables) -> LowerNonlinear {
+        self.tables = tables;
+        self
+    }
+
+    /// The rows of the fitted tables (1 for the paper's quadratics).
+    fn segments(&self) -> usize {
+        match self.tables {
+            QuarkTables::Fitted(n) => n,
+            QuarkTables::Paper => 1,
+        }
     }
 
     /// The method used for ops of `kind`.
@@ -106,7 +127,7 @@ const METHOD: PassOption = PassOption {
 
 macro_rules! override_options {
     ($(($name:literal, $op:literal)),*) => {
-        &[METHOD, $(PassOption {
+        &[METHOD, SEGMENTS, COEFFICIENTS, $(PassOption {
             name: $name,
             kind: "string",
             default: "",
@@ -128,6 +149,20 @@ const OPTIONS: &[PassOption] = override_options!(
     ("sqrt", "quant.sqrt"),
     ("rsqrt", "quant.rsqrt")
 );
+
+const SEGMENTS: PassOption = PassOption {
+    name: "segments",
+    kind: "uint",
+    default: "4",
+    doc: "rows of the fitted coefficient tables of quark's exp2 and log2 units: 1 (one quadratic), 2, 4, 8 or 16",
+};
+
+const COEFFICIENTS: PassOption = PassOption {
+    name: "coefficients",
+    kind: "string",
+    default: "fitted",
+    doc: "quark's quadratics: fitted (weft's minimax tables of `segments` rows) or paper (QUARK's two quadratics)",
+};
 
 const LOWERED: PassStatistic =
     PassStatistic { name: "lowered-ops", doc: "quant nonlinear ops replaced by nl programs" };
@@ -167,9 +202,24 @@ the replaced op's result type, so users are unaffected."
     }
 
     fn set_option(&mut self, name: &str, value: &str) -> Result<(), String> {
-        if name == "method" {
-            self.method = Method::parse(value)?;
-            return Ok(());
+        match name {
+            "method" => {
+                self.method = Method::parse(value)?;
+                return Ok(());
+            }
+            "segments" => {
+                self.tables = QuarkTables::Fitted(parse_segments(value)?);
+                return Ok(());
+            }
+            "coefficients" => {
+                self.tables = match value.trim() {
+                    "fitted" => QuarkTables::Fitted(self.segments()),
+                    "paper" => QuarkTables::Paper,
+                    _ => return Err(format!("expected 'fitted' or 'paper', got '{value}'")),
+                };
+                return Ok(());
+            }
+            _ => {}
         }
         let kind = OpKind::ALL.into_iter().find(|k| k.option() == name).ok_or(format!("unknown option '{name}'"))?;
         self.overrides[kind as usize] = if value.trim().is_empty() { None } else { Some(Method::parse(value)?) };
@@ -178,6 +228,10 @@ the replaced op's result type, so users are unaffected."
 
     fn option_values(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![("method", self.method.name().to_string())];
+        match self.tables {
+            QuarkTables::Fitted(n) => out.push(("segments", n.to_string())),
+            QuarkTables::Paper => out.push(("coefficients", "paper".to_string())),
+        }
         for kind in OpKind::ALL {
             if let Some(m) = self.overrides[kind as usize] {
                 out.push((kind.option(), m.name().to_string()));
@@ -228,7 +282,7 @@ impl LowerNonlinear {
         let mut errors: Vec<Diagnostic> = Vec::new();
         for op in f.walk() {
             let Some(kind) = OpKind::of(f.ops[op].name()) else { continue };
-            match site::check(f, resources, op, kind, self.method_for(kind)) {
+            match site::check(f, resources, op, kind, self.method_for(kind), self.tables) {
                 Ok(s) => sites.push(s),
                 Err(e) => errors.push(site::op_diagnostic(f, op, &e.message)),
             }
@@ -238,6 +292,14 @@ impl LowerNonlinear {
             None => Ok(sites),
             Some(first) => Err(errors.fold(first, |d, other| d.note_at(other.message.clone(), other.span))),
         }
+    }
+}
+
+fn parse_segments(value: &str) -> Result<usize, String> {
+    let n = parse_uint_option(value)?;
+    match n {
+        1 | 2 | 4 | 8 | 16 => Ok(n as usize),
+        _ => Err(format!("expected 1, 2, 4, 8 or 16 segments, got {n}")),
     }
 }
 

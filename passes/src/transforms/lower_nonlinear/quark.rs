@@ -19,9 +19,7 @@
 //! bits in [`LOG_WIDTH`] bits.
 
 use super::emit::{int, ints_attr, uint, Emitted, Emitter, IntTy};
-use super::formats::{
-    fixed, fixed_coeffs, COEFF_FRAC, EXP_FRAC, FRAC, LOG_WIDTH, MANTISSA_FRAC, NORM_FRAC, QUARK_EXP2, QUARK_LOG2,
-};
+use super::formats::{fixed, fixed_table, COEFF_FRAC, EXP_FRAC, FRAC, LOG_WIDTH, MANTISSA_FRAC, NORM_FRAC};
 use super::norm;
 use super::site::{OpKind, Site};
 use std::f64::consts::LOG2_E;
@@ -52,21 +50,25 @@ pub fn lower(e: &mut Emitter, s: &Site) -> Emitted {
     }
 }
 
-/// `nl.exp2` of `t` (log2 units, [`FRAC`] bits) with `out_frac` bits.
-pub fn exp2(e: &mut Emitter, t: Value, out_frac: i64, ty: IntTy) -> Emitted {
+/// `nl.exp2` of `t` (log2 units, [`FRAC`] bits) with `out_frac` bits and
+/// the site's coefficient table.
+pub fn exp2(e: &mut Emitter, s: &Site, t: Value, out_frac: i64, ty: IntTy) -> Emitted {
+    let table = fixed_table(&s.tables.exp2(), COEFF_FRAC);
     let attrs = [
         ("coeff_frac", Attribute::Int(COEFF_FRAC)),
-        ("coeffs", ints_attr(&fixed_coeffs(QUARK_EXP2, COEFF_FRAC))),
+        ("coeffs", ints_attr(&table)),
         ("frac", Attribute::Int(FRAC)),
         ("out_frac", Attribute::Int(out_frac)),
     ];
     e.op(&nl::EXP2, &[t], ty, &attrs)
 }
 
-/// `nl.log2` of `x` (standing for `x / 2^frac`) in log2 units.
-pub fn log2(e: &mut Emitter, x: Value, frac: i64) -> Emitted {
+/// `nl.log2` of `x` (standing for `x / 2^frac`) in log2 units, with the
+/// site's coefficient table.
+pub fn log2(e: &mut Emitter, s: &Site, x: Value, frac: i64) -> Emitted {
+    let table = fixed_table(&s.tables.log2(), FRAC);
     let attrs = [
-        ("coeffs", ints_attr(&fixed_coeffs(QUARK_LOG2, FRAC))),
+        ("coeffs", ints_attr(&table)),
         ("frac", Attribute::Int(frac)),
         ("mantissa_frac", Attribute::Int(MANTISSA_FRAC)),
         ("out_frac", Attribute::Int(FRAC)),
@@ -81,11 +83,11 @@ fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
     let m = e.tree(&nl::MAX_TREE, q, axis, e.ty(q))?;
     let d = e.sub(q, m, int(s.x.width + 1))?;
     let t = e.scale(d, s.x.scale * LOG2_E * one(), int(LOG_WIDTH))?;
-    let x = exp2(e, t, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+    let x = exp2(e, s, t, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
     let sum = e.trees(&nl::ADD_TREE, x, &[axis], true)?;
-    let l = log2(e, sum, EXP_FRAC)?;
+    let l = log2(e, s, sum, EXP_FRAC)?;
     let u = e.sub(t, l, int(LOG_WIDTH + 1))?;
-    let p = exp2(e, u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))?;
+    let p = exp2(e, s, u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))?;
     e.requantize(p, 2f64.powi(-(EXP_FRAC as i32)) / s.y.scale, &s.y, &s.result_type)
 }
 
@@ -98,12 +100,12 @@ fn pair_softmax(e: &mut Emitter, s: &Site, c: f64) -> Result<(Value, Value), sup
     let m = e.op(&nl::MAX, &[a, zero], int(LOG_WIDTH), &[])?;
     let d1 = e.sub(a, m, int(LOG_WIDTH + 1))?;
     let d2 = e.sub(zero, m, int(LOG_WIDTH + 1))?;
-    let e1 = exp2(e, d1, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
-    let e2 = exp2(e, d2, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+    let e1 = exp2(e, s, d1, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+    let e2 = exp2(e, s, d2, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
     let sum = e.op(&nl::ADD, &[e1, e2], uint(EXP_FRAC as u8 + 2), &[])?;
-    let l = log2(e, sum, EXP_FRAC)?;
+    let l = log2(e, s, sum, EXP_FRAC)?;
     let u = e.sub(d1, l, int(LOG_WIDTH + 1))?;
-    let p = exp2(e, u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))?;
+    let p = exp2(e, s, u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))?;
     Ok((v, p))
 }
 
@@ -126,7 +128,7 @@ fn tanh(e: &mut Emitter, s: &Site) -> Emitted {
 /// The stored integer of `2^t` where `t` is in log2 units of the result's
 /// scale (`zp` added, saturated to the result type).
 fn exp2_code(e: &mut Emitter, t: Value, s: &Site) -> Emitted {
-    let code = exp2(e, t, 0, uint(s.y.width + 2))?;
+    let code = exp2(e, s, t, 0, uint(s.y.width + 2))?;
     let zp = e.constant(s.y.zp as i128)?;
     let q = e.op(&nl::ADD, &[code, zp], int(s.y.width + 3), &[])?;
     e.cast(q, &s.result_type)
@@ -167,7 +169,7 @@ impl Power {
 fn power(e: &mut Emitter, s: &Site, power: Power) -> Emitted {
     let v = e.centered_input(s.input, &s.x)?;
     let magnitude = e.abs(v)?;
-    let l = log2(e, magnitude, 0)?;
+    let l = log2(e, s, magnitude, 0)?;
     let scaled = match power {
         Power::Reciprocal => e.neg(l)?,
         Power::Sqrt => e.shift(l, -1, int(LOG_WIDTH))?,
@@ -179,7 +181,7 @@ fn power(e: &mut Emitter, s: &Site, power: Power) -> Emitted {
     let k = power.exponent();
     let offset = e.constant(fixed(k * s.x.scale.log2() - s.y.scale.log2(), FRAC))?;
     let u = e.op(&nl::ADD, &[scaled, offset], int(LOG_WIDTH + 2), &[])?;
-    let code = exp2(e, u, 0, uint(s.y.width + 2))?;
+    let code = exp2(e, s, u, 0, uint(s.y.width + 2))?;
     let signed = if power == Power::Reciprocal {
         e.with_sign_of(v, code)?
     } else {
@@ -195,15 +197,15 @@ fn power(e: &mut Emitter, s: &Site, power: Power) -> Emitted {
 /// log2(SS)/2)` with the sign of `D`, then scale and bias.
 fn layer_norm(e: &mut Emitter, s: &Site) -> Emitted {
     let c = norm::center(e, s)?;
-    let ls = log2(e, c.sum_squares, -2 * c.pre_shift)?;
+    let ls = log2(e, s, c.sum_squares, -2 * c.pre_shift)?;
     let half = e.shift(ls, -1, int(LOG_WIDTH))?;
     let magnitude = e.abs(c.centered)?;
-    let ld = log2(e, magnitude, 0)?;
+    let ld = log2(e, s, magnitude, 0)?;
     let diff = e.sub(ld, half, int(LOG_WIDTH + 1))?;
     let half_log_n = e.constant(fixed((s.lanes as f64).log2() / 2.0, FRAC))?;
     let l = e.op(&nl::ADD, &[diff, half_log_n], int(LOG_WIDTH + 2), &[])?;
     let root_bits = (s.lanes as f64).sqrt().log2().ceil() as u8 + 2;
-    let y = exp2(e, l, NORM_FRAC, uint(NORM_FRAC as u8 + root_bits))?;
+    let y = exp2(e, s, l, NORM_FRAC, uint(NORM_FRAC as u8 + root_bits))?;
     let signed = e.with_sign_of(c.centered, y)?;
     norm::scale_and_bias(e, s, signed, NORM_FRAC)
 }

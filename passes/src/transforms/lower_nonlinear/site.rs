@@ -6,6 +6,7 @@
 //! emitters never fail on user input; every rejection names what is
 //! wrong and what is accepted.
 
+use super::formats::QuarkTables;
 use super::{LowerError, Method};
 use weft_ir::attr::Attribute;
 use weft_ir::ops::shape::normalize_axis;
@@ -147,6 +148,8 @@ pub struct Site {
     pub epsilon: f64,
     /// Layer norm's scale and bias.
     pub affine: Option<(ConstTensor, ConstTensor)>,
+    /// The coefficient tables of `quark`'s exp2 and log2 units.
+    pub tables: QuarkTables,
     /// GELU's `approximate = "tanh"` (the tables follow it; the
     /// approximations are closer to either form than their own error).
     pub gelu_tanh: bool,
@@ -159,13 +162,26 @@ pub fn op_diagnostic(f: &Function, op: Op, message: &str) -> Diagnostic {
 }
 
 /// Reads `op` (of `kind`) and checks that `method` can lower it.
-pub fn check(f: &Function, resources: &Resources, op: Op, kind: OpKind, method: Method) -> Result<Site, LowerError> {
+pub fn check(
+    f: &Function,
+    resources: &Resources,
+    op: Op,
+    kind: OpKind,
+    method: Method,
+    tables: QuarkTables,
+) -> Result<Site, LowerError> {
     let data = &f.ops[op];
     let input = *data.operands.first().ok_or_else(|| LowerError::new("has no input"))?;
     let result = *data.results.first().ok_or_else(|| LowerError::new("has no result"))?;
     let in_ty = f.value_type(input).as_tensor().ok_or_else(|| LowerError::new("input must be a tensor"))?;
     let result_type = f.value_type(result).clone();
     let out_ty = result_type.as_tensor().ok_or_else(|| LowerError::new("result must be a tensor"))?;
+    if kind == OpKind::LayerNorm && method == Method::Lut {
+        return Err(LowerError::new(
+            "cannot be lowered with method 'lut': a layer norm's output depends on its whole lane, \
+which no table of one input covers; use 'quark' or 'ibert'",
+        ));
+    }
     let x = format_of(&in_ty.elem, "input")?;
     let y = format_of(&out_ty.elem, "result")?;
     check_width(x.width, "input", kind, method)?;
@@ -183,6 +199,7 @@ pub fn check(f: &Function, resources: &Resources, op: Op, kind: OpKind, method: 
         lanes: 1,
         epsilon: 0.0,
         affine: None,
+        tables,
         gelu_tanh: data.attrs.get("approximate").and_then(Attribute::as_str) == Some("tanh"),
     };
     match kind {
@@ -191,12 +208,6 @@ pub fn check(f: &Function, resources: &Resources, op: Op, kind: OpKind, method: 
             site.axes = vec![axis];
         }
         OpKind::LayerNorm => {
-            if method == Method::Lut {
-                return Err(LowerError::new(
-                    "cannot be lowered with method 'lut': a layer norm's output depends on its whole lane, \
-which no table of one input covers; use 'quark' or 'ibert'",
-                ));
-            }
             let axis = normalize_axis(axis_attr(&data.attrs)?, in_ty.rank())?;
             site.axes = (axis..in_ty.rank()).collect();
             site.epsilon = data.attrs.get("epsilon").and_then(Attribute::as_float).unwrap_or(0.0);

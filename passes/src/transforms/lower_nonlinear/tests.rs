@@ -237,7 +237,12 @@ fn overrides_pick_the_method_per_op_kind() {
     assert_eq!(pass.method_for(OpKind::LayerNorm), Method::Quark);
     assert_eq!(
         pass.option_values(),
-        vec![("method", "quark".to_string()), ("softmax", "lut".to_string()), ("gelu", "ibert".to_string())]
+        vec![
+            ("method", "quark".to_string()),
+            ("segments", "4".to_string()),
+            ("softmax", "lut".to_string()),
+            ("gelu", "ibert".to_string())
+        ]
     );
     pass.set_option("gelu", "").unwrap();
     assert_eq!(pass.method_for(OpKind::Gelu), Method::Quark);
@@ -245,7 +250,11 @@ fn overrides_pick_the_method_per_op_kind() {
     assert_eq!(pass.set_option("softmax2", "lut").unwrap_err(), "unknown option 'softmax2'");
     let names: Vec<&str> = pass.options().iter().map(|o| o.name).collect();
     let kinds: Vec<&str> = OpKind::ALL.iter().map(|k| k.option()).collect();
-    assert_eq!(names[1..], kinds[..], "one override option per op kind, in order");
+    assert_eq!(names[3..], kinds[..], "one override option per op kind, in order");
+    assert_eq!(pass.set_option("segments", "3").unwrap_err(), "expected 1, 2, 4, 8 or 16 segments, got 3");
+    pass.set_option("coefficients", "paper").unwrap();
+    assert_eq!(pass.option_values()[1], ("coefficients", "paper".to_string()));
+    assert_eq!(pass.set_option("coefficients", "best").unwrap_err(), "expected 'fitted' or 'paper', got 'best'");
 
     let x8 = q(8, true, 0.1, 0);
     let mut m = module(OpKind::Softmax, "2x4", &x8, &x8, "{axis = -1}");
