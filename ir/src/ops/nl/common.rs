@@ -146,6 +146,20 @@ pub fn int_result<'a>(results: &[&'a Type], i: usize, dims: &[Dim]) -> Result<&'
     Ok(t)
 }
 
+/// Checks result 0 as an integer tensor of `dims` when the operands gave
+/// them; operand errors are the verify hook's to report, not repeated.
+pub fn check_int_result(results: &[&Type], dims: Result<Vec<Dim>, String>) -> Result<(), String> {
+    match dims {
+        Ok(dims) => int_result(results, 0, &dims).map(|_| ()),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The dimensions of operand `i`, a plain integer tensor.
+pub fn int_operand_dims(info: &OpInfo, i: usize) -> Result<Vec<Dim>, String> {
+    int_operand(info, i).map(|t| t.dims.clone())
+}
+
 /// Result `i` as a tensor type.
 pub fn result_tensor<'a>(results: &[&'a Type], i: usize) -> Result<&'a TensorType, String> {
     results.get(i).and_then(|t| t.as_tensor()).ok_or_else(|| format!("result #{i} must be a tensor"))

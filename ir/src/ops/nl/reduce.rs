@@ -8,7 +8,7 @@
 //! result type's least value and their sum 0.
 
 use super::arith::ONE_RESULT;
-use super::common::{int_operand, int_result, ints_of, result_elem, tensor_of};
+use super::common::{check_int_result, int_operand, ints_of, result_elem, tensor_of};
 use crate::module::Attrs;
 use crate::ops::nn::common::int_attr;
 use crate::ops::shape::normalize_axis;
@@ -50,7 +50,7 @@ macro_rules! tree_op {
             attrs: &[AXIS],
             traits: &[Trait::Pure],
             verify: Some(|info| reduced_dims(info).map(|_| ())),
-            verify_results: Some(|info, results| int_result(results, 0, &reduced_dims(info)?).map(|_| ())),
+            verify_results: Some(|info, results| check_int_result(results, reduced_dims(info))),
             eval: Some(|ops, attrs, results| reduce(&ops[0], attrs, results, $init, $f)),
             ..OpDef::DEFAULT
         };

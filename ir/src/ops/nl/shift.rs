@@ -8,7 +8,8 @@
 
 use super::arith::ONE_RESULT;
 use super::common::{
-    broadcast_int_operands, int_operand, int_result, ints_of, result_elem, saturate, shift_round, tensor_of, Rounding,
+    broadcast_int_operands, check_int_result, int_operand, int_operand_dims, ints_of, result_elem, saturate,
+    shift_round, tensor_of, Rounding,
 };
 use crate::module::Attrs;
 use crate::ops::eval::broadcast_map;
@@ -48,7 +49,7 @@ the result type. In hardware a constant shift is wiring (plus an incrementer for
     ],
     traits: &[Trait::Pure],
     verify: Some(verify_shift),
-    verify_results: Some(|info, results| int_result(results, 0, &int_operand(info, 0)?.dims).map(|_| ())),
+    verify_results: Some(|info, results| check_int_result(results, int_operand_dims(info, 0))),
     eval: Some(eval_shift),
     ..OpDef::DEFAULT
 };
@@ -90,7 +91,7 @@ tensor<64xi8>) -> tensor<64xu16>\n```",
         broadcast_int_operands(info)?;
         Rounding::from_attrs(info.attrs).map(|_| ())
     }),
-    verify_results: Some(|info, results| int_result(results, 0, &broadcast_int_operands(info)?).map(|_| ())),
+    verify_results: Some(|info, results| check_int_result(results, broadcast_int_operands(info))),
     eval: Some(eval_barrel_shift),
     ..OpDef::DEFAULT
 };
@@ -119,7 +120,7 @@ leading one). With a barrel shift by the negated position it normalizes `x` to a
     results: ONE_RESULT,
     traits: &[Trait::Pure],
     verify: Some(|info| int_operand(info, 0).map(|_| ())),
-    verify_results: Some(|info, results| int_result(results, 0, &int_operand(info, 0)?.dims).map(|_| ())),
+    verify_results: Some(|info, results| check_int_result(results, int_operand_dims(info, 0))),
     eval: Some(|ops, _, results| {
         let x = &ops[0];
         let v: Vec<i128> = ints_of(x).into_iter().map(leading_one).collect();

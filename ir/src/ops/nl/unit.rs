@@ -10,7 +10,10 @@
 //! the `i128` range and the result once at its declared type.
 
 use super::arith::ONE_RESULT;
-use super::common::{bounded_int, int_operand, int_result, ints_of, result_elem, shift_round, tensor_of, Rounding};
+use super::common::{
+    bounded_int, check_int_result, int_operand, int_operand_dims, ints_of, result_elem, shift_round, tensor_of,
+    Rounding,
+};
 use super::shift::leading_one;
 use crate::module::Attrs;
 use crate::ops::nn::common::{int_attr, ints_attr};
@@ -74,7 +77,7 @@ Horner's rule with both products rounded to nearest (ties up) at the coefficient
 };
 
 fn same_shape_result(info: &OpInfo, results: &[&Type]) -> Result<(), String> {
-    int_result(results, 0, &int_operand(info, 0)?.dims).map(|_| ())
+    check_int_result(results, int_operand_dims(info, 0))
 }
 
 fn map_unit(x: &Tensor, results: &[Type], f: impl Fn(i128) -> i128) -> Result<Vec<Tensor>, String> {

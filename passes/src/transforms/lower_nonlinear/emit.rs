@@ -12,6 +12,7 @@
 use super::formats::{bits_for, multiplier};
 use super::site::Format;
 use super::LowerError;
+use std::collections::HashMap;
 use weft_ir::attr::{Attribute, DenseAttr};
 use weft_ir::ops::shape::broadcast_many;
 use weft_ir::ops::{builtin, nl, OpDef};
@@ -47,6 +48,9 @@ pub struct Emitter<'f> {
     before: Op,
     loc: Location,
     span: Span,
+    /// The integer constants emitted so far, by values and shape, so each
+    /// is emitted once per program.
+    constants: HashMap<(Vec<i128>, Vec<u64>), Value>,
 }
 
 pub type Emitted = Result<Value, LowerError>;
@@ -54,7 +58,7 @@ pub type Emitted = Result<Value, LowerError>;
 impl<'f> Emitter<'f> {
     pub fn before(f: &'f mut Function, before: Op) -> Emitter<'f> {
         let (loc, span) = (f.ops[before].loc.clone(), f.ops[before].span);
-        Emitter { f, before, loc, span }
+        Emitter { f, before, loc, span, constants: HashMap::new() }
     }
 
     pub fn dims(&self, v: Value) -> Vec<Dim> {
@@ -127,11 +131,17 @@ impl<'f> Emitter<'f> {
     /// An integer constant of `shape` (row-major values) of the narrowest
     /// signed type.
     pub fn constant_tensor(&mut self, values: &[i128], shape: &[u64]) -> Emitted {
+        let key = (values.to_vec(), shape.to_vec());
+        if let Some(&v) = self.constants.get(&key) {
+            return Ok(v);
+        }
         let width = values.iter().map(|&v| bits_for(v)).max().unwrap_or(1);
         let ty = Self::checked(int(width))?;
         let t = Tensor::from_fn(ty.elem(), shape.to_vec(), |i| Scalar::Int(values.get(i).copied().unwrap_or(0) as i64));
         let attr = Attribute::Dense(DenseAttr::from_tensor(t));
-        Ok(self.push(&builtin::CONSTANT, &[], TensorType::fixed(shape, ty.elem()).into(), &[("value", attr)]))
+        let v = self.push(&builtin::CONSTANT, &[], TensorType::fixed(shape, ty.elem()).into(), &[("value", attr)]);
+        self.constants.insert(key, v);
+        Ok(v)
     }
 
     /// `nl.shift` by `amount` (right shifts rounded to nearest).
@@ -184,13 +194,20 @@ impl<'f> Emitter<'f> {
     }
 
     /// The stored integer of the result: `round(y * c) + zp`, saturated to
-    /// the result type `out` (the last op of every program).
+    /// the result type (the last ops of most programs).
     pub fn requantize(&mut self, y: Value, c: f64, y_fmt: &Format, result: &Type) -> Emitted {
-        let wide = int(y_fmt.width + 3);
-        let mut q = self.scale(y, c, wide)?;
+        let q = self.scale(y, c, int(y_fmt.width + 3))?;
+        self.store(q, y_fmt, result)
+    }
+
+    /// The stored integer of the result from a code without its zero
+    /// point: `zp` added (when not 0), then cast to the result type.
+    pub fn store(&mut self, code: Value, y_fmt: &Format, result: &Type) -> Emitted {
+        let mut q = code;
         if y_fmt.zp != 0 {
             let zp = self.constant(y_fmt.zp as i128)?;
-            q = self.op(&nl::ADD, &[q, zp], int(wide.width + 1), &[])?;
+            let width = self.ty(code).width.max(bits_for(y_fmt.zp as i128)) + 1;
+            q = self.op(&nl::ADD, &[code, zp], int(width), &[])?;
         }
         self.cast(q, result)
     }

@@ -164,18 +164,11 @@ fn divide_constant(e: &mut Emitter, n: f64, d: Value, ty: IntTy) -> Emitted {
     e.shift(q, -g, ty)
 }
 
-/// The stored result from a code without zero point: `zp` added, cast.
-fn finish(e: &mut Emitter, s: &Site, code: Value) -> Emitted {
-    let zp = e.constant(s.y.zp as i128)?;
-    let q = e.op(&nl::ADD, &[code, zp], int(e.ty(code).width + 1), &[])?;
-    e.cast(q, &s.result_type)
-}
-
 /// `1 / x` by a divider.
 fn reciprocal(e: &mut Emitter, s: &Site) -> Emitted {
     let v = e.centered_input(s.input, &s.x)?;
     let code = divide_constant(e, 1.0 / (s.x.scale * s.y.scale), v, int(s.y.width + 3))?;
-    finish(e, s, code)
+    e.store(code, &s.y, &s.result_type)
 }
 
 /// `sqrt(x)` or `1 / sqrt(x)` by i-sqrt of `x 2^(2g)`; 0 for negative `x`.
@@ -193,7 +186,7 @@ fn root(e: &mut Emitter, s: &Site, inverse: bool) -> Emitted {
     };
     let zero = e.constant(0)?;
     let positive = e.op(&nl::MUX, &[v, zero, code], int(s.y.width + 3), &[])?;
-    finish(e, s, positive)
+    e.store(positive, &s.y, &s.result_type)
 }
 
 /// Exact centering, `sigma = isqrt(SS 2^(2g) / N)`, `y = D 2^(g + Y) /

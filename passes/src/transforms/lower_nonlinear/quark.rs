@@ -129,9 +129,7 @@ fn tanh(e: &mut Emitter, s: &Site) -> Emitted {
 /// scale (`zp` added, saturated to the result type).
 fn exp2_code(e: &mut Emitter, t: Value, s: &Site) -> Emitted {
     let code = exp2(e, s, t, 0, uint(s.y.width + 2))?;
-    let zp = e.constant(s.y.zp as i128)?;
-    let q = e.op(&nl::ADD, &[code, zp], int(s.y.width + 3), &[])?;
-    e.cast(q, &s.result_type)
+    e.store(code, &s.y, &s.result_type)
 }
 
 /// `e^x`: `2^(x log2 e - log2 s_y)` counts result steps directly.
@@ -188,9 +186,7 @@ fn power(e: &mut Emitter, s: &Site, power: Power) -> Emitted {
         let zero = e.constant(0)?;
         e.op(&nl::MUX, &[v, zero, code], int(s.y.width + 3), &[])?
     };
-    let zp = e.constant(s.y.zp as i128)?;
-    let q = e.op(&nl::ADD, &[signed, zp], int(s.y.width + 4), &[])?;
-    e.cast(q, &s.result_type)
+    e.store(signed, &s.y, &s.result_type)
 }
 
 /// `y = D sqrt(N) / sqrt(SS)` per element as `2^(log2|D| + log2(N)/2 -
