@@ -101,8 +101,9 @@ Examples:
 
 Errors are measured against an f64 reference on each op's realistic inputs
 (listed above the table); 'ideal max' is the error of the quantized op
-without approximation. A combination a method cannot build is a diagnostic
-(exit code 1) when asked for with --method or --bits.";
+without approximation. A method/width combination that cannot be built is
+listed as such, or is a diagnostic (exit code 1) when asked for with both
+--method and --bits.";
 
 const PASSES_EXAMPLES: &str = "\
 Examples:

@@ -30,15 +30,19 @@ fn the_default_sweep_lists_what_cannot_be_built() {
     let out = stdout(&o);
     assert_eq!(out.matches("not built").count(), 5, "{out}");
     assert_eq!(out.matches("layer-norm  quark").count(), 5, "{out}");
+    // A width alone names no method: the table says what lut cannot build.
+    let o = weft(&["accuracy", "--ops", "--op", "layer-norm", "--bits", "8"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("layer-norm  lut        8  not built: cannot be lowered with method 'lut'"));
 }
 
 #[test]
 fn impossible_requests_exit_1_with_diagnostics() {
-    let o = weft(&["accuracy", "--ops", "--op", "softmax", "--method", "lut", "--bits", "3"]);
+    let o = weft(&["accuracy", "--ops", "--op", "softmax", "--bits", "3"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).is_empty());
     let err = stderr(&o);
-    assert!(err.contains("error: softmax with method 'lut' at 3 bits: cannot measure 3-bit activations"), "{err}");
+    assert!(err.contains("error: softmax with method 'quark' at 3 bits: cannot measure 3-bit activations"), "{err}");
     let o = weft(&["accuracy", "--ops", "--op", "softmax", "--method", "lut", "--bits", "8,10"]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
