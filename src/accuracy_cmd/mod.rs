@@ -110,12 +110,14 @@ pub fn run(args: &AccuracyArgs) -> u8 {
     let failures: Vec<Diagnostic> = rows
         .iter()
         .filter_map(|r| match &r.result {
-            Err(d) if pairs_named || !(4..=16).contains(&r.bits) || is_internal(d) => Some(d.clone().prefixed(&format!(
-                "{} with method '{}' at {} bits: ",
-                r.kind.option(),
-                r.method.name(),
-                r.bits
-            ))),
+            Err(d) if pairs_named || !(4..=16).contains(&r.bits) || is_internal(d) => {
+                Some(d.clone().prefixed(&format!(
+                    "{} with method '{}' at {} bits: ",
+                    r.kind.option(),
+                    r.method.name(),
+                    r.bits
+                )))
+            }
             _ => None,
         })
         .collect();

@@ -6,8 +6,8 @@
 //!
 //! One file per family: [`arith`] (elementwise arithmetic, `cast`, `mux`),
 //! [`reduce`] (the trees), [`shift`] (shifts and `lod`), [`unit`]
-//! (`poly2`, `exp2`, `log2`, `isqrt`, `lut`); [`common`] holds the shared
-//! numeric rules.
+//! (`poly2`, `isqrt`, `lut`), [`approx`] (`exp2`, `log2`); [`common`]
+//! holds the shared numeric rules.
 //!
 //! Invariants: operands and results are plain integer tensors (`nl.cast`
 //! alone also takes and gives `!quant.int`); every result type is declared
@@ -16,6 +16,7 @@
 //! result type, so evaluation never fails on integer inputs; fixed-point
 //! formats are attributes.
 
+pub mod approx;
 pub mod arith;
 pub(crate) mod common;
 pub mod reduce;
@@ -24,11 +25,12 @@ pub mod shift;
 mod testing;
 pub mod unit;
 
+pub use approx::{Exp2Format, Log2Format, EXP2, LOG2};
 pub use arith::{ADD, CAST, DIV, MAX, MIN, MUL, MUX, SUB};
 pub use common::Rounding;
 pub use reduce::{ADD_TREE, MAX_TREE};
 pub use shift::{BARREL_SHIFT, LOD, SHIFT};
-pub use unit::{Exp2Format, Log2Format, EXP2, ISQRT, LOG2, LUT, POLY2};
+pub use unit::{ISQRT, LUT, POLY2};
 
 use super::Dialect;
 

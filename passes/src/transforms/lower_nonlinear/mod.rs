@@ -32,7 +32,8 @@ mod site;
 #[cfg(test)]
 mod tests;
 
-pub use site::{OpKind, Site};
+pub use site::OpKind;
+use site::Site;
 
 use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use emit::Emitter;

@@ -184,8 +184,8 @@ which no table of one input covers; use 'quark' or 'ibert'",
     }
     let x = format_of(&in_ty.elem, "input")?;
     let y = format_of(&out_ty.elem, "result")?;
-    check_width(x.width, "input", kind, method)?;
-    check_width(y.width, "result", kind, method)?;
+    check_width(x.width, "input", method)?;
+    check_width(y.width, "result", method)?;
     let mut site = Site {
         op,
         kind,
@@ -242,7 +242,7 @@ fn format_of(elem: &ElemType, what: &str) -> Result<Format, LowerError> {
     }
 }
 
-fn check_width(width: u8, what: &str, kind: OpKind, method: Method) -> Result<(), LowerError> {
+fn check_width(width: u8, what: &str, method: Method) -> Result<(), LowerError> {
     if !(MIN_BITS..=MAX_BITS).contains(&width) {
         return Err(LowerError::new(format!(
             "has a {width}-bit {what}; lower-nonlinear builds {MIN_BITS}- to {MAX_BITS}-bit activations"
@@ -255,7 +255,6 @@ most {MAX_LUT_BITS} bits ({} entries); use 'quark' or 'ibert'",
             1u32 << MAX_LUT_BITS
         )));
     }
-    let _ = kind;
     Ok(())
 }
 
