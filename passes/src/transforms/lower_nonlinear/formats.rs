@@ -6,6 +6,8 @@
 //! same value; a multiplier has 16 significant bits; fitted tables depend
 //! only on the number of segments.
 
+use std::sync::OnceLock;
+
 /// Fractional bits of arguments in the log domain (log2 units for
 /// `quark`, natural units for `ibert`).
 pub const FRAC: i64 = 16;
@@ -92,17 +94,28 @@ pub enum QuarkTables {
     Paper,
 }
 
+/// Fitted tables by `log2(segments)`, computed once per process.
+static EXP2_TABLES: [OnceLock<Vec<[f64; 3]>>; 5] = [const { OnceLock::new() }; 5];
+static LOG2_TABLES: [OnceLock<Vec<[f64; 3]>>; 5] = [const { OnceLock::new() }; 5];
+
+fn cached(cache: &'static [OnceLock<Vec<[f64; 3]>>; 5], n: usize, fit: fn(usize) -> Vec<[f64; 3]>) -> Vec<[f64; 3]> {
+    match cache.get(n.trailing_zeros() as usize) {
+        Some(cell) if n.is_power_of_two() => cell.get_or_init(|| fit(n)).clone(),
+        _ => fit(n),
+    }
+}
+
 impl QuarkTables {
     pub fn exp2(self) -> Vec<[f64; 3]> {
         match self {
-            QuarkTables::Fitted(n) => quark_exp2_segments(n),
+            QuarkTables::Fitted(n) => cached(&EXP2_TABLES, n, quark_exp2_segments),
             QuarkTables::Paper => vec![PAPER_EXP2],
         }
     }
 
     pub fn log2(self) -> Vec<[f64; 3]> {
         match self {
-            QuarkTables::Fitted(n) => quark_log2_segments(n),
+            QuarkTables::Fitted(n) => cached(&LOG2_TABLES, n, quark_log2_segments),
             QuarkTables::Paper => vec![PAPER_LOG2],
         }
     }

@@ -84,7 +84,7 @@ pub fn i_exp(e: &mut Emitter, x: Value, out_frac: i64, ty: IntTy) -> Emitted {
 
 /// i-exp of `x - max`, then [`divide_by_sum`].
 fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
-    let axis = s.axes[0];
+    let axis = s.axis()?;
     let q = e.read_input(s.input, &s.x)?;
     let m = e.tree(&nl::MAX_TREE, q, axis, e.ty(q))?;
     let d = e.sub(q, m, int(s.x.width + 1))?;

@@ -62,7 +62,7 @@ fn elementwise(e: &mut Emitter, s: &Site, f: fn(f64) -> f64) -> Emitted {
 /// A table of `exp(d * s_x)` with [`EXP_FRAC`] bits for every `d = q -
 /// max` in [-(2^w - 1), 0], then the lane's sum and the divider.
 fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
-    let axis = s.axes[0];
+    let axis = s.axis()?;
     let (lo, hi) = s.x.range();
     let span = hi - lo;
     let entries: Vec<i128> = (-span..=0).map(|d| fixed((d as f64 * s.x.scale).exp(), EXP_FRAC)).collect();

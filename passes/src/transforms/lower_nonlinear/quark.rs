@@ -78,7 +78,7 @@ pub fn log2(e: &mut Emitter, s: &Site, x: Value, frac: i64) -> Emitted {
 
 /// `exp(x - max - ln sum exp(x - max))` along the axis, in base 2.
 fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
-    let axis = s.axes[0];
+    let axis = s.axis()?;
     let q = e.read_input(s.input, &s.x)?;
     let m = e.tree(&nl::MAX_TREE, q, axis, e.ty(q))?;
     let d = e.sub(q, m, int(s.x.width + 1))?;

@@ -155,6 +155,13 @@ pub struct Site {
     pub gelu_tanh: bool,
 }
 
+impl Site {
+    /// The one reduced axis of a softmax.
+    pub fn axis(&self) -> Result<usize, LowerError> {
+        self.axes.first().copied().ok_or_else(|| LowerError::new("reduces no axis"))
+    }
+}
+
 /// `'quant.softmax' op MESSAGE` at the op.
 pub fn op_diagnostic(f: &Function, op: Op, message: &str) -> Diagnostic {
     let data = &f.ops[op];
