@@ -264,3 +264,62 @@ fn overrides_pick_the_method_per_op_kind() {
     assert_eq!(cx.stat("lowered-ops"), 1);
     assert_eq!(cx.stat("created-ops"), names.len() as u64 - 1, "every op but the return is new");
 }
+
+/// Lowers every kind with every method over extreme formats and runs the
+/// programs on the extreme codes: lowering succeeds (or rejects with a
+/// diagnostic, for lut) and evaluation never fails.
+#[test]
+fn extreme_formats_lower_and_run() {
+    let formats = [(4, true, 1e-6, 0), (8, false, 0.05, 255), (16, true, 300.0, -32768), (16, false, 1e-3, 7)];
+    for kind in OpKind::ALL {
+        for &(w, signed, scale, zp) in &formats {
+            for &(yw, ys, yscale, yzp) in &formats {
+                let (x, y) = (q(w, signed, scale, zp), q(yw, ys, yscale, yzp));
+                let attrs = match kind {
+                    OpKind::Softmax => "{axis = -1}",
+                    OpKind::LayerNorm => "{axis = -1, epsilon = 1.0e-5}",
+                    _ => "",
+                };
+                let m = module(kind, "2x3", &x, &y, attrs);
+                let (lo, hi) = if signed { (-(1i64 << (w - 1)), (1i64 << (w - 1)) - 1) } else { (0, (1i64 << w) - 1) };
+                let input = quant_tensor(w, signed, scale, zp, &[2, 3], vec![lo, hi, zp.clamp(lo, hi), lo, lo, hi]);
+                for method in Method::ALL {
+                    let mut lowered = m.clone();
+                    match lower(&mut lowered, LowerNonlinear::with_method(method)) {
+                        Ok(_) => {}
+                        Err(d) if method == Method::Lut => {
+                            assert!(d.message.contains("with method 'lut'"), "{kind:?}: {}", d.message);
+                            continue;
+                        }
+                        Err(d) => panic!("{kind:?} {method:?} {x} -> {y}: {}", d.message),
+                    }
+                    verify_module(&lowered).expect("verifies");
+                    run_function(&lowered, &lowered.funcs[0], vec![input.clone()])
+                        .unwrap_or_else(|d| panic!("{kind:?} {method:?} {x} -> {y}: {}", d.message));
+                }
+            }
+        }
+    }
+}
+
+/// 16-bit inputs over 1024 lanes: D^2 summed needs more than 62 bits, so D
+/// is rounded right before squaring; the result stays at the ideal.
+#[test]
+fn wide_layer_norm_lanes_round_before_squaring() {
+    let x = q(16, true, 1e-4, 0);
+    let y = q(12, true, 4.0 / 2047.0, 0);
+    let m = module(OpKind::LayerNorm, "1x1024", &x, &y, "{axis = -1, epsilon = 0.0}");
+    let printed = weft_ir::printer::print_module(&{
+        let mut l = m.clone();
+        lower(&mut l, LowerNonlinear::default()).unwrap();
+        l
+    });
+    assert!(printed.contains("nl.log2") && printed.contains("frac = -"), "the sum of squares is pre-shifted");
+    let v: Vec<i64> = (0..1024).map(|i: i64| ((i * 7919) % 65536) - 32768).collect();
+    let input = quant_tensor(16, true, 1e-4, 0, &[1, 1024], v);
+    for method in [Method::Quark, Method::Ibert] {
+        let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
+        let diff = max_step_difference(&ideal, &lowered);
+        assert!(diff <= 2, "{method:?}: {diff} steps from the ideal");
+    }
+}
