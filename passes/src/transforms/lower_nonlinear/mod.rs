@@ -204,26 +204,22 @@ the replaced op's result type, so users are unaffected."
 
     fn set_option(&mut self, name: &str, value: &str) -> Result<(), String> {
         match name {
-            "method" => {
-                self.method = Method::parse(value)?;
-                return Ok(());
-            }
-            "segments" => {
-                self.tables = QuarkTables::Fitted(parse_segments(value)?);
-                return Ok(());
-            }
+            "method" => self.method = Method::parse(value)?,
+            "segments" => self.tables = QuarkTables::Fitted(parse_segments(value)?),
             "coefficients" => {
                 self.tables = match value.trim() {
                     "fitted" => QuarkTables::Fitted(self.segments()),
                     "paper" => QuarkTables::Paper,
                     _ => return Err(format!("expected 'fitted' or 'paper', got '{value}'")),
-                };
-                return Ok(());
+                }
             }
-            _ => {}
+            _ => {
+                let kind = OpKind::ALL.into_iter().find(|k| k.option() == name);
+                let kind = kind.ok_or_else(|| format!("unknown option '{name}'"))?;
+                self.overrides[kind as usize] =
+                    if value.trim().is_empty() { None } else { Some(Method::parse(value)?) };
+            }
         }
-        let kind = OpKind::ALL.into_iter().find(|k| k.option() == name).ok_or(format!("unknown option '{name}'"))?;
-        self.overrides[kind as usize] = if value.trim().is_empty() { None } else { Some(Method::parse(value)?) };
         Ok(())
     }
 
