@@ -1,5 +1,5 @@
 //! The `weft` command-line driver: `weft import`, `weft run`, `weft info`,
-//! `weft opt`, `weft test`, `weft passes`.
+//! `weft opt`, `weft test`, `weft passes`, `weft accuracy`.
 //!
 //! Invariants: diagnostics go to standard error, rendered against their
 //! sources; the exit code is 0 on success, 1 for bad input (parse, verify
@@ -7,6 +7,7 @@
 //! usage errors (bad arguments, an unknown pass or pass option); output
 //! files are written atomically, so an error never leaves a partial file.
 
+mod accuracy_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -91,6 +92,19 @@ Each file's output is compared with DIR/snapshots/NAME.snap. To create or
 update snapshots: INSTA_UPDATE=always cargo test -p weft-testsuite (or
 cargo insta review), then read them.";
 
+const ACCURACY_EXAMPLES: &str = "\
+Examples:
+  # every op, method (quark, ibert, lut) and width (4, 6, 8, 10, 12 bits)
+  weft accuracy --ops
+  # one op, as JSON
+  weft accuracy --ops --op softmax --method quark --bits 8 --json
+
+Errors are measured against an f64 reference on each op's realistic inputs
+(listed above the table); 'ideal max' is the error of the quantized op
+without approximation. A method/width combination that cannot be built is
+listed as such, or is a diagnostic (exit code 1) when asked for with both
+--method and --bits.";
+
 const PASSES_EXAMPLES: &str = "\
 Examples:
   weft passes
@@ -125,6 +139,9 @@ enum Command {
     /// List the passes with their summaries and options.
     #[command(after_help = PASSES_EXAMPLES)]
     Passes,
+    /// Measure the error of the integer nonlinear ops against f64, per op, method and width.
+    #[command(after_help = ACCURACY_EXAMPLES)]
+    Accuracy(accuracy_cmd::AccuracyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,6 +175,7 @@ fn main() -> ExitCode {
         Command::Opt(cmd) => opt_cmd::run(&cmd.input, &cmd.args),
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
+        Command::Accuracy(args) => accuracy_cmd::run(&args),
     };
     ExitCode::from(code)
 }

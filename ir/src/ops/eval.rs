@@ -14,10 +14,11 @@ pub fn wrap_int(v: i64, width: u8, signed: bool) -> i64 {
     if width >= 64 {
         return v;
     }
-    let mask = (1i64 << width) - 1;
+    let mask = ((1u64 << width) - 1) as i64;
     let low = v & mask;
     if signed && low >> (width - 1) & 1 == 1 {
-        low - (1i64 << width)
+        // Sign extension; `low - 2^width` would overflow for width 63.
+        low | !mask
     } else {
         low
     }
@@ -232,6 +233,16 @@ mod tests {
         let y = 1.0 + 2f64.powi(-8) + 2f64.powi(-40);
         assert_eq!(round_to(&ElemType::BF16, y), 1.0 + 2f64.powi(-7));
         assert!(round_to(&ElemType::F16, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn wrapping_covers_every_width() {
+        assert_eq!(wrap_int(200, 8, true), -56);
+        assert_eq!(wrap_int(-1, 8, false), 255);
+        assert_eq!(wrap_int(1 << 62, 63, true), -(1 << 62));
+        assert_eq!(wrap_int(-1, 63, false), i64::MAX);
+        assert_eq!(wrap_int(i64::MIN, 63, true), 0);
+        assert_eq!(wrap_int(5, 1, true), -1);
     }
 
     #[test]

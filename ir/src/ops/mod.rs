@@ -11,7 +11,9 @@ pub mod builtin;
 pub mod doc;
 pub mod eval;
 pub mod math;
+pub mod nl;
 pub mod nn;
+pub mod quant;
 pub mod shape;
 
 use crate::attr::{Attribute, DenseAttr};
@@ -149,6 +151,11 @@ pub type EvalFn = fn(&[Tensor], &Attrs, &[Type]) -> Result<Vec<Tensor>, String>;
 pub type InferFn = fn(&OpInfo) -> Result<Vec<Type>, String>;
 /// An op-specific check, beyond arity, attribute schema and inferred types.
 pub type VerifyFn = fn(&OpInfo) -> Result<(), String>;
+/// An op-specific check of the declared result types, for ops whose result
+/// types are a choice shape inference cannot derive (an integer width, a
+/// quantization scale): it sees the operands and attributes as
+/// [`VerifyFn`] does, and the declared result types in order.
+pub type VerifyResultsFn = fn(&OpInfo, &[&Type]) -> Result<(), String>;
 /// What a fold hook sees of an op.
 pub struct FoldInput<'a> {
     /// Per operand, its value when it is a constant.
@@ -190,6 +197,8 @@ pub struct OpDef {
     pub attrs: &'static [AttrSpec],
     pub traits: &'static [Trait],
     pub verify: Option<VerifyFn>,
+    /// Checks the declared result types (ops without `infer`).
+    pub verify_results: Option<VerifyResultsFn>,
     pub infer: Option<InferFn>,
     pub fold: Option<FoldFn>,
     pub eval: Option<EvalFn>,
@@ -220,6 +229,7 @@ impl OpDef {
         attrs: &[],
         traits: &[],
         verify: None,
+        verify_results: None,
         infer: None,
         fold: None,
         eval: None,
@@ -243,11 +253,13 @@ pub struct Context {
 }
 
 impl Default for Context {
-    /// A context with the builtin and nn dialects.
+    /// A context with the builtin, nn, quant and nl dialects.
     fn default() -> Self {
         let mut cx = Context::empty();
         cx.register(&builtin::DIALECT);
         cx.register(&nn::DIALECT);
+        cx.register(&quant::DIALECT);
+        cx.register(&nl::DIALECT);
         cx
     }
 }

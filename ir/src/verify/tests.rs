@@ -393,6 +393,30 @@ fn verify_hook_errors_and_hook_panics_are_reported() {
     );
 }
 
+fn result_must_match_operand(info: &OpInfo, results: &[&Type]) -> Result<(), String> {
+    match results.first() {
+        Some(&r) if r == info.operand_types[0] => Ok(()),
+        _ => Err("result must have the operand's type".into()),
+    }
+}
+
+static RESULT_CHECKED: OpDef = OpDef {
+    name: "test.result_checked",
+    operands: Arity::Fixed(&["input"]),
+    results: Arity::Fixed(&["result"]),
+    verify_results: Some(result_must_match_operand),
+    ..OpDef::DEFAULT
+};
+
+#[test]
+fn result_verify_hook_sees_the_declared_result_types() {
+    let mut b = Builder::new(&[ty(&[4])], &[]);
+    b.op(NewOp::new(&RESULT_CHECKED, vec![b.arg(0)], vec![ty(&[4])]));
+    b.op(NewOp::new(&RESULT_CHECKED, vec![b.arg(0)], vec![ty(&[5])]));
+    b.ret(vec![]);
+    assert_eq!(messages(&b.module()), ["'test.result_checked' op result must have the operand's type"]);
+}
+
 #[test]
 fn terminators() {
     let mut b = Builder::new(&[ty(&[4])], &[ty(&[4])]);

@@ -13,7 +13,7 @@
 //! [`DIALECT`]'s description hold for all of them.
 
 pub mod arith;
-mod common;
+pub(crate) mod common;
 pub mod conv;
 pub mod convert;
 pub mod layout;
