@@ -97,4 +97,7 @@ fn op_section(s: &mut String, op: &OpDef) {
         yes_no(op.fold.is_some()),
         yes_no(op.eval.is_some())
     );
+    if op.check_results.is_some() {
+        let _ = writeln!(s, "- result types: declared where the op is built, checked against the operands");
+    }
 }

@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod doc;
 pub mod eval;
 pub mod nn;
+pub mod quant;
 pub mod shape;
 
 use crate::attr::{Attribute, DenseAttr};
@@ -148,6 +149,11 @@ pub type EvalFn = fn(&[Tensor], &Attrs, &[Type]) -> Result<Vec<Tensor>, String>;
 pub type InferFn = fn(&OpInfo) -> Result<Vec<Type>, String>;
 /// An op-specific check, beyond arity, attribute schema and inferred types.
 pub type VerifyFn = fn(&OpInfo) -> Result<(), String>;
+/// A check of the declared result types, for ops whose result types are
+/// chosen by whoever builds them instead of inferred (a quantized result's
+/// scale comes from calibration, so `infer` cannot know it): sees the op
+/// like [`VerifyFn`] and the declared result types.
+pub type ResultCheckFn = fn(&OpInfo, &[&Type]) -> Result<(), String>;
 /// What a fold hook sees of an op.
 pub struct FoldInput<'a> {
     /// Per operand, its value when it is a constant.
@@ -190,6 +196,9 @@ pub struct OpDef {
     pub traits: &'static [Trait],
     pub verify: Option<VerifyFn>,
     pub infer: Option<InferFn>,
+    /// For ops without `infer` whose result types are declared: checks
+    /// them against the operands (see [`ResultCheckFn`]).
+    pub check_results: Option<ResultCheckFn>,
     pub fold: Option<FoldFn>,
     pub eval: Option<EvalFn>,
 }
@@ -220,6 +229,7 @@ impl OpDef {
         traits: &[],
         verify: None,
         infer: None,
+        check_results: None,
         fold: None,
         eval: None,
     };
@@ -242,11 +252,12 @@ pub struct Context {
 }
 
 impl Default for Context {
-    /// A context with the builtin and nn dialects.
+    /// A context with the builtin, nn and quant dialects.
     fn default() -> Self {
         let mut cx = Context::empty();
         cx.register(&builtin::DIALECT);
         cx.register(&nn::DIALECT);
+        cx.register(&quant::DIALECT);
         cx
     }
 }

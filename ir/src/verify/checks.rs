@@ -1,7 +1,7 @@
 //! The checks of one op that need nothing beyond the op itself, its value
 //! types and the module's resources: arity, the attribute schema, tensor
 //! result types, well-formed types, dense and resource attributes, and the
-//! op's own verify and shape inference hooks.
+//! op's own verify, result check and shape inference hooks.
 //!
 //! Invariants: a hook runs only when the op has the declared arity, every
 //! required attribute with the declared kind, and tensor operand types, so
@@ -250,6 +250,14 @@ fn run_hooks(cx: Cx, data: &OpData, out: &mut Vec<Diagnostic>) {
             Ok(Ok(())) => {}
             Ok(Err(msg)) => out.push(op_error(data, msg)),
             Err(panic) => out.push(op_error(data, format!("internal error: its verify hook panicked: {panic}"))),
+        }
+    }
+    if let Some(check) = data.def.check_results {
+        let results: Vec<&Type> = data.results.iter().map(|&v| &cx.f.values[v].ty).collect();
+        match guarded(|| check(&info, &results)) {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => out.push(op_error(data, msg)),
+            Err(panic) => out.push(op_error(data, format!("internal error: its result check panicked: {panic}"))),
         }
     }
     if let Some(infer) = data.def.infer {
