@@ -8,7 +8,7 @@
 //! by [`PassRegistry::expand`], which rejects cycles.
 
 use crate::pipeline::{Pipeline, PipelineEntry};
-use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, shape_inference};
+use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, quantize, shape_inference};
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
 use weft_ir::diag::{closest, did_you_mean};
@@ -56,6 +56,7 @@ impl PassRegistry {
         r.register(|| Box::new(dce::Dce));
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
+        r.register(|| Box::new(quantize::Quantize::default()));
         r.register(|| Box::new(shape_inference::ShapeInference));
         r.register_pipeline(
             "default",
@@ -187,7 +188,7 @@ mod tests {
     fn builtin_passes_are_listed_sorted() {
         let r = PassRegistry::with_builtin_passes();
         let listed: Vec<&str> = r.list().iter().map(|p| p.0).collect();
-        assert_eq!(listed, vec!["canonicalize", "cse", "dce", "fold", "legalize-onnx", "shape-inference"]);
+        assert_eq!(listed, vec!["canonicalize", "cse", "dce", "fold", "legalize-onnx", "quantize", "shape-inference"]);
         assert!(r.list().iter().all(|p| !p.1.is_empty()));
         assert_eq!(r.create("cse").unwrap().name(), "cse");
     }

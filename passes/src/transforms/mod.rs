@@ -11,6 +11,7 @@ pub mod dce;
 pub mod fold;
 pub mod folding;
 pub mod legalize_onnx;
+pub mod quantize;
 pub mod shape_inference;
 
 #[cfg(test)]
