@@ -93,11 +93,8 @@ fn op_section(s: &mut String, op: &OpDef) {
         s,
         "- shape inference: {}; op verifier: {}; algebraic fold: {}; reference semantics: {}",
         yes_no(op.infer.is_some()),
-        yes_no(op.verify.is_some()),
+        yes_no(op.verify.is_some() || op.verify_results.is_some()),
         yes_no(op.fold.is_some()),
         yes_no(op.eval.is_some())
     );
-    if op.check_results.is_some() {
-        let _ = writeln!(s, "- result types: declared where the op is built, checked against the operands");
-    }
 }

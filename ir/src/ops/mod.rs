@@ -149,11 +149,11 @@ pub type EvalFn = fn(&[Tensor], &Attrs, &[Type]) -> Result<Vec<Tensor>, String>;
 pub type InferFn = fn(&OpInfo) -> Result<Vec<Type>, String>;
 /// An op-specific check, beyond arity, attribute schema and inferred types.
 pub type VerifyFn = fn(&OpInfo) -> Result<(), String>;
-/// A check of the declared result types, for ops whose result types are
-/// chosen by whoever builds them instead of inferred (a quantized result's
-/// scale comes from calibration, so `infer` cannot know it): sees the op
-/// like [`VerifyFn`] and the declared result types.
-pub type ResultCheckFn = fn(&OpInfo, &[&Type]) -> Result<(), String>;
+/// An op-specific check of the declared result types, for ops whose result
+/// types are a choice shape inference cannot derive (an integer width, a
+/// quantization scale): it sees the operands and attributes as
+/// [`VerifyFn`] does, and the declared result types in order.
+pub type VerifyResultsFn = fn(&OpInfo, &[&Type]) -> Result<(), String>;
 /// What a fold hook sees of an op.
 pub struct FoldInput<'a> {
     /// Per operand, its value when it is a constant.
@@ -195,10 +195,9 @@ pub struct OpDef {
     pub attrs: &'static [AttrSpec],
     pub traits: &'static [Trait],
     pub verify: Option<VerifyFn>,
+    /// Checks the declared result types (ops without `infer`).
+    pub verify_results: Option<VerifyResultsFn>,
     pub infer: Option<InferFn>,
-    /// For ops without `infer` whose result types are declared: checks
-    /// them against the operands (see [`ResultCheckFn`]).
-    pub check_results: Option<ResultCheckFn>,
     pub fold: Option<FoldFn>,
     pub eval: Option<EvalFn>,
 }
@@ -228,8 +227,8 @@ impl OpDef {
         attrs: &[],
         traits: &[],
         verify: None,
+        verify_results: None,
         infer: None,
-        check_results: None,
         fold: None,
         eval: None,
     };

@@ -1,7 +1,7 @@
 //! The checks of one op that need nothing beyond the op itself, its value
 //! types and the module's resources: arity, the attribute schema, tensor
 //! result types, well-formed types, dense and resource attributes, and the
-//! op's own verify, result check and shape inference hooks.
+//! op's own verify, result verify and shape inference hooks.
 //!
 //! Invariants: a hook runs only when the op has the declared arity, every
 //! required attribute with the declared kind, and tensor operand types, so
@@ -239,8 +239,8 @@ fn axis_problem(axis: u32, scales: usize, dims: Option<&[Dim]>) -> Option<String
     }
 }
 
-/// The op's verify hook, then its shape inference against the declared
-/// result types.
+/// The op's verify hook, its result verify hook, then its shape inference
+/// against the declared result types.
 fn run_hooks(cx: Cx, data: &OpData, out: &mut Vec<Diagnostic>) {
     let types: Vec<&Type> = data.operands.iter().map(|&v| &cx.f.values[v].ty).collect();
     let constants: Vec<Option<&DenseAttr>> = data.operands.iter().map(|&v| cx.f.dense_constant(v)).collect();
@@ -252,12 +252,12 @@ fn run_hooks(cx: Cx, data: &OpData, out: &mut Vec<Diagnostic>) {
             Err(panic) => out.push(op_error(data, format!("internal error: its verify hook panicked: {panic}"))),
         }
     }
-    if let Some(check) = data.def.check_results {
+    if let Some(check) = data.def.verify_results {
         let results: Vec<&Type> = data.results.iter().map(|&v| &cx.f.values[v].ty).collect();
         match guarded(|| check(&info, &results)) {
             Ok(Ok(())) => {}
             Ok(Err(msg)) => out.push(op_error(data, msg)),
-            Err(panic) => out.push(op_error(data, format!("internal error: its result check panicked: {panic}"))),
+            Err(panic) => out.push(op_error(data, format!("internal error: its result verify hook panicked: {panic}"))),
         }
     }
     if let Some(infer) = data.def.infer {

@@ -3,7 +3,7 @@
 //! `quant.storage_cast`.
 //!
 //! Invariants: every op here keeps the shape; the result type is declared
-//! (it carries the calibrated scale) and checked by `check_results`;
+//! (it carries the calibrated scale) and checked by `verify_results`;
 //! `requantize` is integer-only, with its fixed-point multipliers derived
 //! from the two types, so the type is the only place a scale is written.
 
@@ -29,7 +29,7 @@ stands for, chosen by whoever built the type).\n\n\
     operands: UNARY,
     results: ONE_RESULT,
     traits: &[Trait::Pure],
-    check_results: Some(check_quantize),
+    verify_results: Some(check_quantize),
     eval: Some(eval_quantize),
     ..OpDef::DEFAULT
 };
@@ -81,7 +81,7 @@ computed in f64 (`q - zp` is exact) and rounded once to the declared float resul
     operands: UNARY,
     results: ONE_RESULT,
     traits: &[Trait::Pure],
-    check_results: Some(check_dequantize),
+    verify_results: Some(check_dequantize),
     eval: Some(eval_dequantize),
     ..OpDef::DEFAULT
 };
@@ -140,7 +140,7 @@ checks it. Operand and result have at most 32 bits.\n\n\
     operands: UNARY,
     results: ONE_RESULT,
     traits: &[Trait::Pure],
-    check_results: Some(check_requantize),
+    verify_results: Some(check_requantize),
     eval: Some(eval_requantize),
     ..OpDef::DEFAULT
 };
@@ -214,7 +214,7 @@ integer tensor meets a quantized op.\n\n\
     operands: UNARY,
     results: ONE_RESULT,
     traits: &[Trait::Pure],
-    check_results: Some(check_storage_cast),
+    verify_results: Some(check_storage_cast),
     eval: Some(|ops, _, types| {
         let elem = result_elem(types, 0)?.clone();
         Ok(vec![Tensor { elem, ..ops[0].clone() }])

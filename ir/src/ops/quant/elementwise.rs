@@ -32,7 +32,7 @@ per-tensor `!quant.int` of at most 32 bits; `max(r_a, r_b)` must lie in `[2^-32,
     operands: BINARY,
     results: super::ONE_RESULT,
     traits: &[Trait::Pure, Trait::Commutative],
-    check_results: Some(check_qadd),
+    verify_results: Some(check_qadd),
     eval: Some(eval_qadd),
     ..OpDef::DEFAULT
 };
@@ -51,7 +51,7 @@ for a negative `c`), which is exact.\n\n\
     operands: BINARY,
     results: super::ONE_RESULT,
     traits: &[Trait::Pure, Trait::Commutative],
-    check_results: Some(check_qmul),
+    verify_results: Some(check_qmul),
     eval: Some(eval_qmul),
     ..OpDef::DEFAULT
 };

@@ -34,7 +34,7 @@ scales, one per output column.\n\n\
     operands: Arity::Variadic { name: "a, b, bias", min: 2 },
     results: super::ONE_RESULT,
     traits: &[Trait::Pure],
-    check_results: Some(check_qmatmul),
+    verify_results: Some(check_qmatmul),
     eval: Some(eval_qmatmul),
     ..OpDef::DEFAULT
 };

@@ -11,7 +11,7 @@
 //!
 //! Invariants: every quantized value carries its scale in its type
 //! (an accumulator too); result types are declared by whoever builds an op
-//! and checked by its `check_results` hook, never inferred; every integer
+//! and checked by its `verify_results` hook, never inferred; every integer
 //! intermediate is stated in the op's description and fits in 64 bits.
 
 pub mod common;

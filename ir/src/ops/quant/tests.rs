@@ -41,7 +41,7 @@ fn run(op: &OpDef, operands: &[Tensor], result: Type) -> Tensor {
 fn check(op: &OpDef, operands: Vec<Type>, result: Type) -> Result<(), String> {
     let refs: Vec<&Type> = operands.iter().collect();
     let attrs = Attrs::new();
-    (op.check_results.unwrap())(&OpInfo::new(&refs, &attrs), &[&result])
+    (op.verify_results.unwrap())(&OpInfo::new(&refs, &attrs), &[&result])
 }
 
 fn stored(t: &Tensor) -> Vec<i64> {
@@ -56,7 +56,7 @@ fn every_op_is_documented_checked_and_executable() {
     for op in DIALECT.ops {
         assert!(op.name.starts_with("quant."), "{}", op.name);
         assert!(!op.summary.is_empty() && op.description.contains("```"), "{} needs docs and an example", op.name);
-        assert!(op.check_results.is_some() && op.eval.is_some(), "{} needs a result check and eval", op.name);
+        assert!(op.verify_results.is_some() && op.eval.is_some(), "{} needs a result check and eval", op.name);
         assert!(op.infer.is_none(), "{}: quant result types are declared", op.name);
         assert!(op.has_trait(Trait::Pure), "{} is pure", op.name);
     }
