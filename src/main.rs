@@ -1,5 +1,5 @@
 //! The `weft` command-line driver: `weft import`, `weft run`, `weft info`,
-//! `weft opt`, `weft test`, `weft passes`.
+//! `weft opt`, `weft test`, `weft passes`, `weft accuracy`.
 //!
 //! Invariants: diagnostics go to standard error, rendered against their
 //! sources; the exit code is 0 on success, 1 for bad input (parse, verify
@@ -7,12 +7,15 @@
 //! usage errors (bad arguments, an unknown pass or pass option); output
 //! files are written atomically, so an error never leaves a partial file.
 
+mod accuracy_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
 mod output;
 mod passes_cmd;
+mod quant_opts;
 mod run_cmd;
+mod samples;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};
@@ -54,7 +57,9 @@ Examples:
   # ONNX test data (TensorProto .pb files); write out/<output name>.npy
   weft run model.onnx --input x=test_data_set_0/input_0.pb -o out
   # an imported or optimized module (its .safetensors beside it)
-  weft run model.weft --input x=x.npy";
+  weft run model.weft --input x=x.npy
+  # quantized: 4-bit weights, 8-bit activations, calibrated on .npy samples
+  weft run model.onnx --quant w4a8 --calibrate calib/ --input x=x.npy";
 
 const INFO_EXAMPLES: &str = "\
 Examples:
@@ -91,6 +96,19 @@ Each file's output is compared with DIR/snapshots/NAME.snap. To create or
 update snapshots: INSTA_UPDATE=always cargo test -p weft-testsuite (or
 cargo insta review), then read them.";
 
+const ACCURACY_EXAMPLES: &str = "\
+Examples:
+  # a quantized model against its float self, on 32 random inputs
+  weft accuracy model.onnx --quant w8a8 --input-shape input_ids=1x128 --input-shape attention_mask=1x128
+  # calibrated and evaluated on .npy inputs, as JSON
+  weft accuracy model.onnx --quant w4a8 --calibrate calib/ --inputs eval/ --json
+  # mixed precision from a TOML file (spec/quant.md)
+  weft accuracy model.onnx --quant scheme.toml --inputs eval/
+
+For each output: the mean and least cosine similarity of the quantized and
+float programs' outputs over the inputs, and the largest absolute
+difference. Both run on the reference interpreter.";
+
 const PASSES_EXAMPLES: &str = "\
 Examples:
   weft passes
@@ -125,6 +143,9 @@ enum Command {
     /// List the passes with their summaries and options.
     #[command(after_help = PASSES_EXAMPLES)]
     Passes,
+    /// Measure how close quantized programs come to float ones.
+    #[command(after_help = ACCURACY_EXAMPLES)]
+    Accuracy(accuracy_cmd::AccuracyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,6 +179,7 @@ fn main() -> ExitCode {
         Command::Opt(cmd) => opt_cmd::run(&cmd.input, &cmd.args),
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
+        Command::Accuracy(args) => accuracy_cmd::run(&args),
     };
     ExitCode::from(code)
 }
