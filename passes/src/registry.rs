@@ -57,6 +57,7 @@ impl PassRegistry {
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(quantize::Quantize::default()));
+        r.register(|| Box::new(quantize::fold_qdq::FoldQdq));
         r.register(|| Box::new(shape_inference::ShapeInference));
         r.register_pipeline(
             "default",
@@ -66,7 +67,7 @@ impl PassRegistry {
         r.register_pipeline(
             "onnx-to-nn",
             "Imported ONNX to the nn dialect: fold shapes, legalize, clean up",
-            "canonicalize,legalize-onnx,canonicalize,cse,dce",
+            "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce",
         );
         r
     }
@@ -188,7 +189,10 @@ mod tests {
     fn builtin_passes_are_listed_sorted() {
         let r = PassRegistry::with_builtin_passes();
         let listed: Vec<&str> = r.list().iter().map(|p| p.0).collect();
-        assert_eq!(listed, vec!["canonicalize", "cse", "dce", "fold", "legalize-onnx", "quantize", "shape-inference"]);
+        assert_eq!(
+            listed,
+            vec!["canonicalize", "cse", "dce", "fold", "fold-qdq", "legalize-onnx", "quantize", "shape-inference"]
+        );
         assert!(r.list().iter().all(|p| !p.1.is_empty()));
         assert_eq!(r.create("cse").unwrap().name(), "cse");
     }

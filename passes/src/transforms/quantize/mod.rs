@@ -25,6 +25,7 @@
 
 pub mod calibrate;
 pub mod config;
+pub mod fold_qdq;
 pub mod observer;
 pub mod rewrite;
 pub mod rules;
@@ -290,6 +291,31 @@ impl Quantize {
             ));
         }
         Ok(samples)
+    }
+}
+
+/// True for the ops constant folding must leave alone so that an imported
+/// model's quantization survives until `fold-qdq` types it: ONNX's
+/// quantization ops, `quant.dequantize` and `quant.storage_cast` of
+/// constants (quantized weights), and casts of constants of at most 8-bit
+/// integers to floats (weight-only exports, whose integer weights would
+/// otherwise become float constants).
+pub fn keeps_quantized_types(f: &weft_ir::Function, op: weft_ir::Op) -> bool {
+    let data = &f.ops[op];
+    let name = data.name();
+    if crate::transforms::legalize_onnx::is_quant_import(name) {
+        return true;
+    }
+    let operand_elem = || data.operands.first().and_then(|&v| f.value_type(v).as_tensor()).map(|t| t.elem.clone());
+    match name {
+        "quant.dequantize" | "quant.storage_cast" => true,
+        "onnx.Cast" | "nn.cast" => {
+            let narrow = matches!(operand_elem(), Some(weft_ir::ElemType::Int { width, .. }) if width <= 8);
+            let to_float =
+                data.results.first().and_then(|&r| f.value_type(r).as_tensor()).is_some_and(|t| t.elem.is_float());
+            narrow && to_float
+        }
+        _ => false,
     }
 }
 

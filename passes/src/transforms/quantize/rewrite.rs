@@ -75,6 +75,17 @@ impl<'a> Rewriter<'a> {
             }
         }
         let float = f.args().iter().map(|&a| (a, a)).collect();
+        // A dequantized value (an imported model's quantization) already
+        // exists quantized: consumers take or requantize the integers.
+        let mut quant: HashMap<Value, Vec<Value>> = HashMap::new();
+        for op in f.walk() {
+            let data = &f.ops[op];
+            if data.name() == "quant.dequantize"
+                && matches!(f.value_type(data.operands[0]).as_tensor().map(|t| &t.elem), Some(ElemType::Quant(_)))
+            {
+                quant.insert(data.results[0], vec![data.operands[0]]);
+            }
+        }
         Rewriter {
             f,
             resources,
@@ -83,7 +94,7 @@ impl<'a> Rewriter<'a> {
             config,
             order: Vec::new(),
             float,
-            quant: HashMap::new(),
+            quant,
             absorbed: HashSet::new(),
             users,
             counts: Counts::default(),

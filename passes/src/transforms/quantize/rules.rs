@@ -91,32 +91,57 @@ fn matmul(rw: &mut Rewriter, op: Op, p: &Precision) -> Result<bool, Diagnostic> 
     if !is_float(rw, x) || !is_float(rw, w) {
         return Ok(false);
     }
+    if let Some(qw) = imported_weights(rw, w) {
+        return weight_matmul(rw, op, p, x, qw, "imported");
+    }
     match rw.float_constant(w) {
-        Some(weights) => weight_matmul(rw, op, p, x, w, weights),
+        Some(weights) => {
+            let axis = weight_axis(rw, op, p, &weights)?;
+            let qw = quantize_weights(&weights, p, axis);
+            let index = weft_ir::entity::EntityRef::index(op);
+            let name = format!("{}.{}", rw.resource_name(w).unwrap_or_else(|| format!("weight{index}")), p.weights);
+            let wc = rw.constant(qw, &name, op)?;
+            weight_matmul(rw, op, p, x, wc, &name)
+        }
         None => activation_matmul(rw, op, p, x, w),
     }
 }
 
-/// `x @ W (+ bias)` with constant weights.
+/// The quantized constant an imported model's weights are the
+/// dequantization of (`fold-qdq` makes them): used as they are, when they
+/// are per tensor or per output channel.
+fn imported_weights(rw: &Rewriter, w: Value) -> Option<Value> {
+    let dq = rw.f.defining_op(w).filter(|&d| rw.f.ops[d].name() == "quant.dequantize")?;
+    let q = rw.f.ops[dq].operands[0];
+    let c = rw.f.defining_op(q)?;
+    if !rw.f.ops[c].def.has_trait(weft_ir::ops::Trait::ConstantLike) {
+        return None;
+    }
+    let t = rw.tensor_type(q);
+    let last = t.rank().saturating_sub(1) as u32;
+    let along_last = match &t.elem {
+        ElemType::Quant(q) => match q.params {
+            QuantParams::PerTensor { .. } => true,
+            QuantParams::PerChannel { axis, .. } => axis == last,
+        },
+        ElemType::Bin(b) => !matches!(**b, QuantBin::PerChannel { axis, .. } if axis != last),
+        _ => false,
+    };
+    along_last.then_some(q)
+}
+
+/// `x @ W (+ bias)` with the constant quantized weights `wc`.
 fn weight_matmul(
     rw: &mut Rewriter,
     op: Op,
     p: &Precision,
     x: Value,
-    w: Value,
-    weights: Tensor,
+    wc: Value,
+    name: &str,
 ) -> Result<bool, Diagnostic> {
-    let axis = weight_axis(rw, op, p, &weights)?;
-    let qw = quantize_weights(&weights, p, axis);
     let qx = act(rw, x, p, op)?;
     let sa = tensor_scale(&rw.elem(qx)).unwrap_or(1.0);
-    let acc_scales: Vec<f64> = weight_scales(&qw.elem).iter().map(|s| sa * s).collect();
-    let name = format!(
-        "{}.{}",
-        rw.resource_name(w).unwrap_or_else(|| format!("weight{}", weft_ir::entity::EntityRef::index(op))),
-        p.weights
-    );
-    let wc = rw.constant(qw, &name, op)?;
+    let acc_scales: Vec<f64> = weight_scales(&rw.elem(wc)).iter().map(|s| sa * s).collect();
     let mut ins = vec![qx, wc];
     let mut out = result(rw, op);
     if let Some((add, bias)) = bias_of(rw, op) {
