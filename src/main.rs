@@ -13,7 +13,9 @@ mod info_cmd;
 mod opt_cmd;
 mod output;
 mod passes_cmd;
+mod quant_opts;
 mod run_cmd;
+mod samples;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};
@@ -55,7 +57,9 @@ Examples:
   # ONNX test data (TensorProto .pb files); write out/<output name>.npy
   weft run model.onnx --input x=test_data_set_0/input_0.pb -o out
   # an imported or optimized module (its .safetensors beside it)
-  weft run model.weft --input x=x.npy";
+  weft run model.weft --input x=x.npy
+  # quantized: 4-bit weights, 8-bit activations, calibrated on .npy samples
+  weft run model.onnx --quant w4a8 --calibrate calib/ --input x=x.npy";
 
 const INFO_EXAMPLES: &str = "\
 Examples:
@@ -94,16 +98,25 @@ cargo insta review), then read them.";
 
 const ACCURACY_EXAMPLES: &str = "\
 Examples:
-  # every op, method (quark, ibert, lut) and width (4, 6, 8, 10, 12 bits)
+  # every nonlinear op, method (quark, ibert, lut) and width (4, 6, 8, 10, 12 bits)
   weft accuracy --ops
   # one op, as JSON
   weft accuracy --ops --op softmax --method quark --bits 8 --json
+  # a quantized model against its float self, on 32 random inputs
+  weft accuracy model.onnx --quant w8a8 --input-shape input_ids=1x128 --input-shape attention_mask=1x128
+  # calibrated and evaluated on .npy inputs, as JSON
+  weft accuracy model.onnx --quant w4a8 --calibrate calib/ --inputs eval/ --json
+  # mixed precision from a TOML file (spec/quant.md)
+  weft accuracy model.onnx --quant scheme.toml --inputs eval/
 
-Errors are measured against an f64 reference on each op's realistic inputs
-(listed above the table); 'ideal max' is the error of the quantized op
-without approximation. A method/width combination that cannot be built is
-listed as such, or is a diagnostic (exit code 1) when asked for with both
---method and --bits.";
+With --ops, errors are measured against an f64 reference on each op's
+realistic inputs (listed above the table); 'ideal max' is the error of the
+quantized op without approximation. A method/width combination that cannot
+be built is listed as such, or is a diagnostic (exit code 1) when asked for
+with both --method and --bits. With a MODEL: for each output, the mean and
+least cosine similarity of the quantized and float programs' outputs over
+the inputs, and the largest absolute difference (both run on the reference
+interpreter).";
 
 const PASSES_EXAMPLES: &str = "\
 Examples:
@@ -139,7 +152,7 @@ enum Command {
     /// List the passes with their summaries and options.
     #[command(after_help = PASSES_EXAMPLES)]
     Passes,
-    /// Measure the error of the integer nonlinear ops against f64, per op, method and width.
+    /// Measure how close quantized programs come to float ones: per nonlinear op (--ops) or per model.
     #[command(after_help = ACCURACY_EXAMPLES)]
     Accuracy(accuracy_cmd::AccuracyArgs),
 }

@@ -57,7 +57,7 @@ fn impossible_requests_exit_1_with_diagnostics() {
 fn usage_errors_exit_2() {
     let o = weft(&["accuracy"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("nothing to measure: pass --ops"));
+    assert!(stderr(&o).contains("nothing to measure: give a MODEL and --quant SCHEME, or --ops"));
     assert_eq!(code(&weft(&["accuracy", "--ops", "--op", "softmax2"])), 2);
     assert_eq!(code(&weft(&["accuracy", "--ops", "--segments", "3"])), 2);
 }

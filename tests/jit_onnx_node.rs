@@ -58,7 +58,7 @@ fn run_case(name: &str) -> Outcome {
         Err((true, _)) => return Outcome::Skipped("does not legalize to nn"),
     };
     if !foreign_ops(&module).is_empty() {
-        return Outcome::Skipped("onnx ops kept by legalization (quantization)");
+        return Outcome::Skipped("quant ops (the JIT does not compile them yet)");
     }
     let Some(func) = module.funcs.first() else { return Outcome::Skipped("no function") };
     if let Some(why) = unholdable(func) {

@@ -51,11 +51,19 @@ pub struct PassContext<'a> {
     /// Counters the pass reports (`--stats`): name, value, description, in
     /// the order they were first bumped.
     pub stats: Vec<(&'static str, u64, &'static str)>,
+    /// Warnings for the user (the pass still succeeded), in the order they
+    /// were given; the pass manager hands them on in its report.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'a> PassContext<'a> {
     pub fn new(ctx: &'a Context) -> PassContext<'a> {
-        PassContext { ctx, stats: Vec::new() }
+        PassContext { ctx, stats: Vec::new(), warnings: Vec::new() }
+    }
+
+    /// Records a warning (its severity is set to warning).
+    pub fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(Diagnostic { severity: weft_ir::Severity::Warning, ..d });
     }
 
     /// Adds `n` to the statistic `name`.

@@ -62,6 +62,8 @@ impl Default for PassManagerOptions {
 pub struct PassReport {
     pub timings: Vec<(String, Duration)>,
     pub stats: Vec<(String, &'static str, u64, &'static str)>,
+    /// The passes' warnings, prefixed with the pass name, in pipeline order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Checks a module (normally [`verify_module`]).
@@ -119,7 +121,7 @@ impl PassManager {
         let setup = RunSetup { options: &self.options, verifier: self.verifier, ctx };
         for pass in self.passes.iter_mut() {
             let name = pass.name();
-            let stats = run_one(pass.as_mut(), &setup, module, out, &mut report.timings)?;
+            let stats = run_one(pass.as_mut(), &setup, module, out, &mut report)?;
             report.stats.extend(stats.iter().map(|&(stat, value, doc)| (name.to_string(), stat, value, doc)));
             sections.push((name, stats));
         }
@@ -147,7 +149,7 @@ fn run_one(
     setup: &RunSetup,
     module: &mut Module,
     out: &mut dyn Write,
-    timings: &mut Vec<(String, Duration)>,
+    report: &mut PassReport,
 ) -> Result<PassStats, Vec<Diagnostic>> {
     let (name, options) = (pass.name(), setup.options);
     if options.print_ir_before.iter().any(|n| n == name) {
@@ -156,8 +158,10 @@ fn run_one(
     let mut cx = PassContext::new(setup.ctx);
     let start = Instant::now();
     let result = pass.run(module, &mut cx);
-    timings.push((name.to_string(), start.elapsed()));
+    report.timings.push((name.to_string(), start.elapsed()));
     let stats = collect_stats(pass.statistics(), &cx);
+    let prefix = format!("pass '{name}': ");
+    report.warnings.extend(cx.warnings.drain(..).map(|w| w.prefixed(&prefix)));
     let failure = match result {
         Err(d) => Some(vec![d.prefixed(&format!("pass '{name}' failed: "))]),
         Ok(()) if options.verify_each => {

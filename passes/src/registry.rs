@@ -8,7 +8,7 @@
 //! by [`PassRegistry::expand`], which rejects cycles.
 
 use crate::pipeline::{Pipeline, PipelineEntry};
-use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, lower_nonlinear, shape_inference};
+use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, lower_nonlinear, quantize, shape_inference};
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
 use weft_ir::diag::{closest, did_you_mean};
@@ -57,6 +57,8 @@ impl PassRegistry {
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
+        r.register(|| Box::new(quantize::Quantize::default()));
+        r.register(|| Box::new(quantize::fold_qdq::FoldQdq));
         r.register(|| Box::new(shape_inference::ShapeInference));
         r.register_pipeline(
             "default",
@@ -66,7 +68,7 @@ impl PassRegistry {
         r.register_pipeline(
             "onnx-to-nn",
             "Imported ONNX to the nn dialect: fold shapes, legalize, clean up",
-            "canonicalize,legalize-onnx,canonicalize,cse,dce",
+            "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce",
         );
         r
     }
@@ -190,7 +192,17 @@ mod tests {
         let listed: Vec<&str> = r.list().iter().map(|p| p.0).collect();
         assert_eq!(
             listed,
-            vec!["canonicalize", "cse", "dce", "fold", "legalize-onnx", "lower-nonlinear", "shape-inference"]
+            vec![
+                "canonicalize",
+                "cse",
+                "dce",
+                "fold",
+                "fold-qdq",
+                "legalize-onnx",
+                "lower-nonlinear",
+                "quantize",
+                "shape-inference"
+            ]
         );
         assert!(r.list().iter().all(|p| !p.1.is_empty()));
         assert_eq!(r.create("cse").unwrap().name(), "cse");

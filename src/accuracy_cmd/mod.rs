@@ -1,34 +1,70 @@
-//! `weft accuracy --ops [--json] [--op OP]... [--method M]... [--bits B,...]`:
-//! for each quantized nonlinear op, method and activation width, the max
-//! and mean absolute error of the lowered integer program against an f64
-//! reference over the op's realistic inputs ([`workload`]), beside the
-//! error of the ideal quantized op (the floor at that width), and whether
-//! the stated targets are met.
+//! `weft accuracy`: how close quantized programs come to float ones, in
+//! two modes that share `--json`.
+//!
+//! - `weft accuracy --ops [--op OP]... [--method M]... [--bits B,...]`:
+//!   for each quantized nonlinear op, method and activation width, the max
+//!   and mean absolute error of the lowered integer program against an f64
+//!   reference over the op's realistic inputs ([`workload`]), beside the
+//!   error of the ideal quantized op (the floor at that width), and whether
+//!   the stated targets are met.
+//! - `weft accuracy MODEL --quant SCHEME` ([`model`]): the similarity of
+//!   the quantized model's outputs with the float model's over a set of
+//!   inputs.
 //!
 //! Invariants: output is deterministic (fixed data, fixed order: ops,
 //! methods, widths as listed); a combination the method cannot build is
 //! listed as such, unless it was asked for by name (both `--method` and
 //! `--bits` given) or its width is outside 4..=16 bits: then it is a
-//! diagnostic and exit code 1, with no table; without `--ops` there is
-//! nothing to measure (usage error).
+//! diagnostic and exit code 1, with no table; with neither `--ops` nor a
+//! MODEL there is nothing to measure (usage error).
 
 mod measure;
+pub mod model;
 mod report;
 mod workload;
 
+use crate::import_cmd::{parse_input_shape, InputShape};
 use measure::{measure, Measurement};
+use std::path::PathBuf;
 use weft_ir::diag::render_all;
 use weft_ir::{Diagnostic, SourceMap};
 use weft_passes::transforms::lower_nonlinear::{Method, OpKind, QuarkTables};
 
 #[derive(Debug, clap::Args)]
 pub struct AccuracyArgs {
-    /// Measure every quantized nonlinear op on its own (the only mode).
-    #[arg(long)]
+    /// Measure every quantized nonlinear op on its own.
+    #[arg(long, conflicts_with = "model")]
     pub ops: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The model (.onnx, .onnxtxt or .weft) whose quantized program is
+    /// compared with its float program.
+    #[arg(value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// The quantization: a scheme wXaY (weights X bits, 1 = binary, t =
+    /// ternary; activations Y bits) or a TOML configuration file.
+    #[arg(long, value_name = "SCHEME")]
+    pub quant: Option<String>,
+    /// Evaluation inputs: a directory with one NAME.npy per input, or of
+    /// such directories. Without it, --samples random inputs.
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Option<PathBuf>,
+    /// Calibration samples (laid out as --inputs). Without it, random ones
+    /// are drawn (with a warning).
+    #[arg(long, value_name = "DIR")]
+    pub calibrate: Option<PathBuf>,
+    /// How many random evaluation inputs to draw without --inputs.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub samples: u32,
+    /// The seed of the random evaluation inputs (calibration draws with
+    /// seed 0, so the two sets differ).
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    pub seed: u64,
+    /// A static shape for an input of an ONNX model, as for `weft import`
+    /// (random inputs need static shapes).
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
+    pub input_shapes: Vec<InputShape>,
     /// Only this op (repeatable): softmax, gelu, layer-norm, sigmoid, silu, tanh, exp, reciprocal, sqrt, rsqrt.
     #[arg(long = "op", value_name = "OP", value_parser = parse_op)]
     pub op: Vec<OpKind>,
@@ -95,10 +131,22 @@ impl Row {
 
 /// Runs the command; the exit code.
 pub fn run(args: &AccuracyArgs) -> u8 {
-    if !args.ops {
-        eprintln!("error: nothing to measure: pass --ops (per-op accuracy of lower-nonlinear)");
-        return 2;
+    match (args.ops, &args.model, &args.quant) {
+        (true, _, _) => run_ops(args),
+        (false, Some(_), Some(_)) => model::run(args),
+        (false, Some(_), None) => {
+            eprintln!("error: give the quantization to measure with --quant SCHEME (e.g. --quant w8a8)");
+            2
+        }
+        (false, None, _) => {
+            eprintln!("error: nothing to measure: give a MODEL and --quant SCHEME, or --ops (per-op accuracy)");
+            2
+        }
     }
+}
+
+/// `--ops`: the per-op sweep; the exit code.
+fn run_ops(args: &AccuracyArgs) -> u8 {
     let kinds = if args.op.is_empty() { OpKind::ALL.to_vec() } else { args.op.clone() };
     let methods = if args.method.is_empty() { Method::ALL.to_vec() } else { args.method.clone() };
     let bits = if args.bits.is_empty() { DEFAULT_BITS.to_vec() } else { args.bits.clone() };

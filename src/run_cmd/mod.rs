@@ -25,7 +25,7 @@
 //! of the first run.
 
 mod bench;
-mod npy;
+pub(crate) mod npy;
 mod profile;
 mod specialize;
 
@@ -102,6 +102,18 @@ pub struct RunArgs {
     /// over the timed runs).
     #[arg(long)]
     pub profile: bool,
+    /// Quantize the model before running it (interpreter only): a scheme
+    /// wXaY (weights X bits, 1 = binary, t = ternary; activations Y bits,
+    /// e.g. w8a8, w4a4, w1a8) or a TOML configuration file
+    /// (spec/quant.md). ONNX models are imported with the inputs' shapes
+    /// and legalized with `onnx-to-nn` first.
+    #[arg(long, value_name = "SCHEME")]
+    pub quant: Option<String>,
+    /// Calibration samples for --quant: a directory with one NAME.npy per
+    /// input, or of such directories. Without it, random samples are
+    /// drawn (with a warning).
+    #[arg(long, value_name = "DIR", requires = "quant")]
+    pub calibrate: Option<PathBuf>,
 }
 
 /// Why a run failed.
@@ -143,6 +155,12 @@ pub fn run(args: &RunArgs) -> u8 {
 fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let ctx = crate::context();
     let mut module = load_module(args, &ctx, sources)?;
+    if let Some(scheme) = &args.quant {
+        if args.engine != Engine::Interp {
+            return Err(Failure::Usage("--quant: the JIT does not run quant programs yet; add --engine interp".into()));
+        }
+        quantize(&mut module, &ctx, scheme, args.calibrate.as_deref(), sources)?;
+    }
     let main = main_index(&module)?;
     let inputs = load_inputs(&module.funcs[main], &args.inputs)?;
     if args.engine == Engine::Jit {
@@ -184,6 +202,28 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Quantizes the (legalized) module for `--quant`, calibrated on
+/// `--calibrate` when given; prints the pass's warnings.
+fn quantize(
+    module: &mut Module,
+    ctx: &Context,
+    scheme: &str,
+    calibrate: Option<&Path>,
+    sources: &SourceMap,
+) -> Result<(), Failure> {
+    let spec = crate::quant_opts::parse_quant(scheme).map_err(|d| vec![d])?;
+    let samples = match calibrate {
+        Some(dir) => {
+            let func = &module.funcs[main_index(module)?];
+            Some(crate::samples::load_samples(dir, func).map_err(|e| format!("--calibrate: {e}"))?)
+        }
+        None => None,
+    };
+    let warnings = crate::quant_opts::quantize_module(module, ctx, &spec, samples)?;
+    eprint!("{}", render_all(&warnings, sources));
+    Ok(())
+}
+
 /// Names the model in a diagnostic that has no source text to point
 /// into (an imported ONNX model's ops are located by node name only).
 fn name_model(d: Diagnostic, model: &Path) -> Diagnostic {
@@ -199,7 +239,7 @@ fn name_model(d: Diagnostic, model: &Path) -> Diagnostic {
 /// inputs.
 fn import_shapes(args: &RunArgs) -> Result<Vec<InputShape>, Failure> {
     let mut shapes = args.input_shapes.clone();
-    if args.engine == Engine::Jit {
+    if args.engine == Engine::Jit || args.quant.is_some() {
         for i in &args.inputs {
             if !shapes.iter().any(|s| s.name == i.name) {
                 let t = read_tensor_file(&i.path).map_err(|e| format!("input '{}': {e}", i.name))?;
@@ -225,7 +265,7 @@ fn load_module(args: &RunArgs, ctx: &Context, sources: &mut SourceMap) -> Result
     if format != ModelFormat::Weft {
         let opts = import_options(&import_shapes(args)?, DEFAULT_INLINE_LIMIT);
         let mut module = import_file(&args.input, &opts, ctx, sources)?;
-        if args.engine == Engine::Jit {
+        if args.engine == Engine::Jit || args.quant.is_some() {
             legalize(&mut module, ctx)?;
         }
         return Ok(module);
@@ -235,13 +275,26 @@ fn load_module(args: &RunArgs, ctx: &Context, sources: &mut SourceMap) -> Result
             "--input-shape applies to ONNX models; a .weft module's symbolic dims are bound by the inputs".into(),
         ));
     }
-    let path = &args.input;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    let module = load_weft(&args.input, ctx, sources)?;
+    if args.quant.is_some() {
+        // Quantization works on the nn dialect.
+        let mut module = module;
+        crate::quant_opts::run_pipeline(&mut module, ctx, "onnx-to-nn")?;
+        return Ok(module);
+    }
+    Ok(module)
+}
+
+/// Parses and verifies a .weft module with the resources of its
+/// .safetensors sidecar, if there is one.
+pub(crate) fn load_weft(path: &Path, ctx: &Context, sources: &mut SourceMap) -> Result<Module, Vec<Diagnostic>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot read '{}': {e}", path.display()), Span::NONE)])?;
     let file = load_source(sources, &path.display().to_string(), bytes).map_err(|d| vec![d])?;
     let mut module = parse_module(ctx, sources, file)?;
     let sidecar = sidecar_path(path);
     if sidecar.exists() {
-        module.resources = Resources::load(&sidecar)?;
+        module.resources = Resources::load(&sidecar).map_err(|e| vec![Diagnostic::error(e, Span::NONE)])?;
     }
     verify_module(&module)?;
     Ok(module)
@@ -307,7 +360,7 @@ fn bf16_from_bits(t: Tensor, arg: &Type) -> Tensor {
 }
 
 /// A tensor from a `.npy` or `.pb` file.
-fn read_tensor_file(path: &Path) -> Result<Tensor, String> {
+pub(crate) fn read_tensor_file(path: &Path) -> Result<Tensor, String> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;

@@ -69,6 +69,26 @@ fn initializer(name: &str, t: &Tensor) -> Option<TensorProto> {
         (&ElemType::I32, TensorData::Int(v)) => {
             (p.data_type, p.int32_data) = (DataType::Int32 as i32, v.iter().map(|&x| x as i32).collect())
         }
+        // Narrow integers go in int32_data, one per entry; 4-bit ones in
+        // packed pairs (first element in the low nibble).
+        (ElemType::Int { width: w @ (4 | 8 | 16), signed }, TensorData::Int(v)) => {
+            p.data_type = match (w, signed) {
+                (4, true) => DataType::Int4,
+                (4, false) => DataType::Uint4,
+                (8, true) => DataType::Int8,
+                (8, false) => DataType::Uint8,
+                (16, true) => DataType::Int16,
+                _ => DataType::Uint16,
+            } as i32;
+            p.int32_data = if *w == 4 {
+                v.chunks(2).map(|c| (c[0] & 0xf | (c.get(1).copied().unwrap_or(0) & 0xf) << 4) as i32).collect()
+            } else {
+                v.iter().map(|&x| x as i32).collect()
+            };
+        }
+        (ElemType::F16, TensorData::F16(v)) => {
+            (p.data_type, p.int32_data) = (DataType::Float16 as i32, v.iter().map(|x| i32::from(x.to_bits())).collect())
+        }
         _ => return None,
     }
     Some(p)
@@ -93,7 +113,8 @@ pub fn legalize(module: &mut Module, ctx: &Context) -> Result<(), String> {
     pm.run(module, ctx, &mut log).map(|_| ()).map_err(|ds| first_message(&ds))
 }
 
-/// The names of the ops left outside the builtin and nn dialects.
+/// The names of the ops left outside the builtin and nn dialects (quant
+/// ops included: callers decide whether they are expected).
 pub fn foreign_ops(module: &Module) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = module
         .funcs

@@ -64,6 +64,10 @@ pub const SHAPE_OPERANDS: &[(&str, &[usize])] = &[
     ("ReduceMax", &[1]),
     ("ConstantOfShape", &[0]),
     ("Range", &[0, 1, 2]),
+    // Quantized types carry their scales and zero points.
+    ("QuantizeLinear", &[1, 2]),
+    ("DequantizeLinear", &[1, 2]),
+    ("QLinearMatMul", &[1, 2, 4, 5, 6, 7]),
 ];
 
 /// The graph inputs a case feeds into shape operands.

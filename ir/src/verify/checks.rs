@@ -1,7 +1,7 @@
 //! The checks of one op that need nothing beyond the op itself, its value
 //! types and the module's resources: arity, the attribute schema, tensor
 //! result types, well-formed types, dense and resource attributes, and the
-//! op's own verify and shape inference hooks.
+//! op's own verify, result verify and shape inference hooks.
 //!
 //! Invariants: a hook runs only when the op has the declared arity, every
 //! required attribute with the declared kind, and tensor operand types, so

@@ -5,7 +5,8 @@
 //! 1. Walk the ops in block order (defs before uses). Skip ops that are not
 //!    `Pure`, are constants, own regions, or whose results nobody uses
 //!    (folding them would only create dead constants, and an op folded by an
-//!    earlier sweep is skipped this way).
+//!    earlier sweep is skipped this way), and ops that hold quantized types
+//!    of an imported model ([`crate::transforms::quantize::keeps_quantized_types`]).
 //! 2. Constant folding: when every operand is a `builtin.constant` (inline
 //!    `dense<..>`, or a `dense_resource<..>` whose data the module holds, see
 //!    [`resource_tensor`]), the op has `eval`, and every result has a static
@@ -97,6 +98,7 @@ impl Sweep<'_> {
             && !data.def.has_trait(Trait::ConstantLike)
             && data.regions.is_empty()
             && data.results.iter().any(|&r| uses[r] > 0)
+            && !crate::transforms::quantize::keeps_quantized_types(f, op)
     }
 
     fn fold_op(&mut self, f: &mut Function, op: Op) {

@@ -7,19 +7,20 @@
 //!    of static types, and small pure onnx computations over them (the
 //!    shape chains of exported models).
 //! 2. One sweep over the body in order. Each onnx op is, in this order of
-//!    preference: left alone if it is a quantization op ([`KEPT_ONNX_OPS`],
-//!    which the quant dialect of a later pass will take); replaced by
-//!    constants if all its results are compile-time values; or rewritten by
-//!    its rule in [`RULES`] into nn ops (shape operands must be
-//!    compile-time values; they become static attributes). A rule's values
-//!    must have exactly the types of the results they replace.
+//!    preference: replaced by constants if all its results are
+//!    compile-time values; or rewritten by its rule in [`RULES`] into nn
+//!    ops (shape operands must be compile-time values; they become static
+//!    attributes), or in [`quant::QUANT_RULES`] into quant ops (ONNX's
+//!    quantization ops, whose values are never folded: their quantized
+//!    types are what later passes work with). A rule's values must have
+//!    exactly the types of the results they replace.
 //! 3. If any op failed, the first failure is the pass's error (the others
 //!    are listed in notes) and the module is unchanged. Otherwise the new
 //!    ops are placed right before the op they replace (taking its location
 //!    and span), uses are redirected, and the onnx ops removed.
 //!
-//! Invariants: the pass leaves no onnx op but the kept quantization ops;
-//! the surviving ops keep their relative order; results are redirected
+//! Invariants: the pass leaves no onnx op; the surviving ops keep their
+//! relative order; results are redirected
 //! only to values of identical type, so every user still verifies.
 
 mod builder;
@@ -29,6 +30,7 @@ mod elementwise;
 mod known;
 mod linalg;
 mod norm;
+mod quant;
 mod resize;
 mod shape;
 #[cfg(test)]
@@ -85,15 +87,6 @@ impl From<String> for LegalizeError {
 
 /// A legalization rule: builds the replacement of the op the rewriter is at.
 pub type Rule = fn(&mut Rewriter) -> Replacement;
-
-/// The onnx ops left for the quant dialect (issue 5's quantize pass).
-pub const KEPT_ONNX_OPS: &[&str] = &[
-    "onnx.QuantizeLinear",
-    "onnx.DequantizeLinear",
-    "onnx.DynamicQuantizeLinear",
-    "onnx.MatMulInteger",
-    "onnx.QLinearMatMul",
-];
 
 /// The rule of every onnx op the pass rewrites.
 pub const RULES: &[(&str, Rule)] = &[
@@ -172,8 +165,8 @@ const MAX_FOLD_ELEMENTS: PassOption = PassOption {
 const LEGALIZED: PassStatistic = PassStatistic { name: "legalized-ops", doc: "onnx ops rewritten into nn ops" };
 const FOLDED: PassStatistic =
     PassStatistic { name: "folded-ops", doc: "onnx ops replaced by the constants they compute at compile time" };
-const KEPT: PassStatistic =
-    PassStatistic { name: "kept-onnx-ops", doc: "quantization ops left in the onnx dialect for the quant passes" };
+const QUANTIZED: PassStatistic =
+    PassStatistic { name: "quant-ops", doc: "onnx quantization ops rewritten into quant ops" };
 const CREATED: PassStatistic = PassStatistic { name: "created-ops", doc: "nn ops and constants created" };
 
 impl Pass for LegalizeOnnx {
@@ -205,10 +198,15 @@ An op whose shape operands are not compile-time values, whose operands need stat
 do not have, or whose form nn cannot express (training-mode BatchNormalization) is an error \
 naming the op and its location; bind the input shapes at import (`--input-shape`) to make shapes \
 constant. The first failure is reported (the others in notes) and the module is left unchanged.\n\n\
-The quantization ops (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, \
-QLinearMatMul) are left in the onnx dialect: the quant dialect of the quantize pass takes them. \
-Run it after `canonicalize` and follow it with cleanup: the named pipeline `onnx-to-nn` is \
-`canonicalize,legalize-onnx,canonicalize,cse,dce`."
+ONNX's quantization ops become quant ops on quantized types whose scales and zero points are \
+the ops' constant operands (spec/quant.md): QuantizeLinear a `quant.quantize`, DequantizeLinear a \
+`quant.dequantize`, QLinearMatMul a `quant.qmatmul` and a `quant.requantize`, MatMulInteger a \
+`quant.qmatmul` into a scale-1 accumulator (an i32 `nn.matmul` when its zero points are computed at \
+run time), each with `quant.storage_cast`s to and from the ONNX integer types; \
+DynamicQuantizeLinear, whose scale depends on the data, becomes the nn ops of its formula. \
+Per-block quantization is an error. `fold-qdq` then folds the casts and the float ops between \
+dequantize and quantize. Run the pass after `canonicalize` and follow it with cleanup: the named \
+pipeline `onnx-to-nn` is `canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce`."
     }
 
     fn options(&self) -> &'static [PassOption] {
@@ -216,7 +214,7 @@ Run it after `canonicalize` and follow it with cleanup: the named pipeline `onnx
     }
 
     fn statistics(&self) -> &'static [PassStatistic] {
-        &[LEGALIZED, FOLDED, KEPT, CREATED]
+        &[LEGALIZED, FOLDED, QUANTIZED, CREATED]
     }
 
     fn set_option(&mut self, name: &str, value: &str) -> Result<(), String> {
@@ -248,7 +246,7 @@ struct Plan {
     removed: Vec<Op>,
     legalized: u64,
     folded: u64,
-    kept: u64,
+    quantized: u64,
     created: u64,
 }
 
@@ -266,10 +264,6 @@ fn legalize_function(
     for op in body_ops {
         let name = f.ops[op].name();
         if f.ops[op].def.dialect() != "onnx" {
-            continue;
-        }
-        if KEPT_ONNX_OPS.contains(&name) {
-            plan.kept += 1;
             continue;
         }
         let fold = known.all_results_known(f, op);
@@ -296,19 +290,23 @@ fn legalize_function(
     }
     cx.count(&LEGALIZED, plan.legalized);
     cx.count(&FOLDED, plan.folded);
-    cx.count(&KEPT, plan.kept);
+    cx.count(&QUANTIZED, plan.quantized);
     cx.count(&CREATED, plan.created);
     apply(f, plan);
     Ok(())
 }
 
 fn apply_rule(rw: &mut Rewriter, name: &str) -> Replacement {
-    match RULES.iter().find(|(n, _)| *n == name) {
+    match RULES.iter().chain(quant::QUANT_RULES).find(|(n, _)| *n == name) {
         Some((_, rule)) => rule(rw),
-        None => Err(LegalizeError::new("has no legalization to nn").with_note(
-            "legalize-onnx rewrites the ops listed in spec/passes.md; quantization ops stay in the onnx dialect",
-        )),
+        None => Err(LegalizeError::new("has no legalization to nn")
+            .with_note("legalize-onnx rewrites the ops listed in spec/passes.md")),
     }
+}
+
+/// True for the onnx ops rewritten into quant ops (never folded).
+pub fn is_quant_import(name: &str) -> bool {
+    quant::QUANT_RULES.iter().any(|(n, _)| *n == name)
 }
 
 /// Constants for the results of an op whose results are all known.
@@ -371,6 +369,8 @@ fn record(plan: &mut Plan, f: &Function, op: Op, values: Vec<Value>, created: Ve
     plan.removed.push(op);
     if folded {
         plan.folded += 1;
+    } else if is_quant_import(f.ops[op].name()) {
+        plan.quantized += 1;
     } else {
         plan.legalized += 1;
     }

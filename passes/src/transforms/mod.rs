@@ -12,6 +12,7 @@ pub mod fold;
 pub mod folding;
 pub mod legalize_onnx;
 pub mod lower_nonlinear;
+pub mod quantize;
 pub mod shape_inference;
 
 #[cfg(test)]

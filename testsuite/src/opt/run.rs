@@ -92,16 +92,18 @@ pub fn run_opt_in(session: &OptSession, args: &OptArgs, sources: &mut SourceMap,
     if let Err(diags) = verify_module(&module) {
         return OptOutcome::failed(log, diags);
     }
+    let mut warnings = Vec::new();
     if let Some(mut pm) = manager {
-        if let Err(diags) = pm.run(&mut module, session.ctx, &mut log) {
-            return OptOutcome::failed(log, diags);
+        match pm.run(&mut module, session.ctx, &mut log) {
+            Ok(report) => warnings = report.warnings,
+            Err(diags) => return OptOutcome::failed(log, diags),
         }
     }
     let output = match args.emit {
         Emit::Weft => print_module_with(&module, args.print_options()),
         Emit::Dot => to_dot(&module),
     };
-    OptOutcome { output, log, module: Some(module), ..OptOutcome::default() }
+    OptOutcome { output, log, diagnostics: warnings, module: Some(module), ..OptOutcome::default() }
 }
 
 /// The pass manager for `--passes` (`None` when it is empty); writes the

@@ -193,6 +193,26 @@ impl<'a> Rewriter<'a> {
         Ok(self.push(spec))
     }
 
+    /// Creates `def` (an op whose result type is declared, such as the
+    /// quant ops) on `operands` with the result type `result`, checked by
+    /// the op's own `verify_results` hook.
+    pub fn build_typed(
+        &mut self,
+        def: &'static OpDef,
+        operands: &[Value],
+        result: TensorType,
+        attrs: Attrs,
+    ) -> Result<Value, LegalizeError> {
+        let types: Vec<Type> = operands.iter().map(|&v| self.f.value_type(v).clone()).collect();
+        let refs: Vec<&Type> = types.iter().collect();
+        let result = Type::Tensor(result);
+        if let Some(check) = def.verify_results {
+            check(&OpInfo::new(&refs, &attrs), &[&result]).map_err(LegalizeError::new)?;
+        }
+        let spec = NewOp { attrs, ..NewOp::new(def, operands.to_vec(), vec![result]) }.at(self.data());
+        Ok(self.push(spec))
+    }
+
     fn push(&mut self, spec: NewOp) -> Value {
         let block = self.data().block;
         let op = self.f.create_op(spec);

@@ -14,7 +14,7 @@
 //! a recorded tensor has exactly its value's declared type; an evaluation
 //! error just leaves the value unknown (the rule that needs it reports).
 
-use super::KEPT_ONNX_OPS;
+use super::is_quant_import;
 use crate::transforms::folding::resource_tensor;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -79,7 +79,7 @@ impl Known {
             }
             return;
         }
-        if data.def.dialect() != "onnx" || KEPT_ONNX_OPS.contains(&data.name()) {
+        if data.def.dialect() != "onnx" || is_quant_import(data.name()) {
             return;
         }
         let computed = match data.name() {

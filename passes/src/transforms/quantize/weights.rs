@@ -1,0 +1,311 @@
+//! Quantization of constant weights at compile time: integers of 2..=8 bits
+//! (symmetric or asymmetric, min/max or MSE-optimal clipping), ternary and
+//! binary, per output channel or per tensor; and of a matmul's bias into
+//! its accumulator's type.
+//!
+//! Invariants: every scale produced is positive and finite (a channel of
+//! zeros gets scale 1, or 1e-8 for binary weights, which cannot store 0);
+//! integer weights round half to even, as `quant.quantize` does, so
+//! quantizing a weight here and with the op gives the same bits.
+
+use super::scheme::{Observer, Precision, WeightFormat};
+use weft_ir::ops::quant::common::{qrange, quantize_real};
+use weft_ir::tensor::{Scalar, Tensor, TensorData};
+use weft_ir::types::{ElemType, QuantBin, QuantInt, QuantParams};
+
+/// The scale of a binary channel whose weights are all 0.
+const ZERO_CHANNEL_ALPHA: f64 = 1e-8;
+
+/// The elements of one channel and where they go.
+struct Channels {
+    /// Flat positions, grouped by channel.
+    members: Vec<Vec<usize>>,
+}
+
+impl Channels {
+    /// Groups the elements of `shape` by their index along `axis` (`None`:
+    /// one group).
+    fn new(shape: &[u64], axis: Option<usize>) -> Channels {
+        let n: u64 = shape.iter().product();
+        let Some(a) = axis.filter(|&a| a < shape.len()) else {
+            return Channels { members: vec![(0..n as usize).collect()] };
+        };
+        let extent = shape[a] as usize;
+        let stride: u64 = shape[a + 1..].iter().product();
+        let mut members = vec![Vec::new(); extent];
+        for i in 0..n {
+            let c = ((i / stride.max(1)) % extent.max(1) as u64) as usize;
+            members[c].push(i as usize);
+        }
+        Channels { members }
+    }
+}
+
+/// The values of a float tensor as f64.
+fn values(w: &Tensor) -> Vec<f64> {
+    (0..w.data.len())
+        .map(|i| match w.data.get(i) {
+            Scalar::Float(x) => x,
+            Scalar::Int(v) => v as f64,
+        })
+        .collect()
+}
+
+/// Quantizes the weights `w` as `p` says, per channel along `axis` when
+/// `p.per_channel`. The result has `w`'s shape and a `!quant.int` or
+/// `!quant.bin` element type.
+pub fn quantize_weights(w: &Tensor, p: &Precision, axis: usize) -> Tensor {
+    let x = values(w);
+    let channels = Channels::new(&w.shape, p.per_channel.then_some(axis));
+    let mut q = vec![0i64; x.len()];
+    let per_channel = p.per_channel;
+    let elem = match p.weights {
+        WeightFormat::Binary => {
+            let scales: Vec<f64> = channels.members.iter().map(|m| binary_channel(&x, m, &mut q)).collect();
+            let b = if per_channel {
+                QuantBin::PerChannel { axis: axis as u32, scales }
+            } else {
+                QuantBin::PerTensor { scale: scales[0] }
+            };
+            ElemType::Bin(Box::new(b))
+        }
+        WeightFormat::Ternary => {
+            let scales: Vec<f64> = channels.members.iter().map(|m| ternary_channel(&x, m, &mut q)).collect();
+            int_type(2, true, per_channel, axis, scales, None)
+        }
+        WeightFormat::Int(bits) => {
+            let sym = p.symmetric_weights;
+            let params: Vec<(f64, i64)> =
+                channels.members.iter().map(|m| int_channel(&x, m, bits, sym, p.weight_observer, &mut q)).collect();
+            let (scales, zps) = params.into_iter().unzip();
+            int_type(bits, sym, per_channel, axis, scales, Some(zps))
+        }
+    };
+    Tensor { elem, shape: w.shape.clone(), data: TensorData::Int(q) }
+}
+
+fn int_type(
+    bits: u8,
+    signed: bool,
+    per_channel: bool,
+    axis: usize,
+    scales: Vec<f64>,
+    zps: Option<Vec<i64>>,
+) -> ElemType {
+    let zps = zps.unwrap_or_else(|| vec![0; scales.len()]);
+    let params = if per_channel {
+        QuantParams::PerChannel { axis: axis as u32, scales, zps }
+    } else {
+        QuantParams::PerTensor { scale: scales.first().copied().unwrap_or(1.0), zp: zps.first().copied().unwrap_or(0) }
+    };
+    ElemType::Quant(Box::new(QuantInt { width: bits, signed, params }))
+}
+
+/// Binary: `alpha = mean |w|`, bit = `w >= 0`.
+fn binary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
+    let n = members.len().max(1) as f64;
+    let alpha = members.iter().map(|&i| x[i].abs()).sum::<f64>() / n;
+    for &i in members {
+        q[i] = i64::from(x[i] >= 0.0);
+    }
+    if alpha > 0.0 && alpha.is_finite() {
+        alpha
+    } else {
+        ZERO_CHANNEL_ALPHA
+    }
+}
+
+/// Ternary: threshold `0.7 mean |w|`; `alpha` is the mean magnitude of the
+/// weights above it.
+fn ternary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
+    let n = members.len().max(1) as f64;
+    let delta = 0.7 * members.iter().map(|&i| x[i].abs()).sum::<f64>() / n;
+    let (mut sum, mut count) = (0.0, 0usize);
+    for &i in members {
+        if x[i].abs() > delta {
+            q[i] = if x[i] > 0.0 { 1 } else { -1 };
+            sum += x[i].abs();
+            count += 1;
+        } else {
+            q[i] = 0;
+        }
+    }
+    if count > 0 && sum > 0.0 {
+        sum / count as f64
+    } else {
+        1.0
+    }
+}
+
+/// Integers: the channel's scale and zero point, with `q` filled in.
+fn int_channel(
+    x: &[f64],
+    members: &[usize],
+    bits: u8,
+    symmetric: bool,
+    observer: Observer,
+    q: &mut [i64],
+) -> (f64, i64) {
+    let (lo, hi) = members.iter().fold((0.0f64, 0.0f64), |(l, h), &i| (l.min(x[i]), h.max(x[i])));
+    let params_for = |t: f64| int_params(lo * t, hi * t, bits, symmetric);
+    let (scale, zp) = match observer {
+        Observer::Mse => {
+            let error = |t: f64| {
+                let (s, z) = params_for(t);
+                members.iter().map(|&i| (x[i] - dequant(quant(x[i], s, z, bits, symmetric), s, z)).powi(2)).sum::<f64>()
+            };
+            let best = (50..=100).map(|k| k as f64 / 100.0).fold((f64::INFINITY, 1.0), |best, t| {
+                let e = error(t);
+                if e < best.0 {
+                    (e, t)
+                } else {
+                    best
+                }
+            });
+            params_for(best.1)
+        }
+        _ => params_for(1.0),
+    };
+    for &i in members {
+        q[i] = quant(x[i], scale, zp, bits, symmetric);
+    }
+    (scale, zp)
+}
+
+/// Scale and zero point of `bits`-bit weights over `[lo, hi]` (which
+/// contains 0); symmetric weights use the restricted range `+-(2^(b-1)-1)`.
+fn int_params(lo: f64, hi: f64, bits: u8, symmetric: bool) -> (f64, i64) {
+    if symmetric {
+        let amax = (-lo).max(hi);
+        let levels = ((1u64 << (bits - 1)) - 1) as f64;
+        return (positive_or_one(amax / levels), 0);
+    }
+    let levels = ((1u64 << bits) - 1) as f64;
+    let scale = positive_or_one((hi - lo) / levels);
+    (scale, (-lo / scale).round_ties_even().clamp(0.0, levels) as i64)
+}
+
+fn positive_or_one(s: f64) -> f64 {
+    if s > 0.0 && s.is_finite() {
+        s
+    } else {
+        1.0
+    }
+}
+
+fn quant(x: f64, scale: f64, zp: i64, bits: u8, symmetric: bool) -> i64 {
+    let (lo, hi) = qrange(bits, symmetric);
+    let range = if symmetric { (lo + 1, hi) } else { (lo, hi) };
+    quantize_real(x, scale, zp, range)
+}
+
+fn dequant(q: i64, scale: f64, zp: i64) -> f64 {
+    (q - zp) as f64 * scale
+}
+
+/// A bias of `n` columns in the accumulator's scales (`scales[j]`, or one
+/// scale for all): `round_half_even(b / scale)` saturated to 32 bits.
+pub fn quantize_bias(bias: &Tensor, scales: &[f64]) -> Tensor {
+    let x = values(bias);
+    let n = x.len();
+    let q = (0..n)
+        .map(|j| {
+            let s = if scales.len() == 1 { scales[0] } else { scales.get(j).copied().unwrap_or(1.0) };
+            quantize_real(x[j], s, 0, qrange(32, true))
+        })
+        .collect();
+    let elem = int_type(32, true, scales.len() > 1, 0, scales.to_vec(), None);
+    Tensor { elem, shape: vec![n as u64], data: TensorData::Int(q) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights(shape: &[u64], v: &[f32]) -> Tensor {
+        Tensor { elem: ElemType::F32, shape: shape.to_vec(), data: TensorData::F32(v.to_vec()) }
+    }
+
+    fn stored(t: &Tensor) -> &[i64] {
+        match &t.data {
+            TensorData::Int(v) => v,
+            _ => panic!("integers expected"),
+        }
+    }
+
+    #[test]
+    fn int8_per_output_channel() {
+        // Columns are the output channels: [1, -0.5] and [0.25, 0.125].
+        let w = weights(&[2, 2], &[1.0, 0.25, -0.5, 0.125]);
+        let q = quantize_weights(&w, &Precision::default(), 1);
+        assert_eq!(
+            q.elem.to_string(),
+            "!quant.int<w=8, signed, axis=1, scales=[0.007874015748031496, 0.001968503937007874], zps=[0, 0]>"
+        );
+        assert_eq!(stored(&q), &[127, 127, -64, 64], "-63.5 and 63.5 round to even");
+    }
+
+    #[test]
+    fn binary_and_ternary_follow_vaqf_and_twn() {
+        let w = weights(&[3, 2], &[0.5, -0.1, -1.0, 0.1, 0.0, 0.4]);
+        let p = Precision { weights: WeightFormat::Binary, ..Precision::default() };
+        let q = quantize_weights(&w, &p, 1);
+        assert_eq!(q.elem.to_string(), "!quant.bin<axis=1, scales=[0.5, 0.20000000298023224]>");
+        assert_eq!(stored(&q), &[1, 0, 0, 1, 1, 1]);
+        let p = Precision { weights: WeightFormat::Ternary, ..Precision::default() };
+        let q = quantize_weights(&w, &p, 1);
+        // Column 0: mean |w| 0.5, threshold 0.35: 0.5 and -1.0 survive, alpha 0.75.
+        assert_eq!(stored(&q), &[1, 0, -1, 0, 0, 1]);
+        assert_eq!(
+            q.elem.to_string(),
+            "!quant.int<w=2, signed, axis=1, scales=[0.75, 0.4000000059604645], zps=[0, 0]>"
+        );
+    }
+
+    #[test]
+    fn asymmetric_per_tensor_and_zero_channels() {
+        let w = weights(&[2, 2], &[0.0, 0.0, 1.0, 3.0]);
+        let p = Precision {
+            weights: WeightFormat::Int(4),
+            symmetric_weights: false,
+            per_channel: false,
+            ..Precision::default()
+        };
+        let q = quantize_weights(&w, &p, 1);
+        assert_eq!(q.elem.to_string(), "!quant.int<w=4, unsigned, scale=0.2, zp=0>");
+        assert_eq!(stored(&q), &[0, 0, 5, 15]);
+        let zeros = weights(&[2, 1], &[0.0, 0.0]);
+        let q = quantize_weights(&zeros, &Precision::default(), 1);
+        assert_eq!(q.elem.to_string(), "!quant.int<w=8, signed, axis=1, scales=[1.0], zps=[0]>");
+    }
+
+    #[test]
+    fn mse_clipping_lowers_the_error_of_heavy_tailed_channels() {
+        // Laplace-distributed weights (inverse CDF of a regular grid).
+        let v: Vec<f32> = (1..512)
+            .map(|i| {
+                let u = i as f64 / 512.0;
+                let x = if u < 0.5 { (2.0 * u).ln() } else { -(2.0 * (1.0 - u)).ln() };
+                (0.1 * x) as f32
+            })
+            .collect();
+        let w = weights(&[v.len() as u64, 1], &v);
+        let err = |observer| {
+            let p = Precision { weights: WeightFormat::Int(3), weight_observer: observer, ..Precision::default() };
+            let q = quantize_weights(&w, &p, 1);
+            let ElemType::Quant(t) = &q.elem else { panic!() };
+            let QuantParams::PerChannel { scales, .. } = &t.params else { panic!() };
+            stored(&q).iter().zip(&v).map(|(&q, &x)| (q as f64 * scales[0] - x as f64).powi(2)).sum::<f64>()
+        };
+        let (mse, minmax) = (err(Observer::Mse), err(Observer::MinMax));
+        assert!(mse < 0.8 * minmax, "{mse} vs {minmax}");
+    }
+
+    #[test]
+    fn bias_in_accumulator_scales() {
+        let b = weights(&[2], &[1.0, -0.3]);
+        let q = quantize_bias(&b, &[0.01, 0.001]);
+        assert_eq!(stored(&q), &[100, -300]);
+        assert_eq!(q.elem.to_string(), "!quant.int<w=32, signed, axis=0, scales=[0.01, 0.001], zps=[0, 0]>");
+    }
+}
