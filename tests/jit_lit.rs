@@ -4,9 +4,12 @@
 //! the legalize-onnx cases give nn programs this way); those
 //! the interpreter can run (all ops evaluate, static argument shapes) run
 //! on deterministic pseudo-random inputs (integers in [-3, 3], unsigned in
-//! [0, 3], bools 0/1, floats in [-2, 2]) through the interpreter and the
-//! JIT, and the outputs must agree as spec/jit.md states. A JIT compile or
-//! run error on a program of nn ops the JIT can hold is a failure.
+//! [0, 3], bools 0/1, floats in [-2, 2], `!quant.int` stored integers over
+//! their whole range) through the interpreter and the JIT, and the outputs
+//! must agree as spec/jit.md states. A JIT compile or run error on a
+//! program of nn and nl ops the JIT can hold is a failure; the programs
+//! lower-nonlinear outputs (testsuite/lit/lower-nonlinear/, every method)
+//! are nl programs and must be bit-identical.
 //!
 //! Prints `N passed (M bit-identical), F failed, S skipped` and the skip
 //! reasons with their counts.
@@ -67,6 +70,11 @@ fn random_tensor(elem: &ElemType, shape: &[u64], noise: &mut Noise) -> Tensor {
             let (lo, span) = if *signed { (-3, 7.0) } else { (0, 4.0) };
             TensorData::Int((0..n).map(|_| wrap_int(lo + (noise.next() * span) as i64, *width, *signed)).collect())
         }
+        ElemType::Quant(q) => {
+            let w = u32::from(q.width.clamp(1, 32));
+            let (lo, span) = if q.signed { (-(1i64 << (w - 1)), 1u64 << w) } else { (0, 1u64 << w) };
+            TensorData::Int((0..n).map(|_| lo + (noise.next() * span as f64) as i64).collect())
+        }
         _ => TensorData::F32(Vec::new()),
     };
     Tensor { elem: elem.clone(), shape: shape.to_vec(), data }
@@ -81,11 +89,17 @@ fn evaluates(func: &Function) -> bool {
     })
 }
 
-fn outside_nn(func: &Function) -> bool {
+/// Whether `func` has ops outside the dialects the JIT compiles (nn, nl).
+fn outside_jit(func: &Function) -> bool {
     func.walk().into_iter().any(|op| {
         let name = func.ops[op].name();
-        !name.starts_with("nn.") && !name.starts_with("builtin.")
+        !["nn.", "nl.", "builtin."].iter().any(|d| name.starts_with(d))
     })
+}
+
+/// Whether `func` computes with nl ops.
+fn has_nl(func: &Function) -> bool {
+    func.walk().into_iter().any(|op| func.ops[op].name().starts_with("nl."))
 }
 
 fn run_program(module: &Module, func: &Function, seed: &str) -> Outcome {
@@ -95,8 +109,8 @@ fn run_program(module: &Module, func: &Function, seed: &str) -> Outcome {
     let Some(args) = static_shapes(&func.arg_types()) else {
         return Outcome::Skipped("symbolic, dynamic or non-tensor arguments");
     };
-    if outside_nn(func) {
-        return Outcome::Skipped("onnx ops (the JIT compiles the nn dialect)");
+    if outside_jit(func) {
+        return Outcome::Skipped("onnx or quant ops (the JIT compiles the nn and nl dialects)");
     }
     if let Some(why) = unholdable(func) {
         return Outcome::Skipped(why);
@@ -156,8 +170,11 @@ fn run_file(path: &Path, registry: &PassRegistry) -> Vec<(String, Outcome)> {
 
 fn run_functions(module: &Module, at: &str, out: &mut Vec<(String, Outcome)>) {
     for func in &module.funcs {
-        let name = format!("{at} @{}", func.name);
+        let mut name = format!("{at} @{}", func.name);
         let outcome = run_program(module, func, &name);
+        if has_nl(func) {
+            name.push_str(" [nl]");
+        }
         out.push((name, outcome));
     }
 }
@@ -166,7 +183,7 @@ fn run_functions(module: &Module, at: &str, out: &mut Vec<(String, Outcome)>) {
 fn lit_programs_run_the_same_in_the_jit_and_the_interpreter() {
     let files = collect_lit_files(Path::new("testsuite/lit")).expect("lit files");
     let registry = PassRegistry::with_builtin_passes();
-    let (mut passed, mut identical) = (0, 0);
+    let (mut passed, mut identical, mut nl_identical) = (0, 0, 0);
     let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for path in &files {
@@ -175,6 +192,7 @@ fn lit_programs_run_the_same_in_the_jit_and_the_interpreter() {
                 Outcome::Passed(bits) => {
                     passed += 1;
                     identical += usize::from(bits);
+                    nl_identical += usize::from(bits && name.ends_with("[nl]"));
                 }
                 Outcome::Skipped(why) => *skipped.entry(why).or_default() += 1,
                 Outcome::Failed(e) => failures.push(format!("{name}: {e}")),
@@ -187,10 +205,12 @@ fn lit_programs_run_the_same_in_the_jit_and_the_interpreter() {
     let total_skipped: usize = skipped.values().sum();
     let reasons: Vec<String> = skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
     eprintln!(
-        "jit lit: {passed} passed ({identical} bit-identical), {} failed, {total_skipped} skipped ({})",
+        "jit lit: {passed} passed ({identical} bit-identical, {nl_identical} of them nl programs), {} failed, \
+{total_skipped} skipped ({})",
         failures.len(),
         reasons.join(", ")
     );
     assert!(passed >= 50, "only {passed} lit programs ran through the JIT");
+    assert!(nl_identical >= 10, "only {nl_identical} nl programs ran bit-identically through the JIT");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -18,8 +18,9 @@ pub fn unholdable(func: &Function) -> Option<&'static str> {
         if t.static_shape().is_none() {
             return Some("symbolic or dynamic shapes");
         }
-        if !matches!(t.elem, ElemType::F32 | ElemType::F64 | ElemType::Bool | ElemType::Int { .. }) {
-            return Some("f16, bf16 or quantized elements (no JIT storage)");
+        if !matches!(t.elem, ElemType::F32 | ElemType::F64 | ElemType::Bool | ElemType::Int { .. } | ElemType::Quant(_))
+        {
+            return Some("f16, bf16 or !quant.bin elements (no JIT storage)");
         }
     }
     None

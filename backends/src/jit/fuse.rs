@@ -58,6 +58,22 @@ const ELEMENTWISE: &[&str] = &[
     "nn.tanh",
     "nn.sigmoid",
     "nn.gelu",
+    "nl.cast",
+    "nl.add",
+    "nl.sub",
+    "nl.mul",
+    "nl.max",
+    "nl.min",
+    "nl.mux",
+    "nl.div",
+    "nl.shift",
+    "nl.barrel_shift",
+    "nl.lod",
+    "nl.poly2",
+    "nl.exp2",
+    "nl.log2",
+    "nl.isqrt",
+    "nl.lut",
 ];
 
 /// Ops that may be fused into a consumer: elementwise ops and the copies

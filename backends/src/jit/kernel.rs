@@ -122,6 +122,8 @@ pub(crate) enum Expr {
         x: Box<Expr>,
     },
     Clip(Storage, Clip, Box<Expr>),
+    /// An integer op of the nl dialect (`lower_nl`).
+    Nl(Box<super::lower_nl::NlExpr>),
 }
 
 impl Expr {
@@ -163,6 +165,10 @@ impl Expr {
             }
             Expr::Cast { from, to, x } => Expr::Cast { from, to, x: go(x) },
             Expr::Clip(st, clip, x) => Expr::Clip(st, clip, go(x)),
+            Expr::Nl(mut n) => {
+                n.args = n.args.into_iter().map(|a| *go(Box::new(a))).collect();
+                Expr::Nl(n)
+            }
         }
     }
 }
@@ -202,6 +208,8 @@ pub(crate) enum Part {
     Resize(Box<super::lower_resize::Resize>),
     /// Transposed convolution in gather form (`nn.conv_transpose`).
     ConvTranspose(Box<super::lower_conv_transpose::ConvTranspose>),
+    /// An exact integer tree of the nl dialect (`nl.max_tree`, `nl.add_tree`).
+    NlTree(Box<super::lower_nl::NlTree>),
 }
 
 /// A direct convolution. The outer nest iterates `outer` = `[batch,

@@ -93,6 +93,7 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         }
         "nn.conv_transpose" => super::lower_conv_transpose::conv_transpose(op, ins, out)?,
         "nn.resize" => super::lower_resize::resize(op, arg(ins, 0)?, out)?,
+        _ if name.starts_with("nl.") => super::lower_nl::lower(op, ins, out)?,
         _ => return Err(unsupported(name)),
     };
     kernel.parts.push(part);

@@ -26,10 +26,13 @@ pub(crate) enum MathFn {
     GemmF32,
     /// The GEMM runtime's f64 product.
     GemmF64,
+    /// An nl unit (`nl_unit`): divider, barrel shifter, quadratic, exp2,
+    /// log2, square root.
+    NlUnit,
 }
 
 impl MathFn {
-    pub const ALL: [MathFn; 11] = [
+    pub const ALL: [MathFn; 12] = [
         MathFn::Exp,
         MathFn::Log,
         MathFn::Erf,
@@ -41,6 +44,7 @@ impl MathFn {
         MathFn::IntPow,
         MathFn::GemmF32,
         MathFn::GemmF64,
+        MathFn::NlUnit,
     ];
 
     pub fn symbol(self) -> &'static str {
@@ -56,6 +60,7 @@ impl MathFn {
             MathFn::IntPow => "weft_jit_ipow",
             MathFn::GemmF32 => "weft_jit_gemm_f32",
             MathFn::GemmF64 => "weft_jit_gemm_f64",
+            MathFn::NlUnit => "weft_jit_nl_unit",
         }
     }
 
@@ -72,6 +77,7 @@ impl MathFn {
             MathFn::IntPow => ipow as *const u8,
             MathFn::GemmF32 => super::gemm::entry::gemm_f32 as *const u8,
             MathFn::GemmF64 => super::gemm::entry::gemm_f64 as *const u8,
+            MathFn::NlUnit => super::nl_unit::nl_unit as *const u8,
         }
     }
 
@@ -79,7 +85,7 @@ impl MathFn {
     pub fn signature(self) -> (&'static [Type], Type) {
         match self {
             MathFn::Pow => (&[types::F64, types::F64], types::F64),
-            MathFn::IntPow => (&[types::I64, types::I64, types::I64], types::I64),
+            MathFn::IntPow | MathFn::NlUnit => (&[types::I64, types::I64, types::I64], types::I64),
             // a, b, c, scratch, m, n, k, mode -> status.
             MathFn::GemmF32 | MathFn::GemmF64 => (&[types::I64; 8], types::I64),
             _ => (&[types::F64], types::F64),

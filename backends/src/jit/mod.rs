@@ -27,8 +27,10 @@ mod lower_conv;
 mod lower_conv_gemm;
 mod lower_conv_transpose;
 mod lower_matmul;
+mod lower_nl;
 mod lower_resize;
 mod math;
+mod nl_unit;
 mod plan;
 mod storage;
 #[cfg(test)]

@@ -8,8 +8,9 @@
 //! value wrapped to the width, sign-extended (signed) or zero-extended
 //! (unsigned) to the container. In registers every integer and bool is an
 //! `i64` holding the same canonical value (a `u64` holds its bits).
-//! f16, bf16 and quantized types have no storage yet ([`Storage::of`]
-//! returns `None`).
+//! A `!quant.int` element is stored as its stored integer `q` (an
+//! integer of its width). f16, bf16 and `!quant.bin` have no storage yet
+//! ([`Storage::of`] returns `None`).
 
 use weft_ir::{ElemType, Tensor, TensorData};
 
@@ -34,6 +35,7 @@ impl Storage {
             ElemType::F32 => Some(Storage::F32),
             ElemType::F64 => Some(Storage::F64),
             ElemType::Bool => Some(Storage::Bool),
+            ElemType::Quant(q) => Storage::of(&ElemType::Int { width: q.width, signed: q.signed }),
             ElemType::Int { width, signed } => {
                 let bytes = match width {
                     0..=8 => 1,

@@ -22,6 +22,7 @@ mod lanes;
 mod loops;
 mod matmul;
 mod mean;
+mod nl;
 mod resize;
 mod scalar;
 mod vmap;
@@ -176,6 +177,7 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
             Part::Conv(c) => vec![&c.x, &c.w, &c.out],
             Part::ConvTranspose(c) => vec![&c.x, &c.w, &c.out],
             Part::Resize(r) => [&r.x, &r.out].into_iter().chain(r.dims.iter().map(|t| &t.table)).collect(),
+            Part::NlTree(t) => vec![&t.input, &t.out],
         };
         out.extend(accesses.iter().map(|a| a.place.slot));
     }
@@ -212,6 +214,7 @@ impl Emit<'_, '_> {
             Part::Conv(c) => self.conv(c),
             Part::ConvTranspose(c) => self.conv_transpose(c),
             Part::Resize(r) => self.resize(r),
+            Part::NlTree(t) => self.nl_tree(t),
             Part::Gather { outer, extent, count, inner, data, indices, out } => {
                 self.gather([*outer, *extent, *count, *inner], data, indices, out)
             }

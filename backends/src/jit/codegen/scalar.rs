@@ -123,6 +123,10 @@ impl Emit<'_, '_> {
                 let x = self.expr(x, inputs)?;
                 self.clip(*st, *clip, x)
             }
+            Expr::Nl(n) => {
+                let args = n.args.iter().map(|a| self.expr(a, inputs)).collect::<Result<Vec<_>, _>>()?;
+                self.nl(n, &args)?
+            }
         })
     }
 

@@ -4,6 +4,7 @@
 
 mod fusion;
 mod lanes;
+mod nl;
 
 use super::*;
 use weft_ir::interp::run_function;

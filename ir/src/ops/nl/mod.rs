@@ -27,7 +27,7 @@ pub mod unit;
 
 pub use approx::{Exp2Format, Log2Format, EXP2, LOG2};
 pub use arith::{ADD, CAST, DIV, MAX, MIN, MUL, MUX, SUB};
-pub use common::Rounding;
+pub use common::{int_value, saturate, shift_round, Rounding};
 pub use reduce::{ADD_TREE, MAX_TREE};
 pub use shift::{BARREL_SHIFT, LOD, SHIFT};
 pub use unit::{ISQRT, LUT, POLY2};
