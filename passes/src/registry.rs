@@ -8,7 +8,7 @@
 //! by [`PassRegistry::expand`], which rejects cycles.
 
 use crate::pipeline::{Pipeline, PipelineEntry};
-use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, lower_nonlinear, shape_inference};
+use crate::transforms::{canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, shape_inference};
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
 use weft_ir::diag::{closest, did_you_mean};
@@ -55,6 +55,7 @@ impl PassRegistry {
         r.register(|| Box::new(cse::Cse::default()));
         r.register(|| Box::new(dce::Dce));
         r.register(|| Box::new(fold::Fold::default()));
+        r.register(|| Box::new(fuse::Fuse::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
         r.register(|| Box::new(shape_inference::ShapeInference));
@@ -190,7 +191,7 @@ mod tests {
         let listed: Vec<&str> = r.list().iter().map(|p| p.0).collect();
         assert_eq!(
             listed,
-            vec!["canonicalize", "cse", "dce", "fold", "legalize-onnx", "lower-nonlinear", "shape-inference"]
+            vec!["canonicalize", "cse", "dce", "fold", "fuse", "legalize-onnx", "lower-nonlinear", "shape-inference"]
         );
         assert!(r.list().iter().all(|p| !p.1.is_empty()));
         assert_eq!(r.create("cse").unwrap().name(), "cse");
