@@ -13,6 +13,7 @@
 //! depend on its state (the registry reads them from one instance); a pass
 //! runs on verified IR and leaves verified IR (the manager checks it).
 
+pub mod eqsat;
 pub mod manager;
 pub mod pipeline;
 pub mod reference;

@@ -8,7 +8,9 @@
 //! by [`PassRegistry::expand`], which rejects cycles.
 
 use crate::pipeline::{Pipeline, PipelineEntry};
-use crate::transforms::{canonicalize, cse, dce, fold, legalize_onnx, lower_nonlinear, quantize, shape_inference};
+use crate::transforms::{
+    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference,
+};
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
 use weft_ir::diag::{closest, did_you_mean};
@@ -55,6 +57,7 @@ impl PassRegistry {
         r.register(|| Box::new(cse::Cse::default()));
         r.register(|| Box::new(dce::Dce));
         r.register(|| Box::new(fold::Fold::default()));
+        r.register(|| Box::new(fuse::Fuse::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
         r.register(|| Box::new(quantize::Quantize::default()));
@@ -198,6 +201,7 @@ mod tests {
                 "dce",
                 "fold",
                 "fold-qdq",
+                "fuse",
                 "legalize-onnx",
                 "lower-nonlinear",
                 "quantize",

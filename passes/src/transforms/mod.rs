@@ -10,6 +10,7 @@ pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod folding;
+pub mod fuse;
 pub mod legalize_onnx;
 pub mod lower_nonlinear;
 pub mod quantize;
