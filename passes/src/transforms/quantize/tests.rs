@@ -200,3 +200,57 @@ fn attention_scores_scale_and_residuals_stay_integer() {
     let e = mean_error(&float, &q);
     assert!(e < 0.03, "relative error {e}");
 }
+
+/// A stand-in for the nl dialect's `quant.softmax` (ideal semantics:
+/// dequantize, softmax, quantize), registered under a test dialect.
+mod nonlinear_stand_in {
+    use weft_ir::ops::{nn, quant, Arity, AttrKind, AttrSpec, Dialect, OpDef, Trait};
+    use weft_ir::{ElemType, Tensor, TensorType, Type};
+
+    fn eval(ops: &[Tensor], attrs: &weft_ir::Attrs, types: &[Type]) -> Result<Vec<Tensor>, String> {
+        let x = &ops[0];
+        let f64s = Type::Tensor(TensorType::fixed(&x.shape, ElemType::F64));
+        let real = (quant::DEQUANTIZE.eval.unwrap())(ops, attrs, std::slice::from_ref(&f64s))?;
+        let soft = (nn::SOFTMAX.eval.unwrap())(&real, attrs, &[f64s])?;
+        (quant::QUANTIZE.eval.unwrap())(&soft, attrs, types)
+    }
+
+    pub static DIALECT: Dialect = Dialect {
+        name: "nl_stand_in",
+        summary: "",
+        description: "",
+        ops: &[OpDef {
+            name: "quant.softmax",
+            operands: Arity::Fixed(&["input"]),
+            results: Arity::Fixed(&["result"]),
+            attrs: &[AttrSpec { name: "axis", kind: AttrKind::Int, required: true, doc: "" }],
+            traits: &[Trait::Pure],
+            eval: Some(eval),
+            ..OpDef::DEFAULT
+        }],
+    };
+}
+
+#[test]
+fn nonlinear_ops_become_their_quant_counterparts_when_registered() {
+    let text = "func @main(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %p = nn.softmax %x {axis = 1} : tensor<2x8xf32>
+  return %p : tensor<2x8xf32>
+}";
+    let mut ctx = Context::default();
+    ctx.register(&nonlinear_stand_in::DIALECT);
+    let float = parse(text);
+    let mut q = float.clone();
+    let mut cx = PassContext::new(&ctx);
+    let samples = random_inputs(&float.funcs[0], 64, 3).unwrap();
+    Quantize::default().with_samples(samples).run(&mut q, &mut cx).unwrap();
+    verify_module(&q).unwrap();
+    assert_eq!(op_names(&q), ["quant.quantize", "quant.softmax", "quant.dequantize", "builtin.return"]);
+    assert_eq!(cx.stat("quantized-nonlinear"), 1);
+    let e = mean_error(&float, &q);
+    assert!(e < 0.01, "16-bit softmax relative error {e}");
+    // Without the op in the context, the softmax stays float.
+    let mut f = float.clone();
+    quantize(&mut f, &mut Quantize::default()).unwrap();
+    assert_eq!(op_names(&f), ["nn.softmax", "builtin.return"]);
+}
