@@ -10,6 +10,7 @@
 pub mod model;
 
 use crate::import_cmd::{parse_input_shape, InputShape};
+use crate::run_cmd::Engine;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +42,12 @@ pub struct AccuracyArgs {
     /// (random inputs need static shapes).
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<InputShape>,
+    /// The engine that runs the float reference (the quantized program
+    /// always runs on the interpreter): `jit` is much faster on large
+    /// models and agrees with the interpreter to a few units in the last
+    /// place.
+    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    pub engine: Engine,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
