@@ -254,3 +254,23 @@ fn nonlinear_ops_become_their_quant_counterparts_when_registered() {
     quantize(&mut f, &mut Quantize::default()).unwrap();
     assert_eq!(op_names(&f), ["nn.softmax", "builtin.return"]);
 }
+
+#[test]
+fn options_override_the_config_file_top_level_whatever_their_order() {
+    let path = std::env::temp_dir().join(format!("weft-quantize-options-{}.toml", std::process::id()));
+    std::fs::write(&path, "acts = 6\nweights = \"int4\"\n[[layer]]\nmatch = \"/fc2/*\"\nweights = \"binary\"\n")
+        .unwrap();
+    let mut pass = Quantize::default();
+    pass.set_option("acts", "12").unwrap();
+    pass.set_option("config", path.to_str().unwrap()).unwrap();
+    let config = pass.config();
+    assert_eq!((config.base.acts, config.base.weights), (12, super::scheme::WeightFormat::Int(4)));
+    let fc2 = config.precision_for(&["/fc2/MatMul"], "nn.matmul");
+    assert_eq!(fc2.weights, super::scheme::WeightFormat::Binary);
+    let values = pass.option_values();
+    assert!(values.contains(&("config", path.to_str().unwrap().to_string())));
+    assert!(values.contains(&("acts", "12".to_string())));
+    let e = pass.set_option("config", "/nonexistent/weft.toml").unwrap_err();
+    assert!(e.starts_with("cannot read '/nonexistent/weft.toml'"), "{e}");
+    let _ = std::fs::remove_file(&path);
+}
