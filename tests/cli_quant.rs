@@ -60,6 +60,13 @@ fn accuracy_reports_cosine_similarity_per_output() {
     assert!(out["max_abs_err"].as_f64().unwrap() > 0.0);
     assert!(v["outputs"]["pooler_output"]["cosine_mean"].as_f64().is_some());
     assert_eq!(v["inputs"], "4 random inputs (seed 1)");
+    // The JIT as the float reference gives the same similarity.
+    args.extend(["--engine", "jit"]);
+    let o = weft(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let jit: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let jit_mean = jit["outputs"]["last_hidden_state"]["cosine_mean"].as_f64().unwrap();
+    assert!((jit_mean - mean).abs() < 1e-6, "{jit_mean} vs {mean}");
     // Calibrated and evaluated on the fixture: shapes come from the files.
     let calib = batch1();
     let o = weft(&["accuracy", path_str(&m), "--quant", "w4a8", "--calibrate", &calib, "--inputs", &calib]);

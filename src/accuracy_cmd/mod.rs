@@ -24,6 +24,7 @@ mod report;
 mod workload;
 
 use crate::import_cmd::{parse_input_shape, InputShape};
+use crate::run_cmd::Engine;
 use measure::{measure, Measurement};
 use std::path::PathBuf;
 use weft_ir::diag::render_all;
@@ -65,6 +66,12 @@ pub struct AccuracyArgs {
     /// (random inputs need static shapes).
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<InputShape>,
+    /// The engine that runs the float reference (the quantized program
+    /// always runs on the interpreter): `jit` is much faster on large
+    /// models and agrees with the interpreter to a few units in the last
+    /// place.
+    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    pub engine: Engine,
     /// Only this op (repeatable): softmax, gelu, layer-norm, sigmoid, silu, tanh, exp, reciprocal, sqrt, rsqrt.
     #[arg(long = "op", value_name = "OP", value_parser = parse_op)]
     pub op: Vec<OpKind>,

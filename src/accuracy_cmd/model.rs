@@ -3,8 +3,9 @@
 //! static input shapes and legalized with `onnx-to-nn`), quantized with the
 //! scheme (calibrated on `--calibrate`, else on random samples), and both
 //! the float and the quantized program run on every evaluation input (from
-//! `--inputs`, else `--samples` seeded random ones) with the reference
-//! interpreter. For each output: the mean and least cosine similarity of
+//! `--inputs`, else `--samples` seeded random ones); the quantized one with
+//! the reference interpreter, the float one with the interpreter or, with
+//! `--engine jit`, the Cranelift JIT. For each output: the mean and least cosine similarity of
 //! the two programs' outputs over the inputs, and the largest absolute
 //! difference of any element.
 //!
@@ -17,6 +18,7 @@
 use super::AccuracyArgs;
 use crate::import_cmd::{format_of, import_file, import_options, InputShape, ModelFormat};
 use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use crate::run_cmd::Engine;
 use crate::samples::{first_sample, load_samples};
 use std::fmt::Write as _;
 use weft_frontend::import::DEFAULT_INLINE_LIMIT;
@@ -108,7 +110,7 @@ pub fn measure(args: &AccuracyArgs, sources: &mut SourceMap) -> Result<Report, V
     let warnings = quantize_module(&mut quantized, &ctx, &spec, calibration)?;
     eprint!("{}", render_all(&warnings, sources));
     let (inputs, inputs_text) = evaluation_inputs(args, func)?;
-    let outputs = compare(&float, &quantized, inputs)?;
+    let outputs = compare(&float, &quantized, inputs, args.engine)?;
     Ok(Report {
         model: path.display().to_string(),
         scheme: spec.text.clone(),
@@ -170,12 +172,25 @@ fn evaluation_inputs(args: &AccuracyArgs, func: &Function) -> Result<(Vec<Vec<Te
 }
 
 /// Runs both programs on every input and compares their outputs.
-fn compare(float: &Module, quantized: &Module, inputs: Vec<Vec<Tensor>>) -> Result<Vec<OutputStats>, Vec<Diagnostic>> {
+fn compare(
+    float: &Module,
+    quantized: &Module,
+    inputs: Vec<Vec<Tensor>>,
+    engine: Engine,
+) -> Result<Vec<OutputStats>, Vec<Diagnostic>> {
     let (ff, qf) = (main_function(float)?, main_function(quantized)?);
+    let jit = match engine {
+        Engine::Jit => Some(weft_backends::jit::compile(float, ff).map_err(|d| vec![d.prefixed("--engine jit: ")])?),
+        Engine::Interp => None,
+    };
     let mut stats: Vec<OutputStats> = output_names(ff).into_iter().map(OutputStats::new).collect();
     for (i, input) in inputs.into_iter().enumerate() {
         let at = |d: Diagnostic| vec![d.prefixed(&format!("input #{i}: "))];
-        let want = run_function(float, ff, input.clone()).map_err(at)?;
+        let want = match &jit {
+            Some(code) => code.run(input.clone()),
+            None => run_function(float, ff, input.clone()),
+        }
+        .map_err(at)?;
         let got = run_function(quantized, qf, input).map_err(at)?;
         for ((s, w), g) in stats.iter_mut().zip(&want).zip(&got) {
             s.add(w, g);

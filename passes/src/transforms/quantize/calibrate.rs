@@ -15,8 +15,12 @@
 use super::observer::Histogram;
 use std::collections::HashMap;
 use weft_ir::interp::{input_names, run_function_with, DimBindings, OpEvent, RunOptions};
+use weft_ir::ops::Trait;
 use weft_ir::tensor::{Scalar, Tensor, TensorData};
 use weft_ir::{Diagnostic, ElemType, Function, Module, Type, Value};
+
+/// Constants with more elements than this are not observed.
+pub const MAX_OBSERVED_CONSTANT: u64 = 4096;
 
 /// The statistics of every float value of a function.
 #[derive(Debug, Default)]
@@ -32,7 +36,8 @@ impl Calibration {
 }
 
 /// Runs `func` on every sample and records every float argument and op
-/// result.
+/// result (except constants of more than [`MAX_OBSERVED_CONSTANT`]
+/// elements: weights).
 pub fn observe(module: &Module, func: &Function, samples: &[Vec<Tensor>]) -> Result<Calibration, Diagnostic> {
     let mut cal = Calibration { samples: samples.len(), ..Calibration::default() };
     for (i, inputs) in samples.iter().enumerate() {
@@ -40,6 +45,13 @@ pub fn observe(module: &Module, func: &Function, samples: &[Vec<Tensor>]) -> Res
             record(&mut cal.hist, arg, t);
         }
         let mut on_op = |e: &OpEvent| {
+            // Large constants are weights, quantized on their own; only
+            // small ones (scalars, biases) may be read as activations.
+            let weight = e.data.def.has_trait(Trait::ConstantLike)
+                && e.results.iter().any(|t| t.numel() > MAX_OBSERVED_CONSTANT);
+            if weight {
+                return;
+            }
             for (&v, t) in e.data.results.iter().zip(e.results) {
                 record(&mut cal.hist, v, t);
             }

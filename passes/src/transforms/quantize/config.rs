@@ -35,6 +35,7 @@ const PRECISION_KEYS: &[&str] = &[
     "scheme",
     "weights",
     "acts",
+    "wide-acts",
     "observer",
     "weight-observer",
     "symmetric-acts",
@@ -120,12 +121,14 @@ fn read_patch(t: &Table, place: &str) -> Result<PrecisionPatch, String> {
         };
         p.weights = Some(WeightFormat::parse(&text).map_err(|e| at("weights", e))?);
     }
-    if let Some(v) = t.get("acts") {
-        let text = match v {
-            Value::Integer(i) => i.to_string(),
-            _ => return Err(at("acts", "expected an integer from 4 to 16".into())),
-        };
-        p.acts = Some(parse_act_bits(&text).map_err(|e| at("acts", e))?);
+    for (key, slot) in [("acts", &mut p.acts), ("wide-acts", &mut p.wide_acts)] {
+        if let Some(v) = t.get(key) {
+            let text = match v {
+                Value::Integer(i) => i.to_string(),
+                _ => return Err(at(key, "expected an integer from 4 to 16".into())),
+            };
+            *slot = Some(parse_act_bits(&text).map_err(|e| at(key, e))?);
+        }
     }
     if let Some(s) = opt_str(t, "observer", place)? {
         p.act_observer = Some(Observer::parse(&s).map_err(|e| at("observer", e))?);

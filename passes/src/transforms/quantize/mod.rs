@@ -94,17 +94,23 @@ const OPTIONS: &[PassOption] = &[
         doc: "wXaY: weights X bits (1 binary, t ternary), activations Y bits; sets weights and acts",
     },
     PassOption { name: "weights", kind: "string", default: "int8", doc: "binary, ternary or int2..int8" },
-    PassOption { name: "acts", kind: "uint", default: "8", doc: "activation bits, 4..16" },
+    PassOption { name: "acts", kind: "uint", default: "8", doc: "bits of the activations matmuls read, 4..16" },
+    PassOption {
+        name: "wide-acts",
+        kind: "uint",
+        default: "16",
+        doc: "bits of the other quantized activations (residual sums, normalization inputs), 4..16",
+    },
     PassOption {
         name: "observer",
         kind: "string",
-        default: "minmax",
-        doc: "activation ranges: minmax, percentile[:P] or mse",
+        default: "percentile",
+        doc: "activation ranges: minmax, percentile[:P] (P = 99.99) or mse",
     },
     PassOption {
         name: "weight-observer",
         kind: "string",
-        default: "minmax",
+        default: "mse",
         doc: "integer weight ranges per channel: minmax or mse",
     },
     PassOption {
@@ -199,6 +205,7 @@ the next `quant.quantize`. The option values set the base precision over the top
             }
             "weights" => o.weights = Some(WeightFormat::parse(value)?),
             "acts" => o.acts = Some(parse_act_bits(value)?),
+            "wide-acts" => o.wide_acts = Some(parse_act_bits(value)?),
             "observer" => o.act_observer = Some(Observer::parse(value)?),
             "weight-observer" => o.weight_observer = Some(parse_weight_observer(value)?),
             "symmetric-acts" => o.symmetric_acts = Some(crate::parse_bool_option(value)?),
@@ -225,6 +232,7 @@ the next `quant.quantize`. The option values set the base precision over the top
         let mut v = vec![
             ("weights", base.weights.to_string()),
             ("acts", base.acts.to_string()),
+            ("wide-acts", base.wide_acts.to_string()),
             ("observer", base.act_observer.to_string()),
             ("weight-observer", base.weight_observer.to_string()),
             ("symmetric-acts", base.symmetric_acts.to_string()),

@@ -248,15 +248,39 @@ impl<'a> Rewriter<'a> {
         Ok(q)
     }
 
-    /// The activation type of the original value `v` at precision `p`,
-    /// from its calibrated range.
-    pub fn act_elem(&self, v: Value, p: &Precision, at: Op) -> Result<ElemType, Diagnostic> {
+    /// The type of the original value `v` quantized to `bits` bits with
+    /// `p`'s observer and symmetry, from its calibrated range.
+    pub fn act_elem(&self, v: Value, p: &Precision, bits: u8, at: Op) -> Result<ElemType, Diagnostic> {
         let h = self
             .cal
             .get(v)
             .ok_or_else(|| self.error(at, format!("internal error: {v} was not observed during calibration")))?;
-        let (lo, hi) = h.range(p.act_observer, p.acts, p.symmetric_acts);
-        Ok(act_type(lo, hi, p.acts, p.symmetric_acts))
+        let (lo, hi) = h.range(p.act_observer, bits, p.symmetric_acts);
+        Ok(act_type(lo, hi, bits, p.symmetric_acts))
+    }
+
+    /// The bits of a quantized result `v` of an op at precision `p`: the
+    /// activation bits when every use is a matmul operand (through
+    /// reshapes and transposes), else the wide bits (residual sums,
+    /// normalization inputs, float ops and outputs).
+    pub fn result_bits(&self, v: Value, p: &Precision) -> u8 {
+        if self.only_matmul_uses(v, 4) {
+            p.acts
+        } else {
+            p.wide_acts.max(p.acts)
+        }
+    }
+
+    fn only_matmul_uses(&self, v: Value, depth: u32) -> bool {
+        let Some(users) = self.users.get(&v) else { return false };
+        users.iter().all(|&u| {
+            let data = &self.f.ops[u];
+            match data.name() {
+                "nn.matmul" => true,
+                n if is_layout(n) && depth > 0 => data.results.iter().all(|&r| self.only_matmul_uses(r, depth - 1)),
+                _ => false,
+            }
+        })
     }
 
     /// The (original) tensor type of `v`.

@@ -75,10 +75,33 @@ fn is_float(rw: &Rewriter, v: Value) -> bool {
     rw.elem(v).is_float()
 }
 
-/// `v` quantized to its activation type at `p`.
+/// `v` quantized as a matmul operand: `p.acts` bits.
 fn act(rw: &mut Rewriter, v: Value, p: &Precision, at: Op) -> Result<Value, Diagnostic> {
-    let elem = rw.act_elem(v, p, at)?;
+    let elem = rw.act_elem(v, p, p.acts, at)?;
     rw.quant_of(v, &elem, at)
+}
+
+/// `v` quantized as the operand of an elementwise or nonlinear op: the
+/// wide bits (`p.wide_acts`), unless it already exists quantized at the
+/// activation bits or more (then that value is used as it is).
+fn wide(rw: &mut Rewriter, v: Value, p: &Precision, at: Op) -> Result<Value, Diagnostic> {
+    if let Some(q) = rw.quantized(v).filter(|&q| width(&rw.elem(q)) >= p.acts && tensor_scale(&rw.elem(q)).is_some()) {
+        return Ok(q);
+    }
+    let elem = rw.act_elem(v, p, p.wide_acts.max(p.acts), at)?;
+    rw.quant_of(v, &elem, at)
+}
+
+fn width(e: &ElemType) -> u8 {
+    match e {
+        ElemType::Quant(q) => q.width,
+        _ => 0,
+    }
+}
+
+/// The calibrated type of the result `v` (see [`Rewriter::result_bits`]).
+fn result_elem(rw: &Rewriter, v: Value, p: &Precision, at: Op) -> Result<ElemType, Diagnostic> {
+    rw.act_elem(v, p, rw.result_bits(v, p), at)
 }
 
 /// The type of the original value `v` with element type `elem`.
@@ -153,7 +176,7 @@ fn weight_matmul(
     let rank = rw.tensor_type(result(rw, op)).rank();
     let acc_ty = with_elem(rw, result(rw, op), accumulator(&acc_scales, rank));
     let acc = rw.emit(&quant::QMATMUL, ins, acc_ty, Attrs::new(), op);
-    let out_elem = rw.act_elem(out, p, op)?;
+    let out_elem = result_elem(rw, out, p, op)?;
     let ty = with_elem(rw, out, out_elem);
     let q = rw.emit(&quant::REQUANTIZE, vec![acc], ty, Attrs::new(), op);
     rw.counts.requantize += 1;
@@ -240,7 +263,7 @@ fn activation_matmul(rw: &mut Rewriter, op: Op, p: &Precision, a: Value, b: Valu
     let r = result(rw, op);
     let acc_ty = with_elem(rw, r, per_tensor(32, true, scale, 0));
     let acc = rw.emit(&quant::QMATMUL, vec![qa, qb], acc_ty, Attrs::new(), op);
-    let elem = rw.act_elem(r, p, op)?;
+    let elem = result_elem(rw, r, p, op)?;
     let ty = with_elem(rw, r, elem);
     let q = rw.emit(&quant::REQUANTIZE, vec![acc], ty, Attrs::new(), op);
     rw.counts.requantize += 1;
@@ -286,7 +309,7 @@ fn elementwise_operands(
     for (i, c) in constants.into_iter().enumerate() {
         out[i] = match c {
             Some(t) => rw.constant(t, "scalar", op)?,
-            None => act(rw, out[i], p, op)?,
+            None => wide(rw, out[i], p, op)?,
         };
     }
     Ok(Some(out))
@@ -340,7 +363,7 @@ fn finish_elementwise(
     ins: [Value; 2],
 ) -> Result<bool, Diagnostic> {
     let r = result(rw, op);
-    let elem = rw.act_elem(r, p, op)?;
+    let elem = result_elem(rw, r, p, op)?;
     let ty = with_elem(rw, r, elem);
     let q = rw.emit(def, ins.to_vec(), ty, Attrs::new(), op);
     rw.counts.elementwise += 1;
@@ -374,12 +397,12 @@ fn nonlinear(rw: &mut Rewriter, op: Op, p: &Precision, quant_name: &str) -> Resu
     if !is_float(rw, x) {
         return Ok(false);
     }
-    let mut new_ins = vec![act(rw, x, p, op)?];
+    let mut new_ins = vec![wide(rw, x, p, op)?];
     for &v in rest {
         new_ins.push(rw.float_of(v, op)?);
     }
     let r = result(rw, op);
-    let elem = rw.act_elem(r, p, op)?;
+    let elem = result_elem(rw, r, p, op)?;
     let ty = with_elem(rw, r, elem);
     let attrs = rw.f.ops[op].attrs.clone();
     let q = rw.emit(def, new_ins, ty, attrs, op);

@@ -94,8 +94,12 @@ pub const ACT_BITS: std::ops::RangeInclusive<u8> = 4..=16;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Precision {
     pub weights: WeightFormat,
-    /// Bits of the activations the op reads and writes.
+    /// Bits of the activations matmuls read (the `A` of `WxAy`).
     pub acts: u8,
+    /// Bits of the other quantized activations: values some op other than
+    /// a matmul reads (residual sums, normalization and nonlinear inputs,
+    /// float ops, outputs). At least `acts` is used.
+    pub wide_acts: u8,
     pub act_observer: Observer,
     /// `MinMax` or `Mse` (per channel).
     pub weight_observer: Observer,
@@ -116,14 +120,18 @@ pub struct Precision {
 }
 
 impl Default for Precision {
-    /// W8A8: int8 symmetric per-channel weights (min/max), 8-bit asymmetric
-    /// activations (min/max).
+    /// W8A8: int8 symmetric per-channel weights (MSE-optimal clipping),
+    /// 8-bit asymmetric matmul inputs and 16-bit other activations (ranges
+    /// from the 99.99th percentile). On paraphrase-MiniLM-L3-v2 these
+    /// defaults beat min/max ranges at 6 bits (cosine 0.980 vs 0.896) and
+    /// match them at 8.
     fn default() -> Self {
         Precision {
             weights: WeightFormat::Int(8),
             acts: 8,
-            act_observer: Observer::MinMax,
-            weight_observer: Observer::MinMax,
+            wide_acts: 16,
+            act_observer: Observer::Percentile(DEFAULT_PERCENTILE),
+            weight_observer: Observer::Mse,
             symmetric_acts: false,
             symmetric_weights: true,
             per_channel: true,
@@ -160,6 +168,7 @@ pub fn parse_scheme(s: &str) -> Result<(WeightFormat, u8), String> {
 pub struct PrecisionPatch {
     pub weights: Option<WeightFormat>,
     pub acts: Option<u8>,
+    pub wide_acts: Option<u8>,
     pub act_observer: Option<Observer>,
     pub weight_observer: Option<Observer>,
     pub symmetric_acts: Option<bool>,
@@ -173,6 +182,7 @@ impl PrecisionPatch {
     pub fn apply(&self, p: &mut Precision) {
         set(&mut p.weights, self.weights);
         set(&mut p.acts, self.acts);
+        set(&mut p.wide_acts, self.wide_acts);
         set(&mut p.act_observer, self.act_observer);
         set(&mut p.weight_observer, self.weight_observer);
         set(&mut p.symmetric_acts, self.symmetric_acts);

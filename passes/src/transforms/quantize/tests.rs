@@ -200,3 +200,42 @@ fn attention_scores_scale_and_residuals_stay_integer() {
     let e = mean_error(&float, &q);
     assert!(e < 0.03, "relative error {e}");
 }
+
+#[test]
+fn nonlinear_ops_become_their_quant_counterparts() {
+    let text = "func @main(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %p = nn.softmax %x {axis = 1} : tensor<2x8xf32>
+  return %p : tensor<2x8xf32>
+}";
+    let ctx = Context::default();
+    let float = parse(text);
+    let mut q = float.clone();
+    let mut cx = PassContext::new(&ctx);
+    let samples = random_inputs(&float.funcs[0], 64, 3).unwrap();
+    Quantize::default().with_samples(samples).run(&mut q, &mut cx).unwrap();
+    verify_module(&q).unwrap();
+    assert_eq!(op_names(&q), ["quant.quantize", "quant.softmax", "quant.dequantize", "builtin.return"]);
+    assert_eq!(cx.stat("quantized-nonlinear"), 1);
+    let e = mean_error(&float, &q);
+    assert!(e < 0.01, "16-bit softmax relative error {e}");
+}
+
+#[test]
+fn options_override_the_config_file_top_level_whatever_their_order() {
+    let path = std::env::temp_dir().join(format!("weft-quantize-options-{}.toml", std::process::id()));
+    std::fs::write(&path, "acts = 6\nweights = \"int4\"\n[[layer]]\nmatch = \"/fc2/*\"\nweights = \"binary\"\n")
+        .unwrap();
+    let mut pass = Quantize::default();
+    pass.set_option("acts", "12").unwrap();
+    pass.set_option("config", path.to_str().unwrap()).unwrap();
+    let config = pass.config();
+    assert_eq!((config.base.acts, config.base.weights), (12, super::scheme::WeightFormat::Int(4)));
+    let fc2 = config.precision_for(&["/fc2/MatMul"], "nn.matmul");
+    assert_eq!(fc2.weights, super::scheme::WeightFormat::Binary);
+    let values = pass.option_values();
+    assert!(values.contains(&("config", path.to_str().unwrap().to_string())));
+    assert!(values.contains(&("acts", "12".to_string())));
+    let e = pass.set_option("config", "/nonexistent/weft.toml").unwrap_err();
+    assert!(e.starts_with("cannot read '/nonexistent/weft.toml'"), "{e}");
+    let _ = std::fs::remove_file(&path);
+}
