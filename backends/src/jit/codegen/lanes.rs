@@ -247,6 +247,9 @@ impl Emit<'_, '_> {
             let one = e.b.ins().f64const(1.0);
             let inv = e.b.ins().fdiv(one, root);
             let views = [(p[0], xi.clone()), (p[1], si.clone()), (p[2], bi.clone()), (p[3], oi.clone())];
+            if st == Storage::F32 && e.layer_norm_pairs(inner, &views, mean, inv)? {
+                return Ok(());
+            }
             e.nest(inner, &views, &mut |e, q| {
                 let v = e.load(st, q[0], 0);
                 let v = e.widen(st, v);

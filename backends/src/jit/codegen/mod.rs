@@ -22,6 +22,7 @@ mod loops;
 mod matmul;
 mod scalar;
 mod vmap;
+mod vnorm;
 mod vsoftmax;
 
 use super::kernel::{Kernel, Part};
