@@ -192,7 +192,8 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         };
         Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
     };
-    let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
+    let pool_slot = constants.len() as u32 + 1;
+    let mut compiler = Compiler::new(pool_slot).map_err(|e| func_error(func, e))?;
     let mut lowered = Vec::new();
     // Lowered maps of fused values, waiting for their consumer, with the
     // ops they compute.
@@ -225,7 +226,10 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     }
     let fused_ops = fused.len();
     let vector_maps = compiler.vector_maps;
-    let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
+    let (jit, fns, pool) = compiler.finish().map_err(|e| func_error(func, e))?;
+    let mut pool_lines = aligned(pool.len() as u64);
+    line_bytes_mut(&mut pool_lines)[..pool.len()].copy_from_slice(&pool);
+    constants.push(SlotData::Owned(pool_lines));
     let kernels: Vec<CompiledKernel> = lowered
         .into_iter()
         .zip(fns)

@@ -20,6 +20,7 @@ mod fmath;
 mod lanes;
 mod loops;
 mod matmul;
+mod pool;
 mod scalar;
 mod vmap;
 mod vnorm;
@@ -49,6 +50,9 @@ pub(crate) struct Compiler {
     kernels: Vec<FuncId>,
     /// Elementwise maps emitted on SIMD lanes so far.
     pub vector_maps: usize,
+    pool: pool::LanePool,
+    /// The run-table slot of the lane constant pool.
+    pool_slot: u32,
 }
 
 fn isa_flags() -> Result<settings::Flags, String> {
@@ -62,8 +66,10 @@ fn isa_flags() -> Result<settings::Flags, String> {
 }
 
 impl Compiler {
-    /// A compiler for the host CPU.
-    pub fn new() -> Result<Compiler, String> {
+    /// A compiler for the host CPU; the kernels will find the lane constant
+    /// pool ([`Compiler::finish`] returns its bytes) at run-table slot
+    /// `pool_slot`.
+    pub fn new(pool_slot: u32) -> Result<Compiler, String> {
         let isa = cranelift_native::builder()
             .map_err(|e| format!("the host CPU is not supported by Cranelift: {e}"))?
             .finish(isa_flags()?)
@@ -83,7 +89,16 @@ impl Compiler {
             math.insert(f, id);
         }
         let ctx = module.make_context();
-        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new(), vector_maps: 0 })
+        Ok(Compiler {
+            module,
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            math,
+            kernels: Vec::new(),
+            vector_maps: 0,
+            pool: pool::LanePool::default(),
+            pool_slot,
+        })
     }
 
     /// Generates the function of `kernel`; its index among the kernels.
@@ -98,6 +113,7 @@ impl Compiler {
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
         self.build(kernel, ptr)?;
+        self.pool.check()?;
         self.module.define_function(id, &mut self.ctx).map_err(|e| format!("cranelift: {e:?}"))?;
         self.module.clear_context(&mut self.ctx);
         self.kernels.push(id);
@@ -119,11 +135,12 @@ impl Compiler {
             refs.insert(f, self.module.declare_func_in_func(id, b.func));
         }
         let mut bases = HashMap::new();
-        for slot in slots(kernel) {
+        for slot in slots(kernel).into_iter().chain([self.pool_slot]) {
             let base = b.ins().load(ptr, flags(), table, (slot * 8) as i32);
             bases.insert(slot, base);
         }
-        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0 };
+        let pool_base = bases[&self.pool_slot];
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0, pool: &mut self.pool, pool_base };
         for part in &kernel.parts {
             e.part(part)?;
         }
@@ -138,9 +155,10 @@ impl Compiler {
         Ok(())
     }
 
-    /// Links the kernels; the module (which owns the code) and one function
-    /// pointer per kernel, in the order they were added.
-    pub fn finish(mut self) -> Result<(JITModule, Vec<KernelFn>), String> {
+    /// Links the kernels; the module (which owns the code), one function
+    /// pointer per kernel, in the order they were added, and the bytes of
+    /// the lane constant pool.
+    pub fn finish(mut self) -> Result<(JITModule, Vec<KernelFn>, Vec<u8>), String> {
         self.module.finalize_definitions().map_err(|e| format!("cranelift: {e:?}"))?;
         let fns = self
             .kernels
@@ -153,7 +171,7 @@ impl Compiler {
                 unsafe { std::mem::transmute::<*const u8, KernelFn>(code) }
             })
             .collect();
-        Ok((self.module, fns))
+        Ok((self.module, fns, self.pool.bytes()))
     }
 }
 
@@ -188,6 +206,8 @@ pub(crate) struct Emit<'a, 'f> {
     pub ptr: Type,
     /// Maps this kernel runs on SIMD lanes.
     pub vector_maps: usize,
+    pool: &'a mut pool::LanePool,
+    pool_base: Value,
 }
 
 impl Emit<'_, '_> {
@@ -234,6 +254,13 @@ impl Emit<'_, '_> {
         let r = *self.refs.get(&f).ok_or("internal error: math function not declared")?;
         let call = self.b.ins().call(r, args);
         self.b.inst_results(call).first().copied().ok_or_else(|| "internal error: call without result".into())
+    }
+
+    /// A 128-bit constant of vector type `ty`, loaded from the lane pool
+    /// where it is used (see `pool`).
+    pub fn pool_const(&mut self, ty: Type, bits: u128) -> Value {
+        let offset = self.pool.offset(bits);
+        self.b.ins().load(ty, flags().with_aligned(), self.pool_base, offset)
     }
 
     /// The register type of a storage: f32, f64, or i64 for integers.
