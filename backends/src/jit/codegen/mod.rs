@@ -140,7 +140,8 @@ impl Compiler {
             bases.insert(slot, base);
         }
         let pool_base = bases[&self.pool_slot];
-        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0, pool: &mut self.pool, pool_base };
+        let pool = PoolRef { pool: &mut self.pool, table, slot: self.pool_slot, base: pool_base };
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0, pool };
         for part in &kernel.parts {
             e.part(part)?;
         }
@@ -206,8 +207,16 @@ pub(crate) struct Emit<'a, 'f> {
     pub ptr: Type,
     /// Maps this kernel runs on SIMD lanes.
     pub vector_maps: usize,
+    pool: PoolRef<'a>,
+}
+
+/// The lane constant pool as one kernel sees it: where its base address is
+/// in the run table, and the register holding it now.
+struct PoolRef<'a> {
     pool: &'a mut pool::LanePool,
-    pool_base: Value,
+    table: Value,
+    slot: u32,
+    base: Value,
 }
 
 impl Emit<'_, '_> {
@@ -259,8 +268,19 @@ impl Emit<'_, '_> {
     /// A 128-bit constant of vector type `ty`, loaded from the lane pool
     /// where it is used (see `pool`).
     pub fn pool_const(&mut self, ty: Type, bits: u128) -> Value {
-        let offset = self.pool.offset(bits);
-        self.b.ins().load(ty, flags().with_aligned(), self.pool_base, offset)
+        let offset = self.pool.pool.offset(bits);
+        let f = flags().with_aligned().with_readonly().with_can_move();
+        self.b.ins().load(ty, f, self.pool.base, offset)
+    }
+
+    /// Reads the pool's base address again, here: called at the top of a
+    /// loop body, it keeps the constant loads of the body in the loop (they
+    /// depend on it), where the x64 backend folds each into the instruction
+    /// that uses it. (Hoisted out of the loop, a few dozen vector constants
+    /// would not fit the registers and be spilled and reloaded.)
+    pub fn reload_pool(&mut self) {
+        let ptr = self.ptr;
+        self.pool.base = self.b.ins().load(ptr, flags(), self.pool.table, (self.pool.slot * 8) as i32);
     }
 
     /// The register type of a storage: f32, f64, or i64 for integers.

@@ -4,9 +4,10 @@
 //!
 //! Why not `splat` or `vconst`: Cranelift hoists those out of loops, and a
 //! long polynomial then needs more vector registers than x64 has, so the
-//! constants are spilled and reloaded by extra instructions. A plain load
-//! from the pool stays at its use, where the x64 backend folds it into the
-//! arithmetic instruction as a memory operand.
+//! constants are spilled and reloaded by extra instructions. A pure load
+//! from the pool whose base address is re-read at the top of the loop body
+//! (`Emit::reload_pool`) stays in the loop, next to its use, where the x64
+//! backend folds it into the arithmetic instruction as a memory operand.
 //!
 //! Invariants: every constant is stored once, at a 16-byte-aligned offset
 //! of the buffer (whose base the run table holds in the pool's slot); the

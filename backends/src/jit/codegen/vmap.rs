@@ -145,6 +145,7 @@ impl Emit<'_, '_> {
         let step = size * k.lanes() as i64;
         let views: Vec<View> = moving.iter().map(|&i| (ptrs[i], vec![step])).collect();
         self.nest(&[full], &views, &mut |e, q| {
+            e.reload_pool();
             let mut vals = splats.clone();
             for (&i, &p) in moving.iter().skip(1).zip(&q[1..]) {
                 vals[i] = Some(e.b.ins().load(k.ty, super::flags(), p, 0));

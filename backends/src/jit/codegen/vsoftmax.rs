@@ -26,6 +26,7 @@ impl Emit<'_, '_> {
         let init = self.b.ins().f64const(-0.0);
         self.b.def_var(sum, init);
         self.nest(&[full], &[(x, vec![16]), (y, vec![16])], &mut |e, q| {
+            e.reload_pool();
             let v = e.b.ins().load(types::F32X4, super::flags(), q[0], 0);
             let ex = e.f32_exp_diff(v, mv, types::F32X4);
             e.b.ins().store(super::flags(), ex, q[1], 0);
