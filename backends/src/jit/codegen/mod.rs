@@ -193,6 +193,12 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
     out
 }
 
+/// Lane order of a bitcast that changes the lane count: little-endian, as
+/// the lanes lie in memory.
+pub(crate) fn little() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little)
+}
+
 /// Memory flags of every load and store: no trap, no alignment promise.
 pub(crate) fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()

@@ -10,7 +10,7 @@
 use super::loops::{collapse, View};
 use super::Emit;
 use crate::jit::storage::Storage;
-use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 
 impl Emit<'_, '_> {
     /// `out = f32((f64(x) - mean) * inv * f64(scale) + f64(bias))` over
@@ -96,21 +96,15 @@ impl Emit<'_, '_> {
     fn load_pair(&mut self, p: Value) -> Value {
         let d = self.b.ins().load(types::F64, super::flags(), p, 0);
         let v = self.b.ins().scalar_to_vector(types::F64X2, d);
-        let f = self.b.ins().bitcast(types::F32X4, little(), v);
+        let f = self.b.ins().bitcast(types::F32X4, super::little(), v);
         self.b.ins().fvpromote_low(f)
     }
 
     /// An `f64x2` rounded to two f32s, stored at `p`.
     fn store_pair(&mut self, y: Value, p: Value) {
         let f = self.b.ins().fvdemote(y);
-        let d = self.b.ins().bitcast(types::F64X2, little(), f);
+        let d = self.b.ins().bitcast(types::F64X2, super::little(), f);
         let lo = self.b.ins().extractlane(d, 0);
         self.b.ins().store(super::flags(), lo, p, 0);
     }
-}
-
-/// Lane order of a bitcast that changes the lane count: little-endian, as
-/// the lanes lie in memory.
-fn little() -> MemFlagsData {
-    MemFlagsData::new().with_endianness(Endianness::Little)
 }

@@ -155,3 +155,12 @@ fn shifted_exponential_uses_the_exact_difference() {
 fn inf() -> f32 {
     f32::INFINITY
 }
+
+#[test]
+fn sum4_adds_four_interleaved_partial_sums() {
+    // s0 = 1e16 + -1e16 = 0, s1 = 1, s2 = 2, s3 = 0: a sequential sum
+    // would lose the 1 and the 2 against 1e16.
+    assert_eq!(sum4([1e16, 1.0, 2.0, -0.0, -1e16]), 3.0);
+    assert_eq!(sum4([]).to_bits(), (-0.0f64).to_bits());
+    assert_eq!(sum4([0.5; 9]), 4.5);
+}
