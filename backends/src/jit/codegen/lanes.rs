@@ -278,8 +278,12 @@ impl Emit<'_, '_> {
         })
     }
 
-    /// The f64 sum over a lane of `x`, or of `(x - center)^2`.
+    /// The f64 sum over a lane of `x`, or of `(x - center)^2`: in order, or
+    /// for f32 in four interleaved partial sums (`lane_sum4`).
     fn lane_sum(&mut self, shape: &[u64], view: View, st: Storage, center: Option<Value>) -> Result<Value, String> {
+        if st == Storage::F32 {
+            return self.lane_sum4(shape, view, center);
+        }
         let sum = self.b.declare_var(types::F64);
         let init = self.b.ins().f64const(-0.0);
         self.b.def_var(sum, init);

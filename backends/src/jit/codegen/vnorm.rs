@@ -1,16 +1,21 @@
-//! The normalizing pass of f32 layer norm on `f64x2` lanes: two elements at
-//! a time are widened, centered, scaled by the inverse deviation, by
-//! `scale`, shifted by `bias` and rounded back to f32 — the f64 operations
-//! of the scalar kernel, in the same order, lane by lane.
+//! f32 layer norm on `f64x2` lanes. The sums (of `x`, then of `(x -
+//! mean)^2`) are the reference's four interleaved partial sums, kept in two
+//! accumulators (`s0, s1` and `s2, s3`); the normalizing pass widens two
+//! elements at a time, centers, scales by the inverse deviation and by
+//! `scale`, shifts by `bias` and rounds back to f32 — the f64 operations of
+//! the scalar kernel, in the same order, lane by lane.
 //!
-//! Invariants: taken only when the normalized dims collapse to one dim that
-//! `x` and the output walk contiguously and `scale` / `bias` walk
-//! contiguously or not at all (broadcast: widened and splatted once).
+//! Invariants: lanes are taken only when the dims collapse to one dim that
+//! `x` (and the output) walk contiguously, and `scale` / `bias` walk
+//! contiguously or not at all (broadcast: widened and splatted once);
+//! otherwise scalar code computes the same partial sums (rotating four
+//! accumulators) and elements.
 
 use super::loops::{collapse, View};
 use super::Emit;
 use crate::jit::storage::Storage;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_frontend::Variable;
 
 impl Emit<'_, '_> {
     /// `out = f32((f64(x) - mean) * inv * f64(scale) + f64(bias))` over
@@ -90,6 +95,98 @@ impl Emit<'_, '_> {
             self.store(Storage::F32, y, p, 0);
         }
         Ok(true)
+    }
+
+    /// The [`weft_ir::ops::math::sum4`] of a lane of f32 `x` (or of `(x -
+    /// center)^2`), widened to f64, over `shape` with `view`.
+    pub fn lane_sum4(&mut self, shape: &[u64], view: View, center: Option<Value>) -> Result<Value, String> {
+        let (cshape, cstrides) = collapse(shape, std::slice::from_ref(&view.1));
+        let sums = self.partial_sums();
+        match (&cshape[..], &cstrides[0][..]) {
+            ([n], [4]) if *n >= 4 => self.sum4_contiguous(*n, view.0, center, sums)?,
+            _ => self.sum4_rotating(shape, view, center, sums)?,
+        }
+        Ok(self.combine_sums(sums))
+    }
+
+    /// `v` widened, or `(v - center)^2`: the term a sum adds.
+    fn sum_term(&mut self, v: Value, center: Option<Value>) -> Value {
+        match center {
+            Some(c) => {
+                let c = if self.b.func.dfg.value_type(v).is_vector() { self.b.ins().splat(types::F64X2, c) } else { c };
+                let d = self.b.ins().fsub(v, c);
+                self.b.ins().fmul(d, d)
+            }
+            None => v,
+        }
+    }
+
+    /// `n` contiguous f32s: groups of four on two `f64x2` accumulators,
+    /// then the last `n % 4` into `s_0..`.
+    fn sum4_contiguous(&mut self, n: u64, p: Value, center: Option<Value>, sums: [Variable; 4]) -> Result<(), String> {
+        let start = self.b.ins().f64const(-0.0);
+        let start = self.b.ins().splat(types::F64X2, start);
+        let accs = [self.b.declare_var(types::F64X2), self.b.declare_var(types::F64X2)];
+        for a in accs {
+            self.b.def_var(a, start);
+        }
+        self.nest(&[n / 4], &[(p, vec![16])], &mut |e, q| {
+            for (h, acc) in accs.into_iter().enumerate() {
+                let at = e.b.ins().iadd_imm_s(q[0], 8 * h as i64);
+                let v = e.load_pair(at);
+                let t = e.sum_term(v, center);
+                let cur = e.b.use_var(acc);
+                let next = e.b.ins().fadd(cur, t);
+                e.b.def_var(acc, next);
+            }
+            Ok(())
+        })?;
+        for (j, &s) in sums.iter().enumerate() {
+            let v = self.b.use_var(accs[j / 2]);
+            let lane = self.b.ins().extractlane(v, (j % 2) as u8);
+            self.b.def_var(s, lane);
+        }
+        let done = (n / 4 * 16) as i32;
+        for (j, &s) in sums.iter().enumerate().take((n % 4) as usize) {
+            let v = self.load(Storage::F32, p, done + 4 * j as i32);
+            let v = self.b.ins().fpromote(types::F64, v);
+            let t = self.sum_term(v, center);
+            let cur = self.b.use_var(s);
+            let next = self.b.ins().fadd(cur, t);
+            self.b.def_var(s, next);
+        }
+        Ok(())
+    }
+
+    /// Any layout: one element at a time into the front accumulator, which
+    /// then moves to the back; after all elements the accumulators are
+    /// put back in order.
+    fn sum4_rotating(
+        &mut self,
+        shape: &[u64],
+        view: View,
+        center: Option<Value>,
+        sums: [Variable; 4],
+    ) -> Result<(), String> {
+        let count: u64 = shape.iter().product();
+        self.nest(shape, &[view], &mut |e, q| {
+            let v = e.load(Storage::F32, q[0], 0);
+            let v = e.b.ins().fpromote(types::F64, v);
+            let t = e.sum_term(v, center);
+            let front = e.b.use_var(sums[0]);
+            let front = e.b.ins().fadd(front, t);
+            let rest = [1, 2, 3].map(|i| e.b.use_var(sums[i]));
+            for (i, v) in rest.into_iter().chain([front]).enumerate() {
+                e.b.def_var(sums[i], v);
+            }
+            Ok(())
+        })?;
+        // After `count` rotations accumulator i holds s_{(i + count) % 4}.
+        let held = sums.map(|v| self.b.use_var(v));
+        for (i, v) in held.into_iter().enumerate() {
+            self.b.def_var(sums[(i + count as usize) % 4], v);
+        }
+        Ok(())
     }
 
     /// Two f32s at `p`, widened to an `f64x2`.

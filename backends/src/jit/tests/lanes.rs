@@ -243,3 +243,21 @@ fn layer_norm_on_lanes_is_bit_exact() {
         vec![x, f32s(&[2, 3, 5], 72), f32s(&[384], 73), f32s(&[384], 74), one, f32s(&[3, 5], 75), f32s(&[5], 76)],
     );
 }
+
+#[test]
+fn layer_norm_sums_of_short_rows_rotate_four_accumulators() {
+    // Rows of 3 and 6 elements: the sums take the scalar path (fewer than
+    // four) and the lane path with a tail of two.
+    let text = "func @f(%x: tensor<5x3xf32>, %y: tensor<2x6xf32>, %g: tensor<3xf32>, %h: tensor<6xf32>) -> (tensor<5x3xf32>, tensor<2x6xf32>) {
+  %0 = nn.layer_norm %x, %g, %g {axis = 1, epsilon = 1.0e-5} : (tensor<5x3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<5x3xf32>
+  %1 = nn.layer_norm %y, %h, %h {axis = 1, epsilon = 1.0e-5} : (tensor<2x6xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<2x6xf32>
+  return %0, %1 : tensor<5x3xf32>, tensor<2x6xf32>
+}";
+    let mut y = f32s(&[2, 6], 82);
+    if let TensorData::F32(v) = &mut y.data {
+        // A row where the order of the sum shows: in order the 1 is lost
+        // against 1e17; in partial sums (s0 = 1 + 0, s1 = 1e17 - 1e17) not.
+        v[..6].copy_from_slice(&[1.0, 1e17, 0.0, 0.0, 0.0, -1e17]);
+    }
+    exact(text, vec![f32s(&[5, 3], 81), y, f32s(&[3], 83), f32s(&[6], 84)]);
+}

@@ -117,7 +117,9 @@ pub const LAYER_NORM: OpDef = OpDef {
     summary: "Normalizes over the trailing axes from `axis`, then scales and shifts",
     description: "Over the normalized axes `[axis, r)` of each lane: `mean = mean(x)`, \
 `var = mean((x - mean)^2)`, `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, computed in f64 \
-and rounded once. `scale` and `bias` have the input's float element type and broadcast to the \
+and rounded once (as `((x - mean) * (1 / sqrt(var + epsilon))) * scale + bias`). The sums of the \
+means are in order, except on f32, where they are four interleaved partial sums as in \
+`nn.softmax`. `scale` and `bias` have the input's float element type and broadcast to the \
 input's shape without changing it (numpy rules; usually the shape of the normalized dims).\n\n\
 ```\n%3 = nn.layer_norm %0, %1, %2 {axis = -1, epsilon = 1.0e-12} : (tensor<1x128x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>\n```",
     operands: LAYER_NORM_OPERANDS,
@@ -160,10 +162,13 @@ fn eval_layer_norm(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tens
     let eps = float_attr(attrs, "epsilon", 0.0)?;
     let inner: u64 = x.shape.iter().skip(axis).product();
     let mut v: Vec<f64> = (0..x.numel() as usize).map(|i| as_f64(x.data.get(i))).collect();
+    // f32 sums in four interleaved partial sums (SIMD lanes), others in order.
+    let sum: fn(&mut dyn Iterator<Item = f64>) -> f64 =
+        if x.elem == ElemType::F32 { |it| math::sum4(it) } else { |it| it.sum() };
     if inner > 0 {
         for lane in v.chunks_mut(inner as usize) {
-            let mean = lane.iter().sum::<f64>() / inner as f64;
-            let var = lane.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / inner as f64;
+            let mean = sum(&mut lane.iter().copied()) / inner as f64;
+            let var = sum(&mut lane.iter().map(|a| (a - mean) * (a - mean))) / inner as f64;
             let inv = 1.0 / (var + eps).sqrt();
             lane.iter_mut().for_each(|a| *a = (*a - mean) * inv);
         }
