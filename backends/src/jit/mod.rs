@@ -217,7 +217,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
             }
             _ => {
                 compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                lowered.push((reported_op(func, &ops, &members), kernel));
+                lowered.push((reported_op(func, &ops, data, &members), kernel));
             }
         }
     }
@@ -305,12 +305,13 @@ fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), 
     fuse::splice(consumer, j, part.clone())
 }
 
-/// The op a kernel computing `members` is reported at: the one that can
-/// fail at run time (a fused group has at most one), else the first.
-fn reported_op<'f>(func: &Function, ops: &[&'f OpData], members: &[&'f OpData]) -> &'f OpData {
+/// The op a kernel computing `members` (the ops of a fused group, its last
+/// op `last`) is reported at: the one that can fail at run time (a group
+/// has at most one), else the first in program order.
+fn reported_op<'f>(func: &Function, ops: &[&'f OpData], last: &'f OpData, members: &[&'f OpData]) -> &'f OpData {
     let first = ops.iter().copied().find(|op| members.iter().any(|m| std::ptr::eq(*m, *op)));
     let failing = members.iter().copied().find(|m| fuse::can_fail(func, m));
-    failing.or(first).unwrap_or(members[0])
+    failing.or(first).unwrap_or(last)
 }
 
 fn bytes_of(slot: &Slot) -> u64 {

@@ -83,9 +83,9 @@ fn sweep() -> impl Iterator<Item = f32> {
 /// Measured maximum errors (ulps) of the exhaustive run, with a little room.
 fn bound(name: &str) -> f64 {
     match name {
-        "exp" | "log" => 1.0,
-        "erf" | "tanh" | "sigmoid" => 2.0,
-        "gelu_erf" => 6.0,
+        "exp" | "log" => 1.1,
+        "erf" | "tanh" => 2.0,
+        "sigmoid" => 2.5,
         _ => 7.0,
     }
 }
@@ -106,6 +106,11 @@ fn exhaustive() {
     for (name, f, r) in CASES.into_iter().filter(|c| only.is_empty() || only.split(',').any(|o| o == c.0)) {
         let (e, x) = worst(f, r, (0..=u32::MAX).map(f32::from_bits));
         println!("{name:<10} max {e:.3} ulp at {x:e} ({:#010x})", x.to_bits());
+        // Subnormal results have fewer bits: their ulp is 2^-149 absolute.
+        let normal =
+            (0..=u32::MAX).map(f32::from_bits).filter(|&x| r(f64::from(x)).abs() >= f64::from(f32::MIN_POSITIVE));
+        let (e, x) = worst(f, r, normal);
+        println!("{name:<10} max {e:.3} ulp at {x:e} ({:#010x}) among normal results", x.to_bits());
     }
 }
 
