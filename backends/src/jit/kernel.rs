@@ -1,7 +1,8 @@
-//! Kernel descriptions: what one op computes, as loops over buffers with
-//! static extents and strides, before any code is generated. Lowering
-//! (`lower`) builds them from ops and the buffer plan; codegen turns each
-//! [`Kernel`] into one native function.
+//! Kernel descriptions: what one op (or a fused chain of elementwise ops,
+//! see `fuse`) computes, as loops over buffers with static extents and
+//! strides, before any code is generated. Lowering (`lower`) builds them
+//! from ops and the buffer plan; codegen turns each [`Kernel`] into one
+//! native function.
 //!
 //! Invariants: every extent and stride is static; strides and bases are in
 //! elements of the access's storage (codegen scales them to bytes); an
@@ -75,7 +76,8 @@ pub(crate) enum CmpOp {
     Ge,
 }
 
-/// Unary ops; the float functions call out to the runtime's math.
+/// Unary ops (the f32 functions are weft's f32 math emitted inline, the f64
+/// ones call the runtime's math).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UnOp {
     Neg,

@@ -200,7 +200,11 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         };
         Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
     };
-    let mut compiler = Compiler::new().map_err(|e| func_error(func, e))?;
+    // The lane constant pool's slot is reserved now (lowering appends more
+    // constant slots: packed weights, tables) and filled once compiled.
+    constants.push(SlotData::Owned(Vec::new()));
+    let pool_slot = constants.len() as u32;
+    let mut compiler = Compiler::new(pool_slot).map_err(|e| func_error(func, e))?;
     let mut lowered = Vec::new();
     // Matmuls that pack an operand per call share scratch bytes after the
     // planned values.
@@ -237,7 +241,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
             }
             _ => {
                 compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                lowered.push((reported_op(func, &ops, &members), kernel));
+                lowered.push((reported_op(func, &ops, data, &members), kernel));
             }
         }
     }
@@ -246,7 +250,10 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     }
     let fused_ops = fused.len();
     let vector_maps = compiler.vector_maps;
-    let (jit, fns) = compiler.finish().map_err(|e| func_error(func, e))?;
+    let (jit, fns, pool) = compiler.finish().map_err(|e| func_error(func, e))?;
+    let mut pool_lines = aligned(pool.len() as u64);
+    line_bytes_mut(&mut pool_lines)[..pool.len()].copy_from_slice(&pool);
+    constants[pool_slot as usize - 1] = SlotData::Owned(pool_lines);
     let kernels: Vec<CompiledKernel> = lowered
         .into_iter()
         .zip(fns)
@@ -331,12 +338,13 @@ fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), 
     fuse::splice(consumer, j, part.clone())
 }
 
-/// The op a kernel computing `members` is reported at: the one that can
-/// fail at run time (a fused group has at most one), else the first.
-fn reported_op<'f>(func: &Function, ops: &[&'f OpData], members: &[&'f OpData]) -> &'f OpData {
+/// The op a kernel computing `members` (the ops of a fused group, its last
+/// op `last`) is reported at: the one that can fail at run time (a group
+/// has at most one), else the first in program order.
+fn reported_op<'f>(func: &Function, ops: &[&'f OpData], last: &'f OpData, members: &[&'f OpData]) -> &'f OpData {
     let first = ops.iter().copied().find(|op| members.iter().any(|m| std::ptr::eq(*m, *op)));
     let failing = members.iter().copied().find(|m| fuse::can_fail(func, m));
-    failing.or(first).unwrap_or(members[0])
+    failing.or(first).unwrap_or(last)
 }
 
 fn bytes_of(slot: &Slot) -> u64 {

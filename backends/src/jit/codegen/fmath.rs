@@ -10,7 +10,7 @@
 //! all-ones / all-zeros lanes `fcmp` gives, and selects on lanes are
 //! `bitselect`s with such masks.
 
-use super::Emit;
+use super::{pool, Emit};
 use crate::jit::kernel::UnOp;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
@@ -51,19 +51,17 @@ impl F32Ops for Lanes<'_, '_, '_> {
     type M = Value;
 
     fn c(&mut self, x: f32) -> Value {
-        let s = self.e.b.ins().f32const(x);
         if self.vector() {
-            self.e.b.ins().splat(self.ty, s)
+            self.e.pool_const(self.ty, pool::f32x4(x))
         } else {
-            s
+            self.e.b.ins().f32const(x)
         }
     }
     fn ic(&mut self, x: i32) -> Value {
-        let s = self.e.b.ins().iconst(types::I32, i64::from(x));
         if self.vector() {
-            self.e.b.ins().splat(types::I32X4, s)
+            self.e.pool_const(types::I32X4, pool::i32x4(x))
         } else {
-            s
+            self.e.b.ins().iconst(types::I32, i64::from(x))
         }
     }
     fn add(&mut self, a: Value, b: Value) -> Value {

@@ -188,25 +188,35 @@ impl Emit<'_, '_> {
     }
 
     /// An f32 lane: `e_k = exp(x_k - max)` by weft's f32 exp (written to the
-    /// output), their f64 sum in order, then `e_k / f32(sum)` in f32 (or the
-    /// log-softmax in f64, rounded once).
+    /// output), their f64 sum in four interleaved partial sums, then
+    /// `e_k / f32(sum)` in f32 (or the log-softmax in f64, rounded once).
     fn softmax_f32_lane(&mut self, log: bool, n: u64, m: Value, x: View, y: View) -> Result<(), String> {
         let st = Storage::F32;
         let m32 = self.b.ins().fdemote(types::F32, m);
-        let sum = self.b.declare_var(types::F64);
-        let init = self.b.ins().f64const(-0.0);
-        self.b.def_var(sum, init);
-        self.nest(&[n], &[x.clone(), y.clone()], &mut |e, q| {
-            let v = e.load(st, q[0], 0);
+        let (xs, ys) = (x.1.first().copied().unwrap_or(0), y.1.first().copied().unwrap_or(0));
+        let sums = self.partial_sums();
+        // Element k of each group of four goes to s_k.
+        let exp_at = |e: &mut Self, px: Value, py: Value, j: usize| {
+            let v = e.load(st, px, 0);
             let ex = e.f32_exp_diff(v, m32, types::F32);
-            e.store(st, ex, q[1], 0);
-            let wide = e.b.ins().fpromote(types::F64, ex);
-            let cur = e.b.use_var(sum);
-            let next = e.b.ins().fadd(cur, wide);
-            e.b.def_var(sum, next);
+            e.store(st, ex, py, 0);
+            e.add_to_sum(sums[j], ex);
+        };
+        self.nest(&[n / 4], &[(x.0, vec![4 * xs]), (y.0, vec![4 * ys])], &mut |e, q| {
+            for j in 0..4 {
+                let px = e.b.ins().iadd_imm_s(q[0], j as i64 * xs);
+                let py = e.b.ins().iadd_imm_s(q[1], j as i64 * ys);
+                exp_at(e, px, py, j);
+            }
             Ok(())
         })?;
-        let s = self.b.use_var(sum);
+        let done = (n / 4 * 4) as i64;
+        for j in 0..(n % 4) as usize {
+            let px = self.b.ins().iadd_imm_s(x.0, (done + j as i64) * xs);
+            let py = self.b.ins().iadd_imm_s(y.0, (done + j as i64) * ys);
+            exp_at(self, px, py, j);
+        }
+        let s = self.combine_sums(sums);
         if log {
             let l = self.call(MathFn::Log, &[s])?;
             return self.nest(&[n], &[x, y], &mut |e, q| {
@@ -250,6 +260,9 @@ impl Emit<'_, '_> {
             let one = e.b.ins().f64const(1.0);
             let inv = e.b.ins().fdiv(one, root);
             let views = [(p[0], xi.clone()), (p[1], si.clone()), (p[2], bi.clone()), (p[3], oi.clone())];
+            if st == Storage::F32 && e.layer_norm_pairs(inner, &views, mean, inv)? {
+                return Ok(());
+            }
             e.nest(inner, &views, &mut |e, q| {
                 let v = e.load(st, q[0], 0);
                 let v = e.widen(st, v);
@@ -268,8 +281,12 @@ impl Emit<'_, '_> {
         })
     }
 
-    /// The f64 sum over a lane of `x`, or of `(x - center)^2`.
+    /// The f64 sum over a lane of `x`, or of `(x - center)^2`: in order, or
+    /// for f32 in four interleaved partial sums (`lane_sum4`).
     fn lane_sum(&mut self, shape: &[u64], view: View, st: Storage, center: Option<Value>) -> Result<Value, String> {
+        if st == Storage::F32 {
+            return self.lane_sum4(shape, view, center);
+        }
         let sum = self.b.declare_var(types::F64);
         let init = self.b.ins().f64const(-0.0);
         self.b.def_var(sum, init);

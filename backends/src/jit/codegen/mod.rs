@@ -23,9 +23,11 @@ mod loops;
 mod matmul;
 mod mean;
 mod nl;
+mod pool;
 mod resize;
 mod scalar;
 mod vmap;
+mod vnorm;
 mod vsoftmax;
 
 use super::kernel::{Kernel, Part};
@@ -52,6 +54,9 @@ pub(crate) struct Compiler {
     kernels: Vec<FuncId>,
     /// Elementwise maps emitted on SIMD lanes so far.
     pub vector_maps: usize,
+    pool: pool::LanePool,
+    /// The run-table slot of the lane constant pool.
+    pool_slot: u32,
 }
 
 fn isa_flags() -> Result<settings::Flags, String> {
@@ -65,8 +70,10 @@ fn isa_flags() -> Result<settings::Flags, String> {
 }
 
 impl Compiler {
-    /// A compiler for the host CPU.
-    pub fn new() -> Result<Compiler, String> {
+    /// A compiler for the host CPU; the kernels will find the lane constant
+    /// pool ([`Compiler::finish`] returns its bytes) at run-table slot
+    /// `pool_slot`.
+    pub fn new(pool_slot: u32) -> Result<Compiler, String> {
         let isa = cranelift_native::builder()
             .map_err(|e| format!("the host CPU is not supported by Cranelift: {e}"))?
             .finish(isa_flags()?)
@@ -86,7 +93,16 @@ impl Compiler {
             math.insert(f, id);
         }
         let ctx = module.make_context();
-        Ok(Compiler { module, ctx, fctx: FunctionBuilderContext::new(), math, kernels: Vec::new(), vector_maps: 0 })
+        Ok(Compiler {
+            module,
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            math,
+            kernels: Vec::new(),
+            vector_maps: 0,
+            pool: pool::LanePool::default(),
+            pool_slot,
+        })
     }
 
     /// Generates the function of `kernel`; its index among the kernels.
@@ -101,6 +117,7 @@ impl Compiler {
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
         self.build(kernel, ptr)?;
+        self.pool.check()?;
         self.module.define_function(id, &mut self.ctx).map_err(|e| format!("cranelift: {e:?}"))?;
         self.module.clear_context(&mut self.ctx);
         self.kernels.push(id);
@@ -122,11 +139,13 @@ impl Compiler {
             refs.insert(f, self.module.declare_func_in_func(id, b.func));
         }
         let mut bases = HashMap::new();
-        for slot in slots(kernel) {
+        for slot in slots(kernel).into_iter().chain([self.pool_slot]) {
             let base = b.ins().load(ptr, flags(), table, (slot * 8) as i32);
             bases.insert(slot, base);
         }
-        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0 };
+        let pool_base = bases[&self.pool_slot];
+        let pool = PoolRef { pool: &mut self.pool, table, slot: self.pool_slot, base: pool_base };
+        let mut e = Emit { b: &mut b, refs, bases, fail, ptr, vector_maps: 0, pool };
         for part in &kernel.parts {
             e.part(part)?;
         }
@@ -141,9 +160,10 @@ impl Compiler {
         Ok(())
     }
 
-    /// Links the kernels; the module (which owns the code) and one function
-    /// pointer per kernel, in the order they were added.
-    pub fn finish(mut self) -> Result<(JITModule, Vec<KernelFn>), String> {
+    /// Links the kernels; the module (which owns the code), one function
+    /// pointer per kernel, in the order they were added, and the bytes of
+    /// the lane constant pool.
+    pub fn finish(mut self) -> Result<(JITModule, Vec<KernelFn>, Vec<u8>), String> {
         self.module.finalize_definitions().map_err(|e| format!("cranelift: {e:?}"))?;
         let fns = self
             .kernels
@@ -156,7 +176,7 @@ impl Compiler {
                 unsafe { std::mem::transmute::<*const u8, KernelFn>(code) }
             })
             .collect();
-        Ok((self.module, fns))
+        Ok((self.module, fns, self.pool.bytes()))
     }
 }
 
@@ -184,6 +204,12 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
     out
 }
 
+/// Lane order of a bitcast that changes the lane count: little-endian, as
+/// the lanes lie in memory.
+pub(crate) fn little() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little)
+}
+
 /// Memory flags of every load and store: no trap, no alignment promise.
 pub(crate) fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
@@ -198,6 +224,16 @@ pub(crate) struct Emit<'a, 'f> {
     pub ptr: Type,
     /// Maps this kernel runs on SIMD lanes.
     pub vector_maps: usize,
+    pool: PoolRef<'a>,
+}
+
+/// The lane constant pool as one kernel sees it: where its base address is
+/// in the run table, and the register holding it now.
+struct PoolRef<'a> {
+    pool: &'a mut pool::LanePool,
+    table: Value,
+    slot: u32,
+    base: Value,
 }
 
 impl Emit<'_, '_> {
@@ -248,6 +284,24 @@ impl Emit<'_, '_> {
         let r = *self.refs.get(&f).ok_or("internal error: math function not declared")?;
         let call = self.b.ins().call(r, args);
         self.b.inst_results(call).first().copied().ok_or_else(|| "internal error: call without result".into())
+    }
+
+    /// A 128-bit constant of vector type `ty`, loaded from the lane pool
+    /// where it is used (see `pool`).
+    pub fn pool_const(&mut self, ty: Type, bits: u128) -> Value {
+        let offset = self.pool.pool.offset(bits);
+        let f = flags().with_aligned().with_readonly().with_can_move();
+        self.b.ins().load(ty, f, self.pool.base, offset)
+    }
+
+    /// Reads the pool's base address again, here: called at the top of a
+    /// loop body, it keeps the constant loads of the body in the loop (they
+    /// depend on it), where the x64 backend folds each into the instruction
+    /// that uses it. (Hoisted out of the loop, a few dozen vector constants
+    /// would not fit the registers and be spilled and reloaded.)
+    pub fn reload_pool(&mut self) {
+        let ptr = self.ptr;
+        self.pool.base = self.b.ins().load(ptr, flags(), self.pool.table, (self.pool.slot * 8) as i32);
     }
 
     /// The register type of a storage: f32, f64, or i64 for integers.

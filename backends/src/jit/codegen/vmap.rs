@@ -12,7 +12,7 @@
 //! So the vector body and the scalar tail give the same bits.
 
 use super::loops::{collapse, View};
-use super::Emit;
+use super::{pool, Emit};
 use crate::jit::kernel::{Access, BinOp, Clip, CmpOp, Expr, UnOp};
 use crate::jit::storage::Storage;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -146,6 +146,7 @@ impl Emit<'_, '_> {
         let step = size * k.lanes() as i64;
         let views: Vec<View> = moving.iter().map(|&i| (ptrs[i], vec![step])).collect();
         self.nest(&[full], &views, &mut |e, q| {
+            e.reload_pool();
             let mut vals = splats.clone();
             for (&i, &p) in moving.iter().skip(1).zip(&q[1..]) {
                 vals[i] = Some(e.b.ins().load(k.ty, super::flags(), p, 0));
@@ -186,13 +187,12 @@ impl Emit<'_, '_> {
     /// A constant in every lane (`x` for floats, the low bits of `i` for
     /// integers).
     fn lane_const(&mut self, k: LaneKind, x: f32, i: i64) -> Value {
-        let s = if k.float() {
-            self.b.ins().f32const(x)
-        } else {
-            let bits = k.ty.lane_bits();
-            self.b.ins().iconst(k.ty.lane_type(), i & ((1i64 << bits) - 1))
+        let bits = match k.ty.lane_bits() {
+            _ if k.float() => pool::f32x4(x),
+            16 => pool::i16x8(i as i16),
+            _ => pool::i32x4(i as i32),
         };
-        self.b.ins().splat(k.ty, s)
+        self.pool_const(k.ty, bits)
     }
 
     /// `m ? a : b` lane by lane, `m` a comparison mask.

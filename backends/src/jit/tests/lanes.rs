@@ -220,3 +220,44 @@ fn softmax_on_lanes_is_bit_exact() {
         exact(&text, vec![Tensor { elem: ElemType::F32, shape: vec![5, n as u64], data: TensorData::F32(v) }]);
     }
 }
+
+#[test]
+fn layer_norm_on_lanes_is_bit_exact() {
+    // Even and odd rows, a broadcast scale (one value), a scale over two
+    // normalized dims (contiguous) and one repeated per row (scalar path).
+    let text = "func @f(%x: tensor<3x384xf32>, %y: tensor<2x3x5xf32>, %g: tensor<384xf32>, %b: tensor<384xf32>, %one: tensor<f32>, %g2: tensor<3x5xf32>, %g1: tensor<5xf32>) -> (tensor<3x384xf32>, tensor<3x384xf32>, tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+  %0 = nn.layer_norm %x, %g, %b {axis = 1, epsilon = 1.0e-12} : (tensor<3x384xf32>, tensor<384xf32>, tensor<384xf32>) -> tensor<3x384xf32>
+  %1 = nn.layer_norm %x, %one, %b {axis = -1, epsilon = 1.0e-5} : (tensor<3x384xf32>, tensor<f32>, tensor<384xf32>) -> tensor<3x384xf32>
+  %2 = nn.layer_norm %y, %g2, %one {axis = 1, epsilon = 0.0} : (tensor<2x3x5xf32>, tensor<3x5xf32>, tensor<f32>) -> tensor<2x3x5xf32>
+  %3 = nn.layer_norm %y, %g1, %g1 {axis = 1, epsilon = 0.5} : (tensor<2x3x5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>
+  return %0, %1, %2, %3 : tensor<3x384xf32>, tensor<3x384xf32>, tensor<2x3x5xf32>, tensor<2x3x5xf32>
+}";
+    let mut x = f32s(&[3, 384], 71);
+    if let TensorData::F32(v) = &mut x.data {
+        v[7] = f32::NAN;
+        v[400] = 1e30;
+    }
+    let one = Tensor { elem: ElemType::F32, shape: vec![], data: TensorData::F32(vec![1.5]) };
+    exact(
+        text,
+        vec![x, f32s(&[2, 3, 5], 72), f32s(&[384], 73), f32s(&[384], 74), one, f32s(&[3, 5], 75), f32s(&[5], 76)],
+    );
+}
+
+#[test]
+fn layer_norm_sums_of_short_rows_rotate_four_accumulators() {
+    // Rows of 3 and 6 elements: the sums take the scalar path (fewer than
+    // four) and the lane path with a tail of two.
+    let text = "func @f(%x: tensor<5x3xf32>, %y: tensor<2x6xf32>, %g: tensor<3xf32>, %h: tensor<6xf32>) -> (tensor<5x3xf32>, tensor<2x6xf32>) {
+  %0 = nn.layer_norm %x, %g, %g {axis = 1, epsilon = 1.0e-5} : (tensor<5x3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<5x3xf32>
+  %1 = nn.layer_norm %y, %h, %h {axis = 1, epsilon = 1.0e-5} : (tensor<2x6xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<2x6xf32>
+  return %0, %1 : tensor<5x3xf32>, tensor<2x6xf32>
+}";
+    let mut y = f32s(&[2, 6], 82);
+    if let TensorData::F32(v) = &mut y.data {
+        // A row where the order of the sum shows: in order the 1 is lost
+        // against 1e17; in partial sums (s0 = 1 + 0, s1 = 1e17 - 1e17) not.
+        v[..6].copy_from_slice(&[1.0, 1e17, 0.0, 0.0, 0.0, -1e17]);
+    }
+    exact(text, vec![f32s(&[5, 3], 81), y, f32s(&[3], 83), f32s(&[6], 84)]);
+}

@@ -184,6 +184,19 @@ impl F32Ops for Scalar {
     }
 }
 
+/// The f64 sum of `values` as four interleaved partial sums: `s_j` adds
+/// the values at positions `k ≡ j (mod 4)` in order, each starting at
+/// -0.0, and the sum is `(s_0 + s_1) + (s_2 + s_3)`. This is the order
+/// f32 softmax defines for its sum of exponentials: SIMD lanes add it
+/// without a serial dependency through every element.
+pub fn sum4(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut s = [-0.0f64; 4];
+    for (k, v) in values.into_iter().enumerate() {
+        s[k % 4] += v;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
 /// e^x.
 pub fn exp(x: f32) -> f32 {
     exp_in(&mut Scalar, x)

@@ -83,9 +83,9 @@ fn sweep() -> impl Iterator<Item = f32> {
 /// Measured maximum errors (ulps) of the exhaustive run, with a little room.
 fn bound(name: &str) -> f64 {
     match name {
-        "exp" | "log" => 1.0,
-        "erf" | "tanh" | "sigmoid" => 2.0,
-        "gelu_erf" => 6.0,
+        "exp" | "log" => 1.1,
+        "erf" | "tanh" => 2.0,
+        "sigmoid" => 2.5,
         _ => 7.0,
     }
 }
@@ -101,9 +101,16 @@ fn functions_are_accurate_to_a_few_ulps() {
 #[test]
 #[ignore = "takes minutes: every f32 through every function (run with --release)"]
 fn exhaustive() {
-    for (name, f, r) in CASES {
+    // WEFT_MATH_ONLY=erf,tanh limits the run to some functions.
+    let only = std::env::var("WEFT_MATH_ONLY").unwrap_or_default();
+    for (name, f, r) in CASES.into_iter().filter(|c| only.is_empty() || only.split(',').any(|o| o == c.0)) {
         let (e, x) = worst(f, r, (0..=u32::MAX).map(f32::from_bits));
         println!("{name:<10} max {e:.3} ulp at {x:e} ({:#010x})", x.to_bits());
+        // Subnormal results have fewer bits: their ulp is 2^-149 absolute.
+        let normal =
+            (0..=u32::MAX).map(f32::from_bits).filter(|&x| r(f64::from(x)).abs() >= f64::from(f32::MIN_POSITIVE));
+        let (e, x) = worst(f, r, normal);
+        println!("{name:<10} max {e:.3} ulp at {x:e} ({:#010x}) among normal results", x.to_bits());
     }
 }
 
@@ -154,4 +161,13 @@ fn shifted_exponential_uses_the_exact_difference() {
 
 fn inf() -> f32 {
     f32::INFINITY
+}
+
+#[test]
+fn sum4_adds_four_interleaved_partial_sums() {
+    // s0 = 1e16 + -1e16 = 0, s1 = 1, s2 = 2, s3 = 0: a sequential sum
+    // would lose the 1 and the 2 against 1e16.
+    assert_eq!(sum4([1e16, 1.0, 2.0, -0.0, -1e16]), 3.0);
+    assert_eq!(sum4([]).to_bits(), (-0.0f64).to_bits());
+    assert_eq!(sum4([0.5; 9]), 4.5);
 }

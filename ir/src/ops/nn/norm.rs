@@ -35,9 +35,11 @@ pub const SOFTMAX: OpDef = OpDef {
     name: "nn.softmax",
     summary: "exp(x - max) / sum(exp(x - max)) along an axis",
     description: "The maximum and the sum are taken along `axis`. f32: `e_k = exp(x_k - max)` \
-with weft's f32 `exp` of the exact difference (spec/numerics.md), the sum of the `e_k` in f64 in \
-order, and `y_k = e_k / f32(sum)` in f32. f64, f16, bf16: computed in f64 and rounded once per \
-element.\n\n```\n%1 = nn.softmax %0 {axis = -1} : tensor<1x4xf32>\n```",
+with weft's f32 `exp` of the exact difference (spec/numerics.md), the sum of the `e_k` in f64 as \
+four interleaved partial sums (`s_j` adds the `e_k` with `k mod 4 = j` in order, from -0.0; the \
+sum is `(s_0 + s_1) + (s_2 + s_3)`), and `y_k = e_k / f32(sum)` in f32. f64, f16, bf16: computed \
+in f64 (the sum in order) and rounded once per element.\n\n\
+```\n%1 = nn.softmax %0 {axis = -1} : tensor<1x4xf32>\n```",
     operands: UNARY,
     results: ONE_RESULT,
     attrs: &[AXIS],
@@ -96,12 +98,13 @@ fn along_axis(a: &Tensor, attrs: &Attrs, log: bool) -> Result<Vec<Tensor>, Strin
 }
 
 /// One f32 lane (the elements of `x` at `at`) into `y`: the max, the f32
-/// exponentials of the exact shifts, their f64 sum in order, then the f32
-/// quotients (or the f64 log-softmax, rounded once).
+/// exponentials of the exact shifts, their f64 sum in four interleaved
+/// partial sums ([`math::sum4`]), then the f32 quotients (or the f64
+/// log-softmax, rounded once).
 fn softmax_f32_lane(x: &[f32], y: &mut [f32], at: &[usize], log: bool) {
     let max = at.iter().map(|&i| x[i]).fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f32> = at.iter().map(|&i| math::exp_diff(x[i], max)).collect();
-    let sum: f64 = e.iter().map(|&v| f64::from(v)).sum();
+    let sum = math::sum4(e.iter().map(|&v| f64::from(v)));
     for (k, &i) in at.iter().enumerate() {
         y[i] = if log { ((f64::from(x[i]) - f64::from(max)) - sum.ln()) as f32 } else { e[k] / sum as f32 };
     }
@@ -114,7 +117,9 @@ pub const LAYER_NORM: OpDef = OpDef {
     summary: "Normalizes over the trailing axes from `axis`, then scales and shifts",
     description: "Over the normalized axes `[axis, r)` of each lane: `mean = mean(x)`, \
 `var = mean((x - mean)^2)`, `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, computed in f64 \
-and rounded once. `scale` and `bias` have the input's float element type and broadcast to the \
+and rounded once (as `((x - mean) * (1 / sqrt(var + epsilon))) * scale + bias`). The sums of the \
+means are in order, except on f32, where they are four interleaved partial sums as in \
+`nn.softmax`. `scale` and `bias` have the input's float element type and broadcast to the \
 input's shape without changing it (numpy rules; usually the shape of the normalized dims).\n\n\
 ```\n%3 = nn.layer_norm %0, %1, %2 {axis = -1, epsilon = 1.0e-12} : (tensor<1x128x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>\n```",
     operands: LAYER_NORM_OPERANDS,
@@ -157,10 +162,13 @@ fn eval_layer_norm(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tens
     let eps = float_attr(attrs, "epsilon", 0.0)?;
     let inner: u64 = x.shape.iter().skip(axis).product();
     let mut v: Vec<f64> = (0..x.numel() as usize).map(|i| as_f64(x.data.get(i))).collect();
+    // f32 sums in four interleaved partial sums (SIMD lanes), others in order.
+    let sum: fn(&mut dyn Iterator<Item = f64>) -> f64 =
+        if x.elem == ElemType::F32 { |it| math::sum4(it) } else { |it| it.sum() };
     if inner > 0 {
         for lane in v.chunks_mut(inner as usize) {
-            let mean = lane.iter().sum::<f64>() / inner as f64;
-            let var = lane.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / inner as f64;
+            let mean = sum(&mut lane.iter().copied()) / inner as f64;
+            let var = sum(&mut lane.iter().map(|a| (a - mean) * (a - mean))) / inner as f64;
             let inv = 1.0 / (var + eps).sqrt();
             lane.iter_mut().for_each(|a| *a = (*a - mean) * inv);
         }
