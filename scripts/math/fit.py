@@ -18,13 +18,17 @@ coefficients in units of 2^-24 (f32's half-ulp at 1); the max ulp errors of
 the complete functions are measured in Rust against f64 libm
 (ir/src/ops/math/tests.rs) and stated in spec/numerics.md.
 
-With --check it only compares the generated text with the committed file.
+The output is formatted by rustfmt (the repository's rustfmt.toml), as
+`cargo fmt` would. With --check it only compares the generated text with the
+committed file.
 """
 
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -184,8 +188,21 @@ def render() -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n", report
 
 
+def rustfmt(text: str) -> str:
+    """The text as `cargo fmt` leaves it (the repository's rustfmt.toml)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "coefficients.rs"
+        path.write_text(text)
+        subprocess.run(
+            ["rustfmt", "--edition", "2021", "--config-path", str(ROOT / "rustfmt.toml"), str(path)],
+            check=True,
+        )
+        return path.read_text()
+
+
 def main() -> int:
     text, report = render()
+    text = rustfmt(text)
     if "--check" in sys.argv[1:]:
         same = OUT.exists() and OUT.read_text() == text
         print("up to date" if same else f"{OUT} differs from what fit.py generates")

@@ -27,9 +27,10 @@ fn erf_small<A: F32Ops>(a: &mut A, x: A::F) -> A::F {
     a.fma(x, c0_hi, low)
 }
 
-/// erfc(z) for z >= ERF_SMALL_LIMIT, given `z^2 = hi + lo` exactly (or
-/// just `hi`, where erfc's relative accuracy does not matter).
-fn erfc_tail<A: F32Ops>(a: &mut A, z: A::F, hi: A::F, lo: Option<A::F>) -> A::F {
+/// erfc(z) for z >= ERF_SMALL_LIMIT as its two factors `(e^(-z^2), G)`,
+/// given `z^2 = hi + lo` exactly (or just `hi`, where erfc's relative
+/// accuracy does not matter).
+fn erfc_parts<A: F32Ops>(a: &mut A, z: A::F, hi: A::F, lo: Option<A::F>) -> (A::F, A::F) {
     let two = a.c(2.0);
     let d = a.add(z, two);
     let t = a.div(two, d);
@@ -42,7 +43,7 @@ fn erfc_tail<A: F32Ops>(a: &mut A, z: A::F, hi: A::F, lo: Option<A::F>) -> A::F 
         }
         None => exp_in(a, nhi),
     };
-    a.mul(e, g)
+    (e, g)
 }
 
 /// The error function.
@@ -56,7 +57,8 @@ pub fn erf_in<A: F32Ops>(a: &mut A, x: A::F) -> A::F {
     // erf = 1 - erfc needs erfc only to ~2^-24 absolute, and erfc(z) z^2
     // is below 0.16: the rounding of z^2 costs at most 0.16 ulp here.
     let hi = a.mul(z, z);
-    let e = erfc_tail(a, z, hi, None);
+    let (e, g) = erfc_parts(a, z, hi, None);
+    let e = a.mul(e, g);
     let one = a.c(1.0);
     let large = a.sub(one, e);
     let limit = a.c(ERF_SMALL_LIMIT);
@@ -78,17 +80,24 @@ pub fn gelu_erf_in<A: F32Ops>(a: &mut A, x: A::F) -> A::F {
     let nxx = a.neg(xx);
     let err = a.fma(x, x, nxx);
     let lo = a.mul(err, half);
-    let e = erfc_tail(a, z, hi, Some(lo));
+    let (e, g) = erfc_parts(a, z, hi, Some(lo));
     let (one, two) = (a.c(1.0), a.c(2.0));
     let zero = a.c(0.0);
     let positive = a.ge(x, zero);
+    let hx = a.mul(half, x);
+    // Small z: 0.5 x (1 ± erf z).
     let (up, down) = (a.add(one, s), a.sub(one, s));
-    let small_phi = a.select(positive, up, down);
-    let upper = a.sub(two, e);
-    let large_phi = a.select(positive, upper, e);
+    let phi = a.select(positive, up, down);
+    let small = a.mul(hx, phi);
+    // Large z, x > 0: 0.5 x (2 - erfc z); x < 0: (0.5 x G) e^(-z^2), the
+    // tiny factor last, so no intermediate falls into the subnormals.
+    let erfc = a.mul(e, g);
+    let upper = a.sub(two, erfc);
+    let upper = a.mul(hx, upper);
+    let hg = a.mul(hx, g);
+    let lower = a.mul(hg, e);
+    let large = a.select(positive, upper, lower);
     let limit = a.c(ERF_SMALL_LIMIT);
     let is_small = a.lt(z, limit);
-    let phi2 = a.select(is_small, small_phi, large_phi);
-    let hx = a.mul(half, x);
-    a.mul(hx, phi2)
+    a.select(is_small, small, large)
 }

@@ -10,7 +10,8 @@
 //! GELU (tanh form): `0.5 x (1 + tanh(u)) = x * sigmoid(2u)` exactly in real
 //! arithmetic, with `u = sqrt(2/π) (x + 0.044715 x^3)`; the sigmoid form has
 //! no cancellation for negative x, and `2u` is formed as a sum of two floats
-//! (error-free products and sums), so the tail stays accurate too.
+//! (error-free products and sums), so the tail stays accurate too; the
+//! result is `x / (1 + e)` or `(x / (1 + e)) e` with `e = e^-|2u|`.
 
 use super::coefficients::{TANH_SMALL, TANH_SMALL_LIMIT};
 use super::exp::{exp_hi_lo, exp_in};
@@ -92,8 +93,13 @@ pub fn gelu_tanh_in<A: F32Ops>(a: &mut A, x: A::F) -> A::F {
     let nav = a.neg(av);
     let lo = a.select(positive, nv_lo, v_lo);
     let e = exp_hi_lo(a, nav, lo);
-    let s = logistic(a, v_hi, e);
-    a.mul(x, s)
+    // x / (1 + e) for v >= 0; (x / (1 + e)) e below: the tiny factor last,
+    // so no intermediate falls into the subnormals.
+    let one = a.c(1.0);
+    let d = a.add(one, e);
+    let q = a.div(x, d);
+    let qe = a.mul(q, e);
+    a.select(positive, q, qe)
 }
 
 /// `a + b` as `(s, err)` with `s + err` exact (Knuth's two-sum).
