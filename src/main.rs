@@ -1,5 +1,5 @@
 //! The `weft` command-line driver: `weft import`, `weft run`, `weft info`,
-//! `weft opt`, `weft test`, `weft passes`, `weft accuracy`.
+//! `weft opt`, `weft test`, `weft passes`, `weft accuracy`, `weft boards`.
 //!
 //! Invariants: diagnostics go to standard error, rendered against their
 //! sources; the exit code is 0 on success, 1 for bad input (parse, verify
@@ -8,6 +8,7 @@
 //! files are written atomically, so an error never leaves a partial file.
 
 mod accuracy_cmd;
+mod boards_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -118,6 +119,13 @@ least cosine similarity of the quantized and float programs' outputs over
 the inputs, and the largest absolute difference (both run on the reference
 interpreter).";
 
+const BOARDS_EXAMPLES: &str = "\
+Examples:
+  weft boards
+  weft boards zcu102 --json
+  # a custom board: a builtin one with fewer resources (spec/boards.md)
+  weft boards my-board.toml";
+
 const PASSES_EXAMPLES: &str = "\
 Examples:
   weft passes
@@ -155,6 +163,9 @@ enum Command {
     /// Measure how close quantized programs come to float ones: per nonlinear op (--ops) or per model.
     #[command(after_help = ACCURACY_EXAMPLES)]
     Accuracy(accuracy_cmd::AccuracyArgs),
+    /// List the FPGA boards weft targets (part, resources, memory bandwidth, clock).
+    #[command(after_help = BOARDS_EXAMPLES)]
+    Boards(boards_cmd::BoardsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -189,6 +200,7 @@ fn main() -> ExitCode {
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
         Command::Accuracy(args) => accuracy_cmd::run(&args),
+        Command::Boards(args) => boards_cmd::run(&args),
     };
     ExitCode::from(code)
 }
