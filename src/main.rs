@@ -8,6 +8,7 @@
 //! files are written atomically, so an error never leaves a partial file.
 
 mod accuracy_cmd;
+mod compile_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -155,6 +156,8 @@ enum Command {
     /// Measure how close quantized programs come to float ones: per nonlinear op (--ops) or per model.
     #[command(after_help = ACCURACY_EXAMPLES)]
     Accuracy(accuracy_cmd::AccuracyArgs),
+    /// Quantize an ONNX model and write a Vitis HLS project checked against golden outputs.
+    Compile(compile_cmd::CompileArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -189,6 +192,7 @@ fn main() -> ExitCode {
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
         Command::Accuracy(args) => accuracy_cmd::run(&args),
+        Command::Compile(args) => compile_cmd::run(&args),
     };
     ExitCode::from(code)
 }
