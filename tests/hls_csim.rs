@@ -72,7 +72,7 @@ const RELU: &str =
 
 fn npy_f32_2x3() -> Vec<u8> {
     let mut header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

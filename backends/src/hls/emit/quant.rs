@@ -276,7 +276,7 @@ fn qmatmul(e: &mut Emitter, data: &OpData) -> Result<(), String> {
                     m * k, i64_literal(za), i32::from(*signed), per_word(bw), m * n, i64_literal(lo), i64_literal(hi)
                 )
             };
-            if bw != 1 && batches.1.iter().any(|&o| o != 0) {
+            if rb != 2 || batches.1.iter().any(|&o| o != 0) {
                 return Err("batched constant weights are not supported by the FC engine yet".into());
             }
             rows
