@@ -9,6 +9,7 @@
 
 mod accuracy_cmd;
 mod boards_cmd;
+mod compile_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -166,6 +167,8 @@ enum Command {
     /// List the FPGA boards weft targets (part, resources, memory bandwidth, clock).
     #[command(after_help = BOARDS_EXAMPLES)]
     Boards(boards_cmd::BoardsArgs),
+    /// Quantize an ONNX model and write a Vitis HLS project checked against golden outputs.
+    Compile(compile_cmd::CompileArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -201,6 +204,7 @@ fn main() -> ExitCode {
         Command::Passes => passes_cmd::run(),
         Command::Accuracy(args) => accuracy_cmd::run(&args),
         Command::Boards(args) => boards_cmd::run(&args),
+        Command::Compile(args) => compile_cmd::run(&args),
     };
     ExitCode::from(code)
 }

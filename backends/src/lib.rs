@@ -4,4 +4,5 @@
 //! board table the hardware backends target ([`boards`], spec/boards.md).
 
 pub mod boards;
+pub mod hls;
 pub mod jit;

@@ -268,7 +268,7 @@ impl<'a> Frame<'a> {
 
 /// The value of a constant: its `dense<..>` data, or its resource's data
 /// read with the declared element type.
-fn constant_value(module: &Module, data: &OpData, ty: &Type) -> Result<Tensor, String> {
+pub fn constant_value(module: &Module, data: &OpData, ty: &Type) -> Result<Tensor, String> {
     match data.attrs.get("value") {
         Some(Attribute::Dense(d)) => {
             d.to_tensor().ok_or_else(|| format!("the constant {} is too large to materialize", d.ty))

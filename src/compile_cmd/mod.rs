@@ -1,0 +1,157 @@
+//! `weft compile MODEL --quant SCHEME --inputs DIR [--nonlinear METHOD]
+//! [--board NAME] [--calibrate DIR] -o DIR`: quantizes an ONNX model,
+//! lowers its nonlinear ops to integer units and writes a Vitis HLS project
+//! (spec/hls.md) whose testbench checks the C simulation against golden
+//! outputs computed by weft's reference engine on the `--inputs` sample.
+//!
+//! Pipeline: import (input shapes from the golden inputs), `onnx-to-nn`,
+//! `fuse`, `quantize` (src/quant_opts.rs), `dce`, `lower-nonlinear`,
+//! `canonicalize,cse,dce`; then the golden run ([`golden_outputs`]) and the
+//! HLS backend.
+//!
+//! Invariants: bad input (an unreadable model, an op no engine executes, an
+//! unknown board) is a diagnostic with exit code 1 and leaves no output
+//! directory; usage errors exit with 2; the project directory appears
+//! complete or not at all.
+
+use crate::import_cmd::{import_file, import_options, InputShape};
+use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use std::path::PathBuf;
+use weft_backends::boards;
+use weft_backends::hls::{self, HlsOptions, Tiling};
+use weft_frontend::import::DEFAULT_INLINE_LIMIT;
+use weft_ir::diag::render_all;
+use weft_ir::interp::{input_names, run_function};
+use weft_ir::{Context, Diagnostic, Function, Module, SourceMap, Span, Tensor};
+
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// The ONNX model (.onnx or .onnxtxt).
+    #[arg(value_name = "MODEL")]
+    pub input: PathBuf,
+    /// The quantization: wXaY (e.g. w8a8, w1a8, w4a4) or a TOML file (spec/quant.md).
+    #[arg(long, value_name = "SCHEME")]
+    pub quant: String,
+    /// Golden inputs: a directory with one NAME.npy per input (or of such
+    /// directories; the first is used). They fix the input shapes, and the
+    /// testbench checks the C simulation on them.
+    #[arg(long, value_name = "DIR")]
+    pub inputs: PathBuf,
+    /// The integer method of the nonlinear ops: quark, ibert or lut.
+    #[arg(long, value_name = "METHOD", default_value = "quark")]
+    pub nonlinear: String,
+    /// The board: a name from `weft boards` or a board file (.toml); its
+    /// FPGA part and clock go into run_hls.tcl.
+    #[arg(long, value_name = "BOARD", default_value = "zcu102")]
+    pub board: String,
+    /// Calibration samples for the quantization (default: random ones, with a warning).
+    #[arg(long, value_name = "DIR")]
+    pub calibrate: Option<PathBuf>,
+    /// The project directory to create (must not exist).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+/// Runs the command; the exit code.
+pub fn run(args: &CompileArgs) -> u8 {
+    let mut sources = SourceMap::new();
+    match compile(args, &mut sources) {
+        Ok(summary) => {
+            eprint!("{summary}");
+            0
+        }
+        Err(diags) => {
+            eprint!("{}", render_all(&diags, &sources));
+            1
+        }
+    }
+}
+
+fn error(message: impl Into<String>) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(message, Span::NONE)]
+}
+
+fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Diagnostic>> {
+    if args.output.exists() {
+        return Err(error(format!("'{}' already exists; give a new output directory", args.output.display())));
+    }
+    let board = boards::resolve(&args.board, sources).map_err(|d| vec![d])?;
+    let spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
+    let method = weft_passes::transforms::lower_nonlinear::Method::parse(&args.nonlinear)
+        .map_err(|e| error(format!("--nonlinear: {e}")))?;
+    let golden_inputs = crate::samples::first_sample(&args.inputs).map_err(|e| error(format!("--inputs: {e}")))?;
+    let ctx = crate::context();
+    let mut module = build_program(args, &ctx, sources, &golden_inputs, &spec, method.name())?;
+    let main = main_index(&module)?;
+    let inputs = ordered_inputs(&module.funcs[main], golden_inputs)?;
+    let outputs = golden_outputs(&module, &module.funcs[main], inputs.clone())?;
+    let name = args.output.file_name().map_or_else(|| "weft_project".into(), |n| n.to_string_lossy().into_owned());
+    let opts = HlsOptions {
+        name,
+        board: board.name.clone(),
+        part: board.part.clone(),
+        clock_ns: 1000.0 / board.clock_mhz,
+        tiling: Tiling::default(),
+        description: format!("--quant {} --nonlinear {}", spec.text, method.name()),
+    };
+    module.name.get_or_insert_with(|| "main".into());
+    let project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
+    hls::write_project(&args.output, &project).map_err(error)?;
+    Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
+}
+
+/// Imports, quantizes and lowers the model.
+fn build_program(
+    args: &CompileArgs,
+    ctx: &Context,
+    sources: &mut SourceMap,
+    golden: &[(String, Tensor)],
+    spec: &crate::quant_opts::QuantSpec,
+    method: &str,
+) -> Result<Module, Vec<Diagnostic>> {
+    let shapes: Vec<InputShape> =
+        golden.iter().map(|(n, t)| InputShape { name: n.clone(), dims: t.shape.clone() }).collect();
+    let mut module = import_file(&args.input, &import_options(&shapes, DEFAULT_INLINE_LIMIT), ctx, sources)?;
+    run_pipeline(&mut module, ctx, "onnx-to-nn,fuse")?;
+    let samples = match &args.calibrate {
+        Some(dir) => {
+            let func = &module.funcs[main_index(&module)?];
+            Some(crate::samples::load_samples(dir, func).map_err(|e| error(format!("--calibrate: {e}")))?)
+        }
+        None => None,
+    };
+    let warnings = quantize_module(&mut module, ctx, spec, samples)?;
+    eprint!("{}", render_all(&warnings, sources));
+    run_pipeline(&mut module, ctx, &format!("lower-nonlinear{{method={method}}},canonicalize,cse,dce"))?;
+    Ok(module)
+}
+
+/// The golden outputs the testbench compares with: the reference
+/// interpreter's (the quant JIT replaces it here once it runs quant
+/// programs).
+fn golden_outputs(module: &Module, func: &Function, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Vec<Diagnostic>> {
+    run_function(module, func, inputs).map_err(|d| vec![d])
+}
+
+/// The golden inputs in argument order; every input must be given.
+fn ordered_inputs(func: &Function, mut given: Vec<(String, Tensor)>) -> Result<Vec<Tensor>, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    for name in input_names(func) {
+        let i = given
+            .iter()
+            .position(|(n, _)| *n == name)
+            .ok_or_else(|| error(format!("--inputs: no {name}.npy for the model's input '{name}'")))?;
+        out.push(given.swap_remove(i).1);
+    }
+    Ok(out)
+}
+
+fn main_index(module: &Module) -> Result<usize, Vec<Diagnostic>> {
+    if let Some(i) = module.funcs.iter().position(|f| f.name == "main") {
+        return Ok(i);
+    }
+    match module.funcs.len() {
+        1 => Ok(0),
+        _ => Err(error("the module has no @main function")),
+    }
+}
