@@ -223,10 +223,10 @@ const MAKEFILE: &str = "# Makefile: written by weft. `make csim` builds the C si
 
 fn tcl(opts: &HlsOptions) -> String {
     format!(
-        "# run_hls.tcl: written by weft. vitis_hls -f run_hls.tcl\nopen_project -reset {name}\nset_top weft_top\nadd_files kernel.cpp -cflags \"-std=c++17\"\nadd_files -tb tb.cpp -cflags \"-std=c++17\"\nadd_files -tb weights.bin\nadd_files -tb golden\nopen_solution -reset solution1 -flow_target vivado\nset_part {{{part}}}\ncreate_clock -period {clock} -name default\ncsim_design\ncsynth_design\ncosim_design\nexport_design -format ip_catalog\nexit\n",
+        "# run_hls.tcl: written by weft. vitis_hls -f run_hls.tcl\nopen_project -reset {name}\nset_top weft_top\nadd_files kernel.cpp -cflags \"-std=c++17\"\nadd_files -tb tb.cpp -cflags \"-std=c++17\"\nadd_files -tb weights.bin\nadd_files -tb golden\nopen_solution -reset solution1 -flow_target vivado\nset_part {{{part}}}\ncreate_clock -period {clock:.3} -name default\ncsim_design\ncsynth_design\ncosim_design\nexport_design -format ip_catalog\nexit\n",
         name = opts.name,
         part = opts.part,
-        clock = format!("{:.3}", opts.clock_ns)
+        clock = opts.clock_ns
     )
 }
 
