@@ -13,6 +13,7 @@ pub mod attr;
 pub mod diag;
 pub mod entity;
 pub mod graph;
+pub mod hwcost;
 pub mod interp;
 pub mod location;
 pub mod module;

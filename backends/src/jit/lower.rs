@@ -35,13 +35,13 @@ impl Operand {
     }
 }
 
-/// The kernel of `op`; `Ok(None)` for ops that need no code (reshape).
+/// The kernel of `op`; `Ok(None)` for ops that need no code (reshape, hw.apply).
 pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Option<Kernel>, String> {
     let name = op.name();
     let out = outs.first().ok_or("the op has no result")?;
     let mut kernel = Kernel { parts: Vec::new(), gather_error: String::new() };
     let part = match name {
-        "nn.reshape" => return Ok(None),
+        "nn.reshape" | "hw.apply" => return Ok(None),
         "nn.add" | "nn.sub" | "nn.mul" | "nn.div" | "nn.pow" | "nn.max" | "nn.min" => {
             let op = binop(name);
             map2(ins, out, |a, b| Expr::Binary(op, ins[0].st, a, b))?

@@ -179,9 +179,8 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
                 constant_bytes += bytes;
                 Need::Fixed(place)
-            } else if data.name() == "nn.reshape" {
-                let src = data.operands.first().ok_or_else(|| op_error(data, "has no operand"))?;
-                Need::Alias(*src)
+            } else if let Some(src) = aliased_operand(data) {
+                Need::Alias(src.ok_or_else(|| op_error(data, "has no operand to alias"))?)
             } else {
                 Need::Arena(bytes_of(&slot))
             };
@@ -319,9 +318,23 @@ fn body_ops<'f>(
         if data.def.has_trait(Trait::Terminator) {
             return Ok((ops, data));
         }
+        // Declarations (`hw.unit`) compute nothing.
+        if data.name() == weft_ir::ops::hw::UNIT.name {
+            continue;
+        }
         ops.push(data);
     }
     Err(func_error(func, "has no 'return' at the end of its body"))
+}
+
+/// For ops whose result is another value's bytes (`nn.reshape` of its
+/// input, `hw.apply` of its `value`), that value (`None` when missing).
+fn aliased_operand(data: &OpData) -> Option<Option<Value>> {
+    match data.name() {
+        "nn.reshape" => Some(data.operands.first().copied()),
+        "hw.apply" => Some(data.operands.get(1).copied()),
+        _ => None,
+    }
 }
 
 /// The values an op's kernel reads: its operands, with each fused operand

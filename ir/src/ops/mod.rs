@@ -10,6 +10,7 @@
 pub mod builtin;
 pub mod doc;
 pub mod eval;
+pub mod hw;
 pub mod math;
 pub mod nl;
 pub mod nn;
@@ -260,6 +261,7 @@ impl Default for Context {
         cx.register(&nn::DIALECT);
         cx.register(&quant::DIALECT);
         cx.register(&nl::DIALECT);
+        cx.register(&hw::DIALECT);
         cx
     }
 }

@@ -1,0 +1,146 @@
+//! The hardware resource model: LUT, FF, DSP (DSP48E2) and BRAM of every
+//! nl primitive as a function of its bit widths, and of a hardware unit
+//! (primitives times lanes, with a mode mux in front of each shared
+//! primitive). One model serves `share-nonlinear`'s extraction and the
+//! reports; spec/hw.md gives every formula and where its constants come
+//! from (UG574 for the CLB, UG579 for the DSP48E2, UG573 for block RAM).
+//!
+//! Invariants: every cost is a pure function of its arguments (integers
+//! in, integers out), monotonic in every width and count, so comparisons
+//! are exact and deterministic; BRAM is counted in 18 Kb halves
+//! ([`Resources::bram18`]) and reported as BRAM36 tiles.
+
+mod primitive;
+#[cfg(test)]
+mod tests;
+
+pub use primitive::{
+    adder, barrel_shifter, comparator, divider, exp2, isqrt, lod, log2, lut_multiplier, multiplier, poly2, table,
+    Primitive, PrimitiveKind,
+};
+
+use std::ops::{Add, AddAssign, Mul};
+
+/// FPGA resources of a piece of hardware.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resources {
+    /// LUT6 (a LUT6_2 used as two LUT5 counts once).
+    pub lut: u64,
+    /// Flip-flops outside the DSP and RAM blocks.
+    pub ff: u64,
+    /// DSP48E2 slices.
+    pub dsp: u64,
+    /// RAMB18 halves of block RAM (two make one RAMB36 tile).
+    pub bram18: u64,
+}
+
+impl Resources {
+    pub const ZERO: Resources = Resources { lut: 0, ff: 0, dsp: 0, bram18: 0 };
+
+    pub fn new(lut: u64, ff: u64, dsp: u64, bram18: u64) -> Resources {
+        Resources { lut, ff, dsp, bram18 }
+    }
+
+    /// Block RAM in RAMB36 tiles (halves count 0.5).
+    pub fn bram36(&self) -> f64 {
+        self.bram18 as f64 / 2.0
+    }
+
+    /// The objective of extraction: LUT + FF, then DSP, then BRAM, as one
+    /// number. A DSP48E2 weighs as much as the fabric it replaces (a 27x18
+    /// multiplier in LUTs is about 27 * 18 / 2 LUTs and as many FFs, see
+    /// spec/hw.md), a RAMB18 as its 18 Kb in LUTRAM (288 LUTs).
+    pub fn weight(&self) -> u64 {
+        self.lut + self.ff + self.dsp * DSP_WEIGHT + self.bram18 * BRAM18_WEIGHT
+    }
+}
+
+/// LUT + FF a DSP48E2 stands for in [`Resources::weight`]: a 27x18
+/// multiplier built from LUTs (`Primitive::lut_multiplier(27, 18)`).
+pub const DSP_WEIGHT: u64 = 486;
+/// LUT + FF a RAMB18 stands for: 18 Kb of 64-bit LUTRAM.
+pub const BRAM18_WEIGHT: u64 = 288;
+
+impl Add for Resources {
+    type Output = Resources;
+    fn add(self, o: Resources) -> Resources {
+        Resources { lut: self.lut + o.lut, ff: self.ff + o.ff, dsp: self.dsp + o.dsp, bram18: self.bram18 + o.bram18 }
+    }
+}
+
+impl AddAssign for Resources {
+    fn add_assign(&mut self, o: Resources) {
+        *self = *self + o;
+    }
+}
+
+impl Mul<u64> for Resources {
+    type Output = Resources;
+    fn mul(self, n: u64) -> Resources {
+        Resources { lut: self.lut * n, ff: self.ff * n, dsp: self.dsp * n, bram18: self.bram18 * n }
+    }
+}
+
+impl std::iter::Sum for Resources {
+    fn sum<I: Iterator<Item = Resources>>(iter: I) -> Resources {
+        iter.fold(Resources::ZERO, |a, b| a + b)
+    }
+}
+
+/// ceil(log2 n) for n >= 1 (0 for n <= 1).
+pub fn clog2(n: u64) -> u64 {
+    if n <= 1 {
+        0
+    } else {
+        u64::from(64 - (n - 1).leading_zeros())
+    }
+}
+
+/// LUTs of an `inputs`:1 multiplexer of one bit: a LUT6 is a 4:1 mux,
+/// F7MUX/F8MUX combine two and four of them into 8:1 and 16:1 for free
+/// (UG574, "Multiplexers"); two bits of a 2:1 mux share one LUT6_2.
+pub fn mux_luts_per_bit_x2(inputs: u64) -> u64 {
+    match inputs {
+        0 | 1 => 0,
+        2 => 1,
+        n => 2 * n.div_ceil(4),
+    }
+}
+
+/// A mux of `inputs` inputs of `width` bits (registered output).
+pub fn mux(width: u64, inputs: u64) -> Resources {
+    if inputs <= 1 {
+        return Resources::ZERO;
+    }
+    Resources::new((width * mux_luts_per_bit_x2(inputs)).div_ceil(2), width, 0, 0)
+}
+
+/// One primitive instance of a unit: how many modes use it, and whether
+/// it exists once per lane (elementwise work) or once per unit (the trees,
+/// and steps on a row's reduced value, which come once per row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance {
+    pub primitive: Primitive,
+    pub modes: u64,
+    pub per_lane: bool,
+}
+
+/// A hardware unit of `lanes` lanes: each instance (once per lane when it
+/// is `per_lane`), with an `m`:1 mux on each operand of an instance `m > 1`
+/// modes share, plus the mode register.
+pub fn unit(instances: &[Instance], lanes: u64, modes: u64) -> Resources {
+    let mut total = Resources::ZERO;
+    for i in instances {
+        let p = i.primitive;
+        let mut one = p.cost(lanes);
+        if i.modes > 1 {
+            one += mux(p.input_width(), i.modes) * p.operands();
+        }
+        let copies = if i.per_lane && !p.is_lane_reduction() { lanes } else { 1 };
+        total += one * copies;
+    }
+    if modes > 1 {
+        total += Resources::new(0, clog2(modes), 0, 0);
+    }
+    total
+}

@@ -1,0 +1,170 @@
+//! The hw dialect: how a program maps onto hardware. For nonlinear ops
+//! (written by `share-nonlinear`, spec/hw.md): `hw.unit` declares a
+//! hardware unit (its primitives with widths, its lanes, the modes it
+//! serves and the resource model's estimate), and `hw.apply` marks the
+//! end of the nl program of one nonlinear op with the unit and mode that
+//! execute it.
+//!
+//! Invariants: hw ops never change a program's bits: `hw.unit` computes
+//! nothing and `hw.apply` is the identity on its `value` operand, so the
+//! interpreter and the JIT run a program with hw ops exactly as without
+//! them; a unit's `primitives` rows are `[kind, a, b, out, modes]` with
+//! non-negative integers.
+
+use super::nn::common::int_attr;
+use super::{Arity, AttrKind, AttrSpec, Dialect, OpDef, OpInfo, Trait};
+use crate::attr::Attribute;
+use crate::module::Attrs;
+
+/// The entries of an array-of-strings attribute.
+fn strings(attrs: &Attrs, name: &str) -> Result<Vec<String>, String> {
+    let bad = || format!("attribute '{name}' must be an array of strings");
+    let Some(Attribute::Array(items)) = attrs.get(name) else { return Err(bad()) };
+    items.iter().map(|a| a.as_str().map(str::to_string).ok_or_else(bad)).collect()
+}
+
+/// One row of a unit's `primitives`: `[kind, a, b, out, modes]`.
+fn check_primitive_row(row: &Attribute) -> Result<(), String> {
+    let bad =
+        || "each entry of 'primitives' must be [kind, a, b, out, modes]: a string and four integers >= 0".to_string();
+    let Attribute::Array(items) = row else { return Err(bad()) };
+    match items.as_slice() {
+        [Attribute::Str(_), rest @ ..]
+            if rest.len() == 4 && rest.iter().all(|a| a.as_int().is_some_and(|v| v >= 0)) =>
+        {
+            Ok(())
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn verify_unit(info: &OpInfo) -> Result<(), String> {
+    let name = info.attrs.get("name").and_then(Attribute::as_str).unwrap_or("");
+    if name.is_empty() {
+        return Err("attribute 'name' must be a non-empty string".into());
+    }
+    if strings(info.attrs, "modes")?.is_empty() {
+        return Err("attribute 'modes' must name at least one mode".into());
+    }
+    if int_attr(info.attrs, "lanes")? < 1 {
+        return Err("attribute 'lanes' must be at least 1".into());
+    }
+    let Some(Attribute::Array(rows)) = info.attrs.get("primitives") else {
+        return Err("attribute 'primitives' must be an array".into());
+    };
+    rows.iter().try_for_each(check_primitive_row)?;
+    for r in ["lut", "ff", "dsp", "bram18"] {
+        if int_attr(info.attrs, r)? < 0 {
+            return Err(format!("attribute '{r}' must be >= 0"));
+        }
+    }
+    Ok(())
+}
+
+const RESOURCE_DOC: &str = "the resource model's estimate for the whole unit (spec/hw.md)";
+
+pub const UNIT: OpDef = OpDef {
+    name: "hw.unit",
+    summary: "Declares a hardware unit: primitives with widths, lanes, and the modes it serves",
+    description: "A unit that executes the nl programs of one or more nonlinear op kinds \
+(its modes). `primitives` lists its primitive instances, one row `[kind, a, b, out, modes]` \
+each: the primitive kind of the resource model (`exp2`, `log2`, `adder`, `multiplier`, \
+`add-tree`, ...), its widths (`a` the widest operand, `b` the second operand or, for tables, \
+the entries and, for `exp2`/`log2`, the coefficient rows; `out` the result) and how many modes \
+use it (a primitive used by several modes has a mode mux on its operands). Every primitive but \
+the trees exists once per lane. `lut`, `ff`, `dsp` and `bram18` are the model's estimate of \
+the whole unit. The op computes nothing; `hw.apply` ops name the unit by `name`.\n\n\
+```\n\"hw.unit\"() {bram18 = 0, dsp = 64, ff = 9000, lanes = 16, lut = 12000, modes = [\"softmax\", \"gelu\"], \
+name = \"nonlinear\", primitives = [[\"exp2\", 25, 4, 18, 2], [\"log2\", 19, 4, 24, 2]]} : () -> ()\n```",
+    operands: Arity::Fixed(&[]),
+    results: Arity::Fixed(&[]),
+    attrs: &[
+        AttrSpec { name: "name", kind: AttrKind::Str, required: true, doc: "the unit's name, unique in the function" },
+        AttrSpec { name: "modes", kind: AttrKind::Any, required: true, doc: "the op kinds it serves (strings)" },
+        AttrSpec { name: "lanes", kind: AttrKind::Int, required: true, doc: "elements per cycle, >= 1" },
+        AttrSpec {
+            name: "primitives",
+            kind: AttrKind::Any,
+            required: true,
+            doc: "rows [kind, a, b, out, modes]: the primitive instances of one lane",
+        },
+        AttrSpec { name: "lut", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
+        AttrSpec { name: "ff", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
+        AttrSpec { name: "dsp", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
+        AttrSpec { name: "bram18", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
+    ],
+    traits: &[],
+    verify: Some(verify_unit),
+    eval: Some(|_, _, _| Ok(Vec::new())),
+    ..OpDef::DEFAULT
+};
+
+pub const APPLY: OpDef = OpDef {
+    name: "hw.apply",
+    summary: "The result of one nonlinear op's nl program, executed by a unit in a mode",
+    description: "The identity on `value`: it marks `value` as the result of the nl program \
+that implements one nonlinear op on the unit named `unit` in mode `mode`, with the method \
+`method` (`quark`, `ibert` or `lut`, spec/nl.md); `input` is the op's input, where the program \
+starts (the program is every op between `input` and `value`). `impl` is the datapath \
+share-nonlinear's e-graph extracted for the op kind.\n\n\
+```\n%3 = hw.apply %0, %2 {method = \"quark\", mode = \"softmax\", unit = \"nonlinear\"} : \
+(tensor<4x8x!quant.int<w=8, signed, scale=0.1, zp=0>>, tensor<4x8x!quant.int<w=8, unsigned, scale=0.0039, zp=0>>) \
+-> tensor<4x8x!quant.int<w=8, unsigned, scale=0.0039, zp=0>>\n```",
+    operands: Arity::Fixed(&["input", "value"]),
+    results: Arity::Fixed(&["result"]),
+    attrs: &[
+        AttrSpec { name: "unit", kind: AttrKind::Str, required: true, doc: "the name of the hw.unit" },
+        AttrSpec { name: "mode", kind: AttrKind::Str, required: true, doc: "the op kind the unit runs" },
+        AttrSpec { name: "method", kind: AttrKind::Str, required: true, doc: "quark, ibert or lut" },
+        AttrSpec { name: "impl", kind: AttrKind::Str, required: false, doc: "the extracted datapath term" },
+    ],
+    traits: &[Trait::Pure],
+    infer: Some(|info| {
+        info.operand_types.get(1).map(|t| vec![(*t).clone()]).ok_or_else(|| "expects 2 operands".to_string())
+    }),
+    eval: Some(|ops, _, _| ops.get(1).cloned().map(|t| vec![t]).ok_or_else(|| "expects 2 operands".to_string())),
+    ..OpDef::DEFAULT
+};
+
+pub static DIALECT: Dialect = Dialect {
+    name: "hw",
+    summary: "Hardware mapping: shared nonlinear units and which op runs on which",
+    description: "The level `share-nonlinear` writes (spec/hw.md): `hw.unit` declares a unit \
+(primitives, widths, lanes, modes, estimated resources) and `hw.apply` ends the nl program of \
+each nonlinear op with the unit and mode that execute it. hw ops do not change what a program \
+computes: the interpreter and the JIT give the same bits with and without them.",
+    ops: &[UNIT, APPLY],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module::Attrs;
+
+    fn unit_attrs(rows: Attribute) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("name".into(), Attribute::Str("u".into()));
+        a.insert("modes".into(), Attribute::Array(vec![Attribute::Str("softmax".into())]));
+        a.insert("lanes".into(), Attribute::Int(4));
+        a.insert("primitives".into(), rows);
+        for r in ["lut", "ff", "dsp", "bram18"] {
+            a.insert(r.into(), Attribute::Int(0));
+        }
+        a
+    }
+
+    #[test]
+    fn unit_rows_are_checked() {
+        let good = Attribute::Array(vec![Attribute::Array(vec![
+            Attribute::Str("exp2".into()),
+            Attribute::Int(24),
+            Attribute::Int(4),
+            Attribute::Int(18),
+            Attribute::Int(1),
+        ])]);
+        assert_eq!(verify_unit(&OpInfo::new(&[], &unit_attrs(good))), Ok(()));
+        let bad = Attribute::Array(vec![Attribute::Array(vec![Attribute::Str("exp2".into()), Attribute::Int(-1)])]);
+        let e = verify_unit(&OpInfo::new(&[], &unit_attrs(bad))).unwrap_err();
+        assert!(e.contains("[kind, a, b, out, modes]"), "{e}");
+    }
+}
