@@ -14,6 +14,7 @@ mod opt_cmd;
 mod output;
 mod passes_cmd;
 mod quant_opts;
+mod report_cmd;
 mod run_cmd;
 mod samples;
 mod test_cmd;
@@ -118,6 +119,15 @@ least cosine similarity of the quantized and float programs' outputs over
 the inputs, and the largest absolute difference (both run on the reference
 interpreter).";
 
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  # the nonlinear units share-nonlinear plans, with and without sharing, next to QUARK's Table IV
+  weft report model.onnx --quant w8a8 --nonlinear
+  weft report model.onnx --quant w8a8 --nonlinear --lanes 24 --json
+
+The model is quantized as for `weft accuracy` (random calibration samples,
+--samples of them, unless --calibrate); resources follow spec/hw.md.";
+
 const PASSES_EXAMPLES: &str = "\
 Examples:
   weft passes
@@ -155,6 +165,9 @@ enum Command {
     /// Measure how close quantized programs come to float ones: per nonlinear op (--ops) or per model.
     #[command(after_help = ACCURACY_EXAMPLES)]
     Accuracy(accuracy_cmd::AccuracyArgs),
+    /// Report the hardware of a quantized model: the nonlinear units with and without sharing (--nonlinear).
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(report_cmd::ReportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -189,6 +202,7 @@ fn main() -> ExitCode {
         Command::Test(cmd) => test_cmd::run(&cmd.paths),
         Command::Passes => passes_cmd::run(),
         Command::Accuracy(args) => accuracy_cmd::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code)
 }

@@ -81,6 +81,9 @@ pub struct SharePlan {
     pub kinds: Vec<KindReport>,
     pub shared: Choice,
     pub unshared: Vec<Choice>,
+    /// Each kind in its own unit with the method the shared design
+    /// chose for it (what sharing alone saves).
+    pub separate: Vec<Choice>,
     pub datapaths: Datapaths,
     pub saturation: SaturationOutcome,
 }
@@ -122,7 +125,13 @@ pub fn plan_function(
     let internal = || Diagnostic::error("internal error: share-nonlinear found no combination", f.span);
     let shared = choose::shared(&candidates, &invs, options.lanes).ok_or_else(internal)?;
     let unshared = choose::unshared(&candidates, &invs, options.lanes).ok_or_else(internal)?;
-    Ok(Some(SharePlan { kinds: reports, shared, unshared, datapaths, saturation }))
+    let separate = shared
+        .methods
+        .iter()
+        .filter_map(|(&k, &m)| choose::unshared(&BTreeMap::from([(k, vec![m])]), &invs, options.lanes))
+        .flatten()
+        .collect();
+    Ok(Some(SharePlan { kinds: reports, shared, unshared, separate, datapaths, saturation }))
 }
 
 /// The quant nonlinear ops of `f` with their kinds, in program order.
