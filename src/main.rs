@@ -16,6 +16,7 @@ mod opt_cmd;
 mod output;
 mod passes_cmd;
 mod quant_opts;
+mod report_cmd;
 mod run_cmd;
 mod samples;
 mod test_cmd;
@@ -126,6 +127,14 @@ Examples:
   weft boards zcu102 --json
   # a custom board: a builtin one with fewer resources (spec/boards.md)
   weft boards my-board.toml";
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  # the nonlinear units share-nonlinear plans, with and without sharing, next to QUARK's Table IV
+  weft report model.onnx --quant w8a8 --nonlinear
+  weft report model.onnx --quant w8a8 --nonlinear --lanes 24 --json
+
+The model is quantized as for `weft accuracy` (random calibration samples,
+--samples of them, unless --calibrate); resources follow spec/hw.md.";
 
 const PASSES_EXAMPLES: &str = "\
 Examples:
@@ -169,6 +178,9 @@ enum Command {
     Boards(boards_cmd::BoardsArgs),
     /// Quantize an ONNX model and write a Vitis HLS project checked against golden outputs.
     Compile(compile_cmd::CompileArgs),
+    /// Report the hardware of a quantized model: the nonlinear units with and without sharing (--nonlinear).
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(report_cmd::ReportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,6 +217,7 @@ fn main() -> ExitCode {
         Command::Accuracy(args) => accuracy_cmd::run(&args),
         Command::Boards(args) => boards_cmd::run(&args),
         Command::Compile(args) => compile_cmd::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code)
 }

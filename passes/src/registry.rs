@@ -9,7 +9,7 @@
 
 use crate::pipeline::{Pipeline, PipelineEntry};
 use crate::transforms::{
-    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference,
+    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference, share_nonlinear,
 };
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
@@ -60,6 +60,7 @@ impl PassRegistry {
         r.register(|| Box::new(fuse::Fuse::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
+        r.register(|| Box::new(share_nonlinear::ShareNonlinear::default()));
         r.register(|| Box::new(quantize::Quantize::default()));
         r.register(|| Box::new(quantize::fold_qdq::FoldQdq));
         r.register(|| Box::new(shape_inference::ShapeInference));
@@ -205,7 +206,8 @@ mod tests {
                 "legalize-onnx",
                 "lower-nonlinear",
                 "quantize",
-                "shape-inference"
+                "shape-inference",
+                "share-nonlinear"
             ]
         );
         assert!(r.list().iter().all(|p| !p.1.is_empty()));

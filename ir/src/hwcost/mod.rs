@@ -107,12 +107,13 @@ pub fn mux_luts_per_bit_x2(inputs: u64) -> u64 {
     }
 }
 
-/// A mux of `inputs` inputs of `width` bits (registered output).
+/// A mux of `inputs` inputs of `width` bits: combinational (it feeds a
+/// primitive whose own register holds the result), so LUTs only.
 pub fn mux(width: u64, inputs: u64) -> Resources {
     if inputs <= 1 {
         return Resources::ZERO;
     }
-    Resources::new((width * mux_luts_per_bit_x2(inputs)).div_ceil(2), width, 0, 0)
+    Resources::new((width * mux_luts_per_bit_x2(inputs)).div_ceil(2), 0, 0, 0)
 }
 
 /// One primitive instance of a unit: how many modes use it, and whether

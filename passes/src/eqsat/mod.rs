@@ -6,4 +6,5 @@
 //! `deterministic` feature, leaves numbered in block order), so extraction
 //! and the rewritten IR are byte-identical run to run.
 
+pub mod nl;
 pub mod nn;

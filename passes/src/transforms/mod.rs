@@ -15,6 +15,7 @@ pub mod legalize_onnx;
 pub mod lower_nonlinear;
 pub mod quantize;
 pub mod shape_inference;
+pub mod share_nonlinear;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -32,8 +32,8 @@ mod site;
 #[cfg(test)]
 mod tests;
 
-pub use site::OpKind;
 use site::Site;
+pub use site::{OpKind, MAX_LUT_BITS};
 
 use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use emit::Emitter;
@@ -41,7 +41,7 @@ pub use formats::QuarkTables;
 use formats::DEFAULT_SEGMENTS;
 use weft_ir::entity::SecondaryMap;
 use weft_ir::resources::Resources;
-use weft_ir::{Diagnostic, Function, Module, Value};
+use weft_ir::{Diagnostic, Function, Module, Op, Value};
 
 /// An integer approximation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -248,16 +248,38 @@ the replaced op's result type, so users are unaffected."
 
 impl LowerNonlinear {
     fn lower_function(&self, f: &mut Function, resources: &Resources, cx: &mut PassContext) -> Result<(), Diagnostic> {
+        self.lower_function_with(f, resources, cx, |_, lowered| Ok(lowered.output)).map(|_| ())
+    }
+
+    /// Lowers every quant nonlinear op of `f`. After each op's program is
+    /// emitted (right before the op, which is still in place), `finish`
+    /// may emit more ops before it and returns the value that replaces
+    /// the op's result (`share-nonlinear` wraps the program's output in
+    /// `hw.apply`). Returns what was lowered, in program order.
+    pub(crate) fn lower_function_with(
+        &self,
+        f: &mut Function,
+        resources: &Resources,
+        cx: &mut PassContext,
+        mut finish: impl FnMut(&mut Function, &LoweredOp) -> Result<Value, LowerError>,
+    ) -> Result<Vec<LoweredOp>, Diagnostic> {
         let sites = self.check_function(f, resources)?;
         if sites.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let saved = f.clone();
         let before = live_op_count(f);
         let mut replacements = SecondaryMap::<Value, Option<Value>>::default();
+        let mut lowered = Vec::with_capacity(sites.len());
         for site in &sites {
             let result = f.ops[site.op].results[0];
-            match lower_site(f, site) {
+            let done = lower_site(f, site).and_then(|output| {
+                let op = LoweredOp { op: site.op, kind: site.kind, method: site.method, input: site.input, output };
+                let replacement = finish(f, &op)?;
+                lowered.push(op);
+                Ok(replacement)
+            });
+            match done {
                 Ok(v) => replacements.set(result, Some(v)),
                 Err(e) => {
                     let d = site::op_diagnostic(&saved, site.op, &e.message);
@@ -270,7 +292,41 @@ impl LowerNonlinear {
         f.remove_ops(&sites.iter().map(|s| s.op).collect::<Vec<_>>());
         cx.count(&LOWERED, sites.len() as u64);
         cx.count(&CREATED, (live_op_count(f) + sites.len()).saturating_sub(before) as u64);
-        Ok(())
+        Ok(lowered)
+    }
+
+    /// For each quant nonlinear op of `f` (a scratch copy), in program
+    /// order: its kind, and the ops of its program under `method`
+    /// (emitted right before it; the op itself stays) or why `method`
+    /// cannot build it.
+    pub(crate) fn emit_programs(
+        f: &mut Function,
+        resources: &Resources,
+        method: Method,
+        tables: QuarkTables,
+    ) -> Vec<(OpKind, Result<Vec<Op>, String>)> {
+        let mut out = Vec::new();
+        for op in f.walk() {
+            let Some(kind) = OpKind::of(f.ops[op].name()) else { continue };
+            let program = site::check(f, resources, op, kind, method, tables).and_then(|site| {
+                let first = f.ops.len();
+                lower_site(f, &site)?;
+                Ok((first..f.ops.len()).map(weft_ir::entity::EntityRef::new).collect())
+            });
+            out.push((kind, program.map_err(|e| e.message)));
+        }
+        out
+    }
+
+    /// The coefficient tables of quark's units.
+    pub(crate) fn tables(&self) -> QuarkTables {
+        self.tables
+    }
+
+    /// The pass with `method` for the ops of `kind`.
+    pub(crate) fn with_override(mut self, kind: OpKind, method: Method) -> LowerNonlinear {
+        self.overrides[kind as usize] = Some(method);
+        self
     }
 
     /// Reads and checks every quant nonlinear op of `f`.
@@ -313,6 +369,19 @@ fn lower_site(f: &mut Function, site: &Site) -> Result<Value, LowerError> {
         Method::Ibert => ibert::lower(&mut e, site),
         Method::Lut => lut::lower(&mut e, site),
     }
+}
+
+/// One op `lower_function_with` lowered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoweredOp {
+    /// The quant op (removed once every program is emitted).
+    pub op: Op,
+    pub kind: OpKind,
+    pub method: Method,
+    /// The op's input, where its program starts.
+    pub input: Value,
+    /// The program's result.
+    pub output: Value,
 }
 
 /// Why an op cannot be lowered.

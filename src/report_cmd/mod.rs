@@ -1,0 +1,136 @@
+//! `weft report MODEL --quant SCHEME --nonlinear [--json]`: the nonlinear
+//! hardware of a quantized model as `share-nonlinear` plans it, with one
+//! shared unit and without sharing (each op kind its own unit), in the
+//! resource model of spec/hw.md, beside QUARK's Table IV.
+//!
+//! Invariants: the model is imported, legalized and quantized exactly as
+//! `weft accuracy MODEL --quant` does, plus `fuse` (random calibration samples, their
+//! number `--samples`, when no `--calibrate`); the report is computed, not
+//! measured, so it is deterministic; `--nonlinear` is the only section so
+//! far and is required.
+
+mod render;
+
+use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
+use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use crate::samples::load_samples;
+use std::path::PathBuf;
+use std::time::Instant;
+use weft_frontend::import::DEFAULT_INLINE_LIMIT;
+use weft_ir::diag::render_all;
+use weft_ir::{Diagnostic, Module, SourceMap, Span};
+use weft_passes::transforms::lower_nonlinear::LowerNonlinear;
+use weft_passes::transforms::share_nonlinear::{plan_function, ShareOptions, SharePlan};
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The model (.onnx, .onnxtxt or .weft).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The quantization: wXaY or a TOML file (as for `weft accuracy`).
+    #[arg(long, value_name = "SCHEME")]
+    pub quant: String,
+    /// Report the nonlinear units (share-nonlinear's plan).
+    #[arg(long)]
+    pub nonlinear: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Elements per cycle of each nonlinear unit.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lanes: u64,
+    /// Calibration samples (a directory of NAME.npy, or of such directories).
+    #[arg(long, value_name = "DIR")]
+    pub calibrate: Option<PathBuf>,
+    /// Random calibration samples to draw without --calibrate (the scales
+    /// do not change the hardware; the widths do).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: u64,
+    /// A static shape for an input of an ONNX model, as for `weft import`.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
+    pub input_shapes: Vec<InputShape>,
+}
+
+/// What the report shows for one model.
+pub struct NonlinearReport {
+    pub model: String,
+    pub scheme: String,
+    pub lanes: u64,
+    pub plan: SharePlan,
+    /// Wall time of planning (inventories, e-graph, choice).
+    pub plan_seconds: f64,
+}
+
+pub fn run(args: &ReportArgs) -> u8 {
+    let mut sources = SourceMap::new();
+    if !args.nonlinear {
+        eprintln!("error: nothing to report: give --nonlinear");
+        return 2;
+    }
+    match build(args, &mut sources) {
+        Ok(r) => {
+            print!("{}", if args.json { render::json(&r) } else { render::table(&r) });
+            0
+        }
+        Err(ds) => {
+            eprint!("{}", render_all(&ds, &sources));
+            1
+        }
+    }
+}
+
+fn error(message: impl Into<String>) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(message, Span::NONE)]
+}
+
+fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, Vec<Diagnostic>> {
+    let ctx = crate::context();
+    let mut spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
+    spec.file.samples = Some(args.samples);
+    let mut module = load(args, &ctx, sources)?;
+    let samples = match &args.calibrate {
+        Some(dir) => {
+            let f = module.funcs.first().ok_or_else(|| error("the model has no function"))?;
+            Some(load_samples(dir, f).map_err(|e| error(format!("--calibrate: {e}")))?)
+        }
+        None => None,
+    };
+    let warnings = quantize_module(&mut module, &ctx, &spec, samples)?;
+    eprint!("{}", render_all(&warnings, sources));
+    let options = ShareOptions { lanes: args.lanes, ..ShareOptions::default() };
+    let start = Instant::now();
+    let plan = plan_module(&module, &options)?;
+    Ok(NonlinearReport {
+        model: args.model.display().to_string(),
+        scheme: spec.text.clone(),
+        lanes: args.lanes,
+        plan,
+        plan_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn load(args: &ReportArgs, ctx: &weft_ir::Context, sources: &mut SourceMap) -> Result<Module, Vec<Diagnostic>> {
+    let format = format_of(&args.model).map_err(error)?;
+    let mut module = if format == ModelFormat::Weft {
+        crate::run_cmd::load_weft(&args.model, ctx, sources)?
+    } else {
+        import_file(&args.model, &import_options(&args.input_shapes, DEFAULT_INLINE_LIMIT), ctx, sources)?
+    };
+    // `fuse` recognizes the decomposed GELU, Softmax and LayerNorm of
+    // exported models, so they quantize to quant nonlinear ops.
+    run_pipeline(&mut module, ctx, "onnx-to-nn,fuse,dce")?;
+    Ok(module)
+}
+
+/// The plan of the function with nonlinear ops (`@main` first).
+fn plan_module(module: &Module, options: &ShareOptions) -> Result<SharePlan, Vec<Diagnostic>> {
+    let lower = LowerNonlinear::default();
+    let mut funcs: Vec<&weft_ir::Function> = module.funcs.iter().collect();
+    funcs.sort_by_key(|f| f.name != "main");
+    for f in funcs {
+        if let Some(plan) = plan_function(f, &module.resources, &lower, options).map_err(|d| vec![d])? {
+            return Ok(plan);
+        }
+    }
+    Err(error("the quantized model has no nonlinear op (quant.softmax, quant.gelu, quant.layer_norm, ...)"))
+}

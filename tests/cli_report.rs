@@ -1,0 +1,67 @@
+//! `weft report --nonlinear`: the JSON keys the issue fixes, usage errors,
+//! and the measured-error table `share-nonlinear` checks budgets against,
+//! compared with a fresh `weft accuracy --ops` measurement.
+
+mod cli_util;
+
+use cli_util::{code, stdout, weft};
+use std::path::Path;
+use weft_passes::transforms::share_nonlinear::errors::MEASURED;
+
+fn model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testsuite/models/vit_tiny_opset17.onnx").display().to_string()
+}
+
+#[test]
+fn json_has_shared_and_unshared_resources() {
+    let m = model();
+    let o = weft(&[
+        "report",
+        &m,
+        "--quant",
+        "w8a8",
+        "--nonlinear",
+        "--json",
+        "--lanes",
+        "4",
+        "--input-shape",
+        "pixel_values=1x3x32x32",
+    ]);
+    assert_eq!(code(&o), 0, "{}", cli_util::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    for design in ["shared", "unshared"] {
+        let d = &v["nonlinear"][design];
+        for key in ["lut", "ff", "dsp", "bram"] {
+            assert!(d[key].as_f64().is_some_and(|x| x >= 0.0), "{design}.{key}: {d}");
+        }
+        assert!(d["lut"].as_u64().unwrap_or(0) > 0, "{design} has LUTs");
+    }
+    assert_eq!(v["nonlinear"]["shared"]["methods"]["softmax"], "quark", "{v}");
+}
+
+#[test]
+fn nothing_to_report_is_a_usage_error() {
+    let o = weft(&["report", &model(), "--quant", "w8a8"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn the_error_table_matches_a_fresh_measurement_at_8_bits() {
+    let o = weft(&["accuracy", "--ops", "--bits", "8", "--json"]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let rows = v["ops"].as_array().expect("ops");
+    let mut checked = 0;
+    for (kind, method, bits, max, _) in MEASURED.iter().filter(|r| r.2 == 8) {
+        let row = rows.iter().find(|r| r["op"] == kind.option() && r["method"] == method.name() && r["bits"] == *bits);
+        let got = row.and_then(|r| r["max_abs_error"].as_f64()).unwrap_or(f64::NAN);
+        assert!(
+            (got - max).abs() <= 1e-6 * max.max(1e-3),
+            "{} {}: table {max}, measured {got}",
+            kind.option(),
+            method.name()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 28, "{checked}");
+}
