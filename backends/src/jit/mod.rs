@@ -28,10 +28,14 @@ mod lower_conv_gemm;
 mod lower_conv_transpose;
 mod lower_matmul;
 mod lower_nl;
+mod lower_qgemm;
+mod lower_quant;
 mod lower_resize;
 mod math;
 mod nl_unit;
 mod plan;
+pub mod qgemm;
+mod quant_runtime;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -179,7 +183,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
                 constant_bytes += bytes;
                 Need::Fixed(place)
-            } else if data.name() == "nn.reshape" {
+            } else if matches!(data.name(), "nn.reshape" | "quant.storage_cast") {
                 let src = data.operands.first().ok_or_else(|| op_error(data, "has no operand"))?;
                 Need::Alias(*src)
             } else {
@@ -219,6 +223,11 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
         let Some(mut kernel) = kernel else { continue };
+        lower_quant::attach_tables(&mut kernel, &mut |bytes| {
+            constant_bytes += bytes.len() as u64;
+            owned_constant(&mut constants, bytes)
+        });
+        constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
         let prepared = lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
         constant_bytes += prepared.constant_bytes;
         scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
