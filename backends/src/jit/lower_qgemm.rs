@@ -162,7 +162,7 @@ struct QGemmRun {
 }
 
 /// Element `index` of an integer buffer of storage `st`.
-fn read_int(bytes: &[u8], st: Storage, index: usize) -> i64 {
+pub(crate) fn read_int(bytes: &[u8], st: Storage, index: usize) -> i64 {
     let size = st.size() as usize;
     let Some(b) = bytes.get(index * size..index * size + size) else { return 0 };
     let mut word = [0u8; 8];
@@ -177,7 +177,8 @@ fn read_int(bytes: &[u8], st: Storage, index: usize) -> i64 {
     }
 }
 
-fn write_int(bytes: &mut [u8], st: Storage, index: usize, v: i64) {
+/// Writes `v` (canonical for `st`) as element `index`.
+pub(crate) fn write_int(bytes: &mut [u8], st: Storage, index: usize, v: i64) {
     let size = st.size() as usize;
     if let Some(b) = bytes.get_mut(index * size..index * size + size) {
         b.copy_from_slice(&v.to_le_bytes()[..size]);

@@ -8,9 +8,11 @@
 //! - The elementwise nonlinear ops (`quant.gelu`, `quant.sigmoid`, ...) on a
 //!   per-tensor input of at most 16 bits are a table lookup: the table is
 //!   the op's own reference `eval` on every stored integer of the input
-//!   type, so it is bit-exact by construction. Other nonlinear ops
-//!   (`softmax`, `layer_norm`, wider or per-channel inputs) call their
-//!   reference `eval` at run time ([`super::quant_runtime`]).
+//!   type, so it is bit-exact by construction. `softmax` and `layer_norm`
+//!   are lane kernels calling the ideal semantics' functions
+//!   ([`super::quant_nonlinear`]); the others on wider or per-channel
+//!   inputs call their reference `eval` at run time
+//!   ([`super::quant_runtime`]).
 //! - `qmatmul` is a [`QGemmPart`] that [`prepare`] turns into a call of the
 //!   integer GEMM runtime (`super::qgemm`), packing constant weights once.
 //!
@@ -24,6 +26,7 @@
 use super::kernel::{Access, Expr, Kernel, Part, TABLE_SLOT};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
+use super::quant_nonlinear::{LayerNorm, Softmax};
 use super::quant_runtime::{EvalUnit, RuntimeCall};
 use super::storage::Storage;
 use std::sync::Arc;
@@ -322,7 +325,14 @@ fn nonlinear(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Part, Str
     if ELEMENTWISE.contains(&name) && per_tensor(&x.elem) && per_tensor(&out.elem) && narrow && ins.len() == 1 {
         return table(op, eval, x, out);
     }
-    Ok(Part::Runtime(RuntimeCall::new(EvalUnit::new(op, ins, outs)?)))
+    match name {
+        "quant.softmax" => Ok(Part::Runtime(RuntimeCall::new(Softmax::new(op, x, out)?))),
+        "quant.layer_norm" => match LayerNorm::new(op, ins, out)? {
+            Some(unit) => Ok(Part::Runtime(RuntimeCall::new(unit))),
+            None => Ok(Part::Runtime(RuntimeCall::new(EvalUnit::new(op, ins, outs)?))),
+        },
+        _ => Ok(Part::Runtime(RuntimeCall::new(EvalUnit::new(op, ins, outs)?))),
+    }
 }
 
 /// The map `out = table[x - lo]`, the table computed by `eval` on every

@@ -35,6 +35,7 @@ mod math;
 mod nl_unit;
 mod plan;
 pub mod qgemm;
+mod quant_nonlinear;
 mod quant_runtime;
 mod storage;
 #[cfg(test)]
