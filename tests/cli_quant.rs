@@ -150,12 +150,42 @@ fn bad_requests_are_diagnostics() {
 fn usage_errors() {
     let m = model();
     let (ids, mask) = (case("input_ids"), case("attention_mask"));
-    let o = weft(&["run", path_str(&m), "--quant", "w8a8", "--engine", "jit", "--input", &ids, "--input", &mask]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("the JIT does not run quant programs yet"), "{}", stderr(&o));
     let o = weft(&["accuracy", path_str(&m)]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--quant SCHEME"), "{}", stderr(&o));
     let o = weft(&["run", path_str(&m), "--calibrate", "x", "--input", &ids, "--input", &mask]);
     assert_eq!(code(&o), 2, "--calibrate requires --quant");
+}
+
+#[test]
+fn quantized_runs_give_the_same_bytes_on_both_engines() {
+    let m = model();
+    let (ids, mask) = (case("input_ids"), case("attention_mask"));
+    let dir = std::env::temp_dir().join(format!("weft-quant-engines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["jit", "interp"] {
+        let out = dir.join(engine);
+        let o = weft(&[
+            "run",
+            path_str(&m),
+            "--quant",
+            "w8a8",
+            "--engine",
+            engine,
+            "--input",
+            &ids,
+            "--input",
+            &mask,
+            "-o",
+            path_str(&out),
+        ]);
+        assert_eq!(code(&o), 0, "{engine}: {}", stderr(&o));
+        let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(!files.is_empty(), "{engine} wrote no outputs");
+        outputs.push(files.iter().map(|f| std::fs::read(f).unwrap()).collect::<Vec<_>>());
+    }
+    assert_eq!(outputs[0], outputs[1], "the JIT's quantized outputs differ from the interpreter's");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,8 +21,9 @@ use weft_ir::{Module, Tensor};
 
 /// How a case ended.
 enum Outcome {
-    /// Both engines agree; `true` when bit-identical.
-    Passed(bool),
+    /// Both engines agree; `true` when bit-identical, and when the
+    /// program has quant ops.
+    Passed(bool, bool),
     /// Not a JIT program, for the reason given.
     Skipped(&'static str),
     Failed(String),
@@ -57,9 +58,11 @@ fn run_case(name: &str) -> Outcome {
         Err((false, _)) => return Outcome::Skipped("does not import"),
         Err((true, _)) => return Outcome::Skipped("does not legalize to nn"),
     };
-    if !foreign_ops(&module).is_empty() {
-        return Outcome::Skipped("quant ops (the JIT does not compile them yet)");
+    let foreign = foreign_ops(&module);
+    if foreign.iter().any(|n| !n.starts_with("quant.")) {
+        return Outcome::Skipped("ops outside the nn and quant dialects");
     }
+    let quant = !foreign.is_empty();
     let Some(func) = module.funcs.first() else { return Outcome::Skipped("no function") };
     if let Some(why) = unholdable(func) {
         return Outcome::Skipped(why);
@@ -71,7 +74,9 @@ fn run_case(name: &str) -> Outcome {
     };
     match compiled.run(args) {
         Ok(got) => match agree(&got, &want) {
-            Ok(identical) => Outcome::Passed(identical),
+            // Quant programs are integer programs: bit-identical or wrong.
+            Ok(false) if quant => Outcome::Failed("a quant program is not bit-identical".into()),
+            Ok(identical) => Outcome::Passed(identical, quant),
             Err(e) => Outcome::Failed(format!("JIT vs interpreter: {e}")),
         },
         Err(d) => Outcome::Failed(format!("JIT run error: {}", d.message)),
@@ -81,14 +86,15 @@ fn run_case(name: &str) -> Outcome {
 #[test]
 fn onnx_node_cases_run_the_same_in_the_jit_and_the_interpreter() {
     let names = case_names();
-    let (mut passed, mut identical) = (0, 0);
+    let (mut passed, mut identical, mut quant) = (0, 0, 0);
     let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for name in &names {
         match run_case(name) {
-            Outcome::Passed(bits) => {
+            Outcome::Passed(bits, q) => {
                 passed += 1;
                 identical += usize::from(bits);
+                quant += usize::from(q);
             }
             Outcome::Skipped(why) => *skipped.entry(why).or_default() += 1,
             Outcome::Failed(e) => failures.push(format!("{name}: {e}")),
@@ -100,11 +106,13 @@ fn onnx_node_cases_run_the_same_in_the_jit_and_the_interpreter() {
     let total_skipped: usize = skipped.values().sum();
     let reasons: Vec<String> = skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
     eprintln!(
-        "jit onnx-node: {passed} passed ({identical} bit-identical), {} failed, {total_skipped} skipped ({})",
+        "jit onnx-node: {passed} passed ({identical} bit-identical, {quant} of them quant programs), {} failed, \
+{total_skipped} skipped ({})",
         failures.len(),
         reasons.join(", ")
     );
     assert!(names.len() >= 400, "only {} cases", names.len());
     assert!(passed >= 300, "only {passed} cases ran through the JIT");
+    assert!(quant >= 15, "only {quant} quant cases ran through the JIT");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

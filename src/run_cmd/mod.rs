@@ -102,7 +102,7 @@ pub struct RunArgs {
     /// over the timed runs).
     #[arg(long)]
     pub profile: bool,
-    /// Quantize the model before running it (interpreter only): a scheme
+    /// Quantize the model before running it (on either engine): a scheme
     /// wXaY (weights X bits, 1 = binary, t = ternary; activations Y bits,
     /// e.g. w8a8, w4a4, w1a8) or a TOML configuration file
     /// (spec/quant.md). ONNX models are imported with the inputs' shapes
@@ -156,9 +156,6 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let ctx = crate::context();
     let mut module = load_module(args, &ctx, sources)?;
     if let Some(scheme) = &args.quant {
-        if args.engine != Engine::Interp {
-            return Err(Failure::Usage("--quant: the JIT does not run quant programs yet; add --engine interp".into()));
-        }
         quantize(&mut module, &ctx, scheme, args.calibrate.as_deref(), sources)?;
     }
     let main = main_index(&module)?;

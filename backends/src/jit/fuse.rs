@@ -74,6 +74,11 @@ const ELEMENTWISE: &[&str] = &[
     "nl.log2",
     "nl.isqrt",
     "nl.lut",
+    "quant.quantize",
+    "quant.dequantize",
+    "quant.requantize",
+    "quant.qadd",
+    "quant.qmul",
 ];
 
 /// Ops that may be fused into a consumer: elementwise ops and the copies

@@ -126,6 +126,8 @@ pub(crate) enum Expr {
     Clip(Storage, Clip, Box<Expr>),
     /// An integer op of the nl dialect (`lower_nl`).
     Nl(Box<super::lower_nl::NlExpr>),
+    /// An elementwise op of the quant dialect (`lower_quant`).
+    Quant(Box<super::lower_quant::QuantExpr>),
 }
 
 impl Expr {
@@ -171,6 +173,10 @@ impl Expr {
                 n.args = n.args.into_iter().map(|a| *go(Box::new(a))).collect();
                 Expr::Nl(n)
             }
+            Expr::Quant(mut q) => {
+                q.args = q.args.into_iter().map(|a| *go(Box::new(a))).collect();
+                Expr::Quant(q)
+            }
         }
     }
 }
@@ -212,6 +218,12 @@ pub(crate) enum Part {
     ConvTranspose(Box<super::lower_conv_transpose::ConvTranspose>),
     /// An exact integer tree of the nl dialect (`nl.max_tree`, `nl.add_tree`).
     NlTree(Box<super::lower_nl::NlTree>),
+    /// A call into Rust code of the runtime (`quant_runtime`): the integer
+    /// matmul, the quant nonlinear ops.
+    Runtime(super::quant_runtime::RuntimeCall),
+    /// A quantized matmul before [`super::lower_quant::prepare`] turns it
+    /// into a [`Part::Runtime`] call (packing its constant weights).
+    QGemm(Box<super::lower_quant::QGemmPart>),
 }
 
 /// A direct convolution. The outer nest iterates `outer` = `[batch,
@@ -273,11 +285,18 @@ pub(crate) struct Gemm {
 /// and `Gemm` parts: only those may use it).
 pub(crate) const TEMP_SLOT: u32 = u32::MAX;
 
+/// The slot of a constant table a lowering made (per-channel parameters
+/// of quant maps): an access in it reads `Kernel::tables[offset]`, which
+/// [`super::lower_quant::attach_tables`] moves into a constant buffer
+/// before code generation.
+pub(crate) const TABLE_SLOT: u32 = u32::MAX - 2;
+
 /// Failure codes a kernel returns (0 is success).
 pub(crate) const FAIL_DIV_ZERO: i64 = 1;
 pub(crate) const FAIL_POW_ZERO: i64 = 2;
 pub(crate) const FAIL_GATHER: i64 = 3;
 pub(crate) const FAIL_GEMM: i64 = 4;
+pub(crate) const FAIL_RUNTIME: i64 = 5;
 
 /// The kernel of one op.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,6 +304,9 @@ pub(crate) struct Kernel {
     pub parts: Vec<Part>,
     /// The message of [`FAIL_GATHER`] for this op.
     pub gather_error: String,
+    /// Little-endian bytes of constant tables the kernel's accesses in
+    /// [`TABLE_SLOT`] read (by index).
+    pub tables: Vec<Vec<u8>>,
 }
 
 impl Kernel {
@@ -295,6 +317,14 @@ impl Kernel {
             FAIL_POW_ZERO => "0 raised to a negative power".to_string(),
             FAIL_GATHER => self.gather_error.clone(),
             FAIL_GEMM => "internal error: the matmul runtime rejected its operands".to_string(),
+            FAIL_RUNTIME => self
+                .parts
+                .iter()
+                .find_map(|p| match p {
+                    Part::Runtime(call) => call.last_error(),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "internal error: a runtime call failed".to_string()),
             _ => format!("internal error: kernel failed with code {code}"),
         }
     }

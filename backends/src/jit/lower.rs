@@ -39,7 +39,7 @@ impl Operand {
 pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Option<Kernel>, String> {
     let name = op.name();
     let out = outs.first().ok_or("the op has no result")?;
-    let mut kernel = Kernel { parts: Vec::new(), gather_error: String::new() };
+    let mut kernel = Kernel { parts: Vec::new(), gather_error: String::new(), tables: Vec::new() };
     let part = match name {
         "nn.reshape" | "hw.apply" => return Ok(None),
         "nn.add" | "nn.sub" | "nn.mul" | "nn.div" | "nn.pow" | "nn.max" | "nn.min" => {
@@ -94,6 +94,7 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         "nn.conv_transpose" => super::lower_conv_transpose::conv_transpose(op, ins, out)?,
         "nn.resize" => super::lower_resize::resize(op, arg(ins, 0)?, out)?,
         _ if name.starts_with("nl.") => super::lower_nl::lower(op, ins, out)?,
+        _ if name.starts_with("quant.") => return super::lower_quant::lower(op, ins, outs, kernel),
         _ => return Err(unsupported(name)),
     };
     kernel.parts.push(part);

@@ -29,10 +29,13 @@ pub(crate) enum MathFn {
     /// An nl unit (`nl_unit`): divider, barrel shifter, quadratic, exp2,
     /// log2, square root.
     NlUnit,
+    /// A runtime kernel (`quant_runtime`): the integer matmul, quant
+    /// nonlinear ops.
+    Runtime,
 }
 
 impl MathFn {
-    pub const ALL: [MathFn; 12] = [
+    pub const ALL: [MathFn; 13] = [
         MathFn::Exp,
         MathFn::Log,
         MathFn::Erf,
@@ -45,6 +48,7 @@ impl MathFn {
         MathFn::GemmF32,
         MathFn::GemmF64,
         MathFn::NlUnit,
+        MathFn::Runtime,
     ];
 
     pub fn symbol(self) -> &'static str {
@@ -61,6 +65,7 @@ impl MathFn {
             MathFn::GemmF32 => "weft_jit_gemm_f32",
             MathFn::GemmF64 => "weft_jit_gemm_f64",
             MathFn::NlUnit => "weft_jit_nl_unit",
+            MathFn::Runtime => "weft_jit_runtime",
         }
     }
 
@@ -78,6 +83,7 @@ impl MathFn {
             MathFn::GemmF32 => super::gemm::entry::gemm_f32 as *const u8,
             MathFn::GemmF64 => super::gemm::entry::gemm_f64 as *const u8,
             MathFn::NlUnit => super::nl_unit::nl_unit as *const u8,
+            MathFn::Runtime => super::quant_runtime::runtime_call as *const u8,
         }
     }
 
@@ -88,6 +94,8 @@ impl MathFn {
             MathFn::IntPow | MathFn::NlUnit => (&[types::I64, types::I64, types::I64], types::I64),
             // a, b, c, scratch, m, n, k, mode -> status.
             MathFn::GemmF32 | MathFn::GemmF64 => (&[types::I64; 8], types::I64),
+            // the call's address, the run table -> status.
+            MathFn::Runtime => (&[types::I64, types::I64], types::I64),
             _ => (&[types::F64], types::F64),
         }
     }

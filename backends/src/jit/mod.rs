@@ -28,10 +28,15 @@ mod lower_conv_gemm;
 mod lower_conv_transpose;
 mod lower_matmul;
 mod lower_nl;
+mod lower_qgemm;
+mod lower_quant;
 mod lower_resize;
 mod math;
 mod nl_unit;
 mod plan;
+pub mod qgemm;
+mod quant_nonlinear;
+mod quant_runtime;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -218,6 +223,11 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
             .map_err(|e| op_error(data, e))?;
         let Some(mut kernel) = kernel else { continue };
+        lower_quant::attach_tables(&mut kernel, &mut |bytes| {
+            constant_bytes += bytes.len() as u64;
+            owned_constant(&mut constants, bytes)
+        });
+        constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
         let prepared = lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
         constant_bytes += prepared.constant_bytes;
         scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
@@ -327,11 +337,12 @@ fn body_ops<'f>(
     Err(func_error(func, "has no 'return' at the end of its body"))
 }
 
-/// For ops whose result is another value's bytes (`nn.reshape` of its
-/// input, `hw.apply` of its `value`), that value (`None` when missing).
+/// For ops whose result is another value's bytes (`nn.reshape` and
+/// `quant.storage_cast` of their input, `hw.apply` of its `value`), that
+/// value (`None` when missing).
 fn aliased_operand(data: &OpData) -> Option<Option<Value>> {
     match data.name() {
-        "nn.reshape" => Some(data.operands.first().copied()),
+        "nn.reshape" | "quant.storage_cast" => Some(data.operands.first().copied()),
         "hw.apply" => Some(data.operands.get(1).copied()),
         _ => None,
     }

@@ -9,7 +9,8 @@
 //! (unsigned) to the container. In registers every integer and bool is an
 //! `i64` holding the same canonical value (a `u64` holds its bits).
 //! A `!quant.int` element is stored as its stored integer `q` (an
-//! integer of its width). f16, bf16 and `!quant.bin` have no storage yet
+//! integer of its width). A `!quant.bin`
+//! element is one byte holding its bit. f16 and bf16 have no storage yet
 //! ([`Storage::of`] returns `None`).
 
 use weft_ir::{ElemType, Tensor, TensorData};
@@ -36,6 +37,8 @@ impl Storage {
             ElemType::F64 => Some(Storage::F64),
             ElemType::Bool => Some(Storage::Bool),
             ElemType::Quant(q) => Storage::of(&ElemType::Int { width: q.width, signed: q.signed }),
+            // A bit: 1 stands for +scale, 0 for -scale.
+            ElemType::Bin(_) => Some(Storage::Int { bytes: 1, width: 1, signed: false }),
             ElemType::Int { width, signed } => {
                 let bytes = match width {
                     0..=8 => 1,

@@ -24,6 +24,7 @@ mod matmul;
 mod mean;
 mod nl;
 mod pool;
+mod quant;
 mod resize;
 mod scalar;
 mod vmap;
@@ -198,6 +199,8 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
             Part::ConvTranspose(c) => vec![&c.x, &c.w, &c.out],
             Part::Resize(r) => [&r.x, &r.out].into_iter().chain(r.dims.iter().map(|t| &t.table)).collect(),
             Part::NlTree(t) => vec![&t.input, &t.out],
+            // Runtime calls read the run table themselves.
+            Part::Runtime(_) | Part::QGemm(_) => Vec::new(),
         };
         out.extend(accesses.iter().map(|a| a.place.slot));
     }
@@ -251,6 +254,13 @@ impl Emit<'_, '_> {
             Part::ConvTranspose(c) => self.conv_transpose(c),
             Part::Resize(r) => self.resize(r),
             Part::NlTree(t) => self.nl_tree(t),
+            Part::Runtime(call) => {
+                let (call, table) = (self.b.ins().iconst(types::I64, call.address()), self.pool.table);
+                let status = self.call(MathFn::Runtime, &[call, table])?;
+                self.fail_if(status, crate::jit::kernel::FAIL_RUNTIME);
+                Ok(())
+            }
+            Part::QGemm(_) => Err("internal error: a quantized matmul was not prepared".into()),
             Part::Gather { outer, extent, count, inner, data, indices, out } => {
                 self.gather([*outer, *extent, *count, *inner], data, indices, out)
             }

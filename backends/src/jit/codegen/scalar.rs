@@ -127,6 +127,10 @@ impl Emit<'_, '_> {
                 let args = n.args.iter().map(|a| self.expr(a, inputs)).collect::<Result<Vec<_>, _>>()?;
                 self.nl(n, &args)?
             }
+            Expr::Quant(n) => {
+                let args = n.args.iter().map(|a| self.expr(a, inputs)).collect::<Result<Vec<_>, _>>()?;
+                self.quant(n, &args)?
+            }
         })
     }
 

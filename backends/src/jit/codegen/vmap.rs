@@ -84,7 +84,7 @@ fn check(e: &Expr, k: LaneKind) -> Option<Yield> {
         }
         Expr::Cast { from, to, x } => (*from == k.st && *to == k.st && value(x).is_some()).then_some(Yield::Value),
         Expr::Clip(st, _, x) => (*st == k.st && value(x).is_some()).then_some(Yield::Value),
-        Expr::Nl(_) => None,
+        Expr::Nl(_) | Expr::Quant(_) => None,
     }
 }
 
@@ -242,7 +242,7 @@ impl Emit<'_, '_> {
                 let x = self.vexpr(x, inputs, k)?;
                 self.lane_clip(k, *clip, x)
             }
-            Expr::Nl(_) => return Err("internal error: an nl op on SIMD lanes".into()),
+            Expr::Nl(_) | Expr::Quant(_) => return Err("internal error: an nl or quant op on SIMD lanes".into()),
         })
     }
 

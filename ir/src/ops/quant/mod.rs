@@ -62,8 +62,8 @@ have an ideal reference semantics: dequantize, compute in f64, quantize to the r
 (round half to even, saturate). The `lower-nonlinear` pass replaces them by integer programs of \
 the nl dialect whose bits differ from the ideal by the chosen method's approximation error.\n\
 - **Engines.** The interpreter runs every op (the reference semantics are each op's `eval`); \
-the Cranelift JIT and the HLS backend do not support the quant dialect yet (pending, \
-spec/jit.md); they will match the interpreter bit for bit.",
+the Cranelift JIT compiles every op bit-identically with it (spec/jit.md); the HLS backend does \
+not support the quant dialect yet.",
     ops: &[
         QUANTIZE,
         DEQUANTIZE,
