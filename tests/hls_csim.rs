@@ -123,8 +123,22 @@ fn bad_requests_exit_1_and_leave_no_directory() {
     assert!(stderr(&o).contains("--quant 'w9a9' is neither a scheme nor a file"), "{}", stderr(&o));
 
     std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
     let o = weft(&["compile", path_str(&m), "--quant", "w8a8", "--inputs", path_str(&i), "-o", path_str(&out)]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    // --force replaces only a project weft wrote.
+    let args = ["compile", path_str(&m), "--quant", "w8a8", "--inputs", path_str(&i), "-o", path_str(&out), "--force"];
+    let o = weft(&args);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("is not a project weft wrote"), "{}", stderr(&o));
+    assert!(out.join("notes.txt").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(code(&weft(&args[..8])), 0);
+    let first = std::fs::read(out.join("kernel.cpp")).unwrap();
+    let o = weft(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("kernel.cpp")).unwrap(), first, "the same input gives the same project");
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,7 +21,7 @@ use weft_backends::boards;
 use weft_backends::hls::{self, HlsOptions, Tiling};
 use weft_frontend::import::DEFAULT_INLINE_LIMIT;
 use weft_ir::diag::render_all;
-use weft_ir::interp::{input_names, run_function};
+use weft_ir::interp::input_names;
 use weft_ir::{Context, Diagnostic, Function, Module, SourceMap, Span, Tensor};
 
 #[derive(Debug, clap::Args)]
@@ -47,9 +47,13 @@ pub struct CompileArgs {
     /// Calibration samples for the quantization (default: random ones, with a warning).
     #[arg(long, value_name = "DIR")]
     pub calibrate: Option<PathBuf>,
-    /// The project directory to create (must not exist).
+    /// The project directory to create (must not exist, unless --force).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Replace the output directory if it holds a project weft wrote
+    /// (the new one is written beside it and swapped in at the end).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs the command; the exit code.
@@ -72,8 +76,11 @@ fn error(message: impl Into<String>) -> Vec<Diagnostic> {
 }
 
 fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Diagnostic>> {
-    if args.output.exists() {
-        return Err(error(format!("'{}' already exists; give a new output directory", args.output.display())));
+    if args.output.exists() && !args.force {
+        return Err(error(format!(
+            "'{}' already exists; give a new output directory, or --force to replace a project weft wrote",
+            args.output.display()
+        )));
     }
     let board = boards::resolve(&args.board, sources).map_err(|d| vec![d])?;
     let spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
@@ -96,7 +103,7 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     };
     module.name.get_or_insert_with(|| "main".into());
     let project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
-    hls::write_project(&args.output, &project).map_err(error)?;
+    hls::write_project(&args.output, &project, args.force).map_err(error)?;
     Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
 }
 
@@ -126,11 +133,12 @@ fn build_program(
     Ok(module)
 }
 
-/// The golden outputs the testbench compares with: the reference
-/// interpreter's (the quant JIT replaces it here once it runs quant
-/// programs).
+/// The golden outputs the testbench compares with: the JIT's (bit-identical
+/// to the reference interpreter's on every quant and nl program, as
+/// tests/jit_quant.rs checks).
 fn golden_outputs(module: &Module, func: &Function, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Vec<Diagnostic>> {
-    run_function(module, func, inputs).map_err(|d| vec![d])
+    let compiled = weft_backends::jit::compile(module, func).map_err(|d| vec![d])?;
+    compiled.run(inputs).map_err(|d| vec![d])
 }
 
 /// The golden inputs in argument order; every input must be given.

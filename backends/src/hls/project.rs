@@ -276,9 +276,20 @@ fn readme(opts: &HlsOptions, inputs: &[Port], outputs: &[Port], summary: &str) -
 
 /// Writes the project to `dir` (which must not exist): into a temporary
 /// sibling directory first, renamed at the end.
-pub fn write_project(dir: &Path, project: &Project) -> Result<(), String> {
+pub fn write_project(dir: &Path, project: &Project, replace: bool) -> Result<(), String> {
     if dir.exists() {
-        return Err(format!("'{}' already exists; choose a new output directory or remove it", dir.display()));
+        if !replace {
+            return Err(format!(
+                "'{}' already exists; choose a new output directory, remove it, or give --force",
+                dir.display()
+            ));
+        }
+        if !is_weft_project(dir) {
+            return Err(format!(
+                "'{}' exists and is not a project weft wrote (no kernel.cpp and run_hls.tcl); not replacing it",
+                dir.display()
+            ));
+        }
     }
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot create '{}': {e}", parent.display()))?;
@@ -293,10 +304,22 @@ pub fn write_project(dir: &Path, project: &Project) -> Result<(), String> {
             }
             std::fs::write(&path, bytes).map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
         }
+        if dir.exists() {
+            let old = parent.join(format!(".{stem}.weft-old-{}", std::process::id()));
+            std::fs::rename(dir, &old).map_err(|e| format!("cannot move '{}' aside: {e}", dir.display()))?;
+            std::fs::rename(&tmp, dir).map_err(|e| format!("cannot rename to '{}': {e}", dir.display()))?;
+            return std::fs::remove_dir_all(&old).map_err(|e| format!("cannot remove '{}': {e}", old.display()));
+        }
         std::fs::rename(&tmp, dir).map_err(|e| format!("cannot rename to '{}': {e}", dir.display()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// Whether `dir` holds a project weft wrote (the only kind `--force`
+/// replaces).
+fn is_weft_project(dir: &Path) -> bool {
+    dir.is_dir() && dir.join("kernel.cpp").is_file() && dir.join("run_hls.tcl").is_file()
 }
