@@ -73,6 +73,11 @@ impl PassRegistry {
             "Imported ONNX to the nn dialect: fold shapes, legalize, clean up",
             "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce",
         );
+        r.register_pipeline(
+            "prepare-quant",
+            "An nn program made ready for quantize: fuse LayerNorm, GELU and Softmax, clean up",
+            "fuse,canonicalize,cse,dce",
+        );
         r
     }
 

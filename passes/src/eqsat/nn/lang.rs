@@ -25,6 +25,7 @@ define_language! {
         "erf" = Erf([Id; 1]),
         "tanh" = Tanh([Id; 1]),
         "exp" = Exp([Id; 1]),
+        "sigmoid" = Sigmoid([Id; 1]),
         "reduce-mean" = ReduceMean([Id; 2]),
         "reduce-sum" = ReduceSum([Id; 2]),
         "reduce-max" = ReduceMax([Id; 2]),
@@ -32,6 +33,8 @@ define_language! {
         "softmax" = Softmax([Id; 2]),
         "gelu" = Gelu([Id; 1]),
         "gelu-tanh" = GeluTanh([Id; 1]),
+        // x * sigmoid(1.702 x), fused to the erf GELU only when asked
+        "gelu-sigmoid" = GeluSigmoid([Id; 1]),
         // input, scale, bias, first normalized axis, epsilon
         "layer-norm" = LayerNorm([Id; 5]),
         Param(Param),
@@ -45,6 +48,9 @@ pub enum FusedKind {
     LayerNorm,
     Gelu,
     GeluTanh,
+    /// `x * sigmoid(1.702 x)` replaced by the erf GELU it approximates
+    /// (only with the `gelu-sigmoid` option).
+    GeluSigmoid,
     Softmax,
 }
 
@@ -55,6 +61,7 @@ impl NnLang {
             NnLang::LayerNorm(_) => Some(FusedKind::LayerNorm),
             NnLang::Gelu(_) => Some(FusedKind::Gelu),
             NnLang::GeluTanh(_) => Some(FusedKind::GeluTanh),
+            NnLang::GeluSigmoid(_) => Some(FusedKind::GeluSigmoid),
             NnLang::Softmax(_) => Some(FusedKind::Softmax),
             _ => None,
         }
