@@ -70,13 +70,13 @@ impl PassRegistry {
         );
         r.register_pipeline(
             "onnx-to-nn",
-            "Imported ONNX to the nn dialect: fold shapes, legalize, clean up",
-            "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce",
+            "Imported ONNX to the nn dialect: fold shapes, legalize, fuse LayerNorm/GELU/Softmax, clean up",
+            "canonicalize,legalize-onnx,fold-qdq,canonicalize,fuse,cse,dce",
         );
         r.register_pipeline(
             "prepare-quant",
             "An nn program made ready for quantize: fuse LayerNorm, GELU and Softmax, clean up",
-            "fuse,canonicalize,cse,dce",
+            "fuse,cse,dce",
         );
         r
     }
