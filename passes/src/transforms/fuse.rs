@@ -1,6 +1,7 @@
-//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms) and Softmax in
-//! their decomposed forms by equality saturation ([`crate::eqsat::nn`]) and
-//! replaces them by `nn.layer_norm`, `nn.gelu` and `nn.softmax`.
+//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms), SiLU and
+//! Softmax in their decomposed forms by equality saturation
+//! ([`crate::eqsat::nn`]) and replaces them by `nn.layer_norm`, `nn.gelu`,
+//! `nn.silu` and `nn.softmax`.
 //!
 //! Invariants: by default the pass only replaces values by fused ops that
 //! compute the same function (up to float rounding); the one rule that
@@ -53,6 +54,7 @@ const GELU_TANHS: PassStatistic =
     PassStatistic { name: "fused-gelu-tanh", doc: "nn.gelu ops with approximate = \"tanh\" built" };
 const GELU_SIGMOIDS: PassStatistic =
     PassStatistic { name: "fused-gelu-sigmoid", doc: "nn.gelu ops built from x * sigmoid(1.702 x)" };
+const SILUS: PassStatistic = PassStatistic { name: "fused-silu", doc: "nn.silu ops built" };
 const SOFTMAXES: PassStatistic = PassStatistic { name: "fused-softmax", doc: "nn.softmax ops built" };
 
 const STATISTICS: &[PassStatistic] = &[
@@ -65,6 +67,7 @@ const STATISTICS: &[PassStatistic] = &[
     GELUS,
     GELU_TANHS,
     GELU_SIGMOIDS,
+    SILUS,
     SOFTMAXES,
 ];
 
@@ -74,6 +77,7 @@ fn kind_statistic(kind: FusedKind) -> &'static PassStatistic {
         FusedKind::Gelu => &GELUS,
         FusedKind::GeluTanh => &GELU_TANHS,
         FusedKind::GeluSigmoid => &GELU_SIGMOIDS,
+        FusedKind::Silu => &SILUS,
         FusedKind::Softmax => &SOFTMAXES,
     }
 }
@@ -84,7 +88,7 @@ impl Pass for Fuse {
     }
 
     fn summary(&self) -> &'static str {
-        "Recognizes decomposed LayerNorm, GELU and Softmax by equality saturation and fuses them"
+        "Recognizes decomposed LayerNorm, GELU, SiLU and Softmax by equality saturation and fuses them"
     }
 
     fn description(&self) -> &'static str {
@@ -101,6 +105,7 @@ three places) -> `nn.gelu`.\n\
 two muls) -> `nn.gelu {approximate = \"tanh\"}`.\n\
 - `softmax-shifted`, `softmax-plain`: `exp(s) / reduce_sum(exp(s))` over one axis with keepdims, \
 `s = x - reduce_max(x)` or `x` -> `nn.softmax`.\n\
+- `silu`: `x * sigmoid(x)` -> `nn.silu`.\n\
 - `gelu-sigmoid` (only with `gelu-sigmoid=true`): `x * sigmoid(1.702 x)` -> `nn.gelu`. This \
 replaces an approximation by the function it approximates (they differ by up to 0.02), so it is \
 off by default.\n\

@@ -316,6 +316,7 @@ impl<'a> WriteBack<'a> {
         let (def, operands, attrs): (&'static OpDef, Vec<Id>, Vec<(&str, Attribute)>) = match node {
             NnLang::Gelu([x]) | NnLang::GeluSigmoid([x]) => (&nn::GELU, vec![*x], Vec::new()),
             NnLang::GeluTanh([x]) => (&nn::GELU, vec![*x], vec![("approximate", Attribute::Str("tanh".into()))]),
+            NnLang::Silu([x]) => (&nn::SILU, vec![*x], Vec::new()),
             NnLang::Softmax([x, axis]) => (&nn::SOFTMAX, vec![*x], vec![("axis", self.axis_attr(*axis)?)]),
             NnLang::LayerNorm([x, scale, bias, axis, eps]) => {
                 let eps = match self.param(*eps)? {

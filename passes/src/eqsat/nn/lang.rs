@@ -1,4 +1,5 @@
-//! The e-graph language of the nn dialect's float arithmetic, its
+//! The e-graph language of the nn dialect's float arithmetic (and the
+//! fused ops LayerNorm, GELU, SiLU and Softmax), its
 //! parameters (reduction axes, softmax axis, epsilon) and the analysis that
 //! carries each class's tensor type and, for single-element constants,
 //! their value.
@@ -35,6 +36,7 @@ define_language! {
         "gelu-tanh" = GeluTanh([Id; 1]),
         // x * sigmoid(1.702 x), fused to the erf GELU only when asked
         "gelu-sigmoid" = GeluSigmoid([Id; 1]),
+        "silu" = Silu([Id; 1]),
         // input, scale, bias, first normalized axis, epsilon
         "layer-norm" = LayerNorm([Id; 5]),
         Param(Param),
@@ -51,6 +53,7 @@ pub enum FusedKind {
     /// `x * sigmoid(1.702 x)` replaced by the erf GELU it approximates
     /// (only with the `gelu-sigmoid` option).
     GeluSigmoid,
+    Silu,
     Softmax,
 }
 
@@ -62,6 +65,7 @@ impl NnLang {
             NnLang::Gelu(_) => Some(FusedKind::Gelu),
             NnLang::GeluTanh(_) => Some(FusedKind::GeluTanh),
             NnLang::GeluSigmoid(_) => Some(FusedKind::GeluSigmoid),
+            NnLang::Silu(_) => Some(FusedKind::Silu),
             NnLang::Softmax(_) => Some(FusedKind::Softmax),
             _ => None,
         }

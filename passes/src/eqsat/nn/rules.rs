@@ -5,7 +5,7 @@
 //! Commutativity of add and mul lets one pattern match both operand orders.
 //!
 //! Rule families (kebab-case names): `layer-norm-*`, `gelu-erf-*`,
-//! `gelu-tanh-*`, `softmax-*`, and `add-commute`, `mul-commute`; with
+//! `gelu-tanh-*`, `softmax-*`, `silu`, and `add-commute`, `mul-commute`; with
 //! [`RuleOptions::gelu_sigmoid`] also `gelu-sigmoid`, which replaces the
 //! approximation `x * sigmoid(1.702 x)` by the erf GELU (a change of the
 //! function by up to 0.02, so never by default).
@@ -54,6 +54,12 @@ pub fn rules(options: RuleOptions) -> Result<Vec<NnRewrite>, String> {
         rule(&mut out, "gelu-sigmoid", "(mul ?x (sigmoid (mul ?x ?c)))", fuse)?;
     }
     softmax_rules(&mut out)?;
+    rule(
+        &mut out,
+        "silu",
+        "(mul ?x (sigmoid ?x))",
+        Fuse { kind: FusedKind::Silu, consts: Vec::new(), vars: Vars::new()? },
+    )?;
     Ok(out)
 }
 
@@ -167,6 +173,7 @@ impl Applier<NnLang, NnAnalysis> for Fuse {
             FusedKind::Gelu => Some(NnLang::Gelu([x])),
             FusedKind::GeluTanh => Some(NnLang::GeluTanh([x])),
             FusedKind::GeluSigmoid => Some(NnLang::GeluSigmoid([x])),
+            FusedKind::Silu => Some(NnLang::Silu([x])),
             FusedKind::Softmax => softmax_axis(egraph, x, subst[self.vars.axes]).map(|a| {
                 let axis = egraph.add(NnLang::Param(Param::Axis(a)));
                 NnLang::Softmax([x, axis])
@@ -253,7 +260,7 @@ mod tests {
 
     #[test]
     fn rules_parse_and_have_distinct_kebab_case_names() {
-        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2);
+        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 1);
         let rules = rules(RuleOptions { gelu_sigmoid: true }).unwrap();
         let mut names: Vec<String> = rules.iter().map(|r| r.name.to_string()).collect();
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')), "{names:?}");
@@ -261,6 +268,6 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2);
+        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 1);
     }
 }
