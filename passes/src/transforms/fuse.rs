@@ -108,7 +108,8 @@ two muls) -> `nn.gelu {approximate = \"tanh\"}`.\n\
 - `silu`: `x * sigmoid(x)` -> `nn.silu`.\n\
 - `gelu-sigmoid` (only with `gelu-sigmoid=true`): `x * sigmoid(1.702 x)` -> `nn.gelu`. This \
 replaces an approximation by the function it approximates (they differ by up to 0.02), so it is \
-off by default.\n\
+off by default, also in `prepare-quant`: unfused, `quantize` makes the chain (of a quantized `x`, \
+such as a matmul's result) a `quant.sigmoid` and two `quant.qmul`s, integer-only all the same.\n\
 - `add-commute`, `mul-commute`.\n\n\
 Constants are single-element float constants, compared with a relative tolerance of 1e-6 \
 (exporters write f32 values). Extraction counts op nodes (leaves free), so a fused op wins over \
