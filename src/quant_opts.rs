@@ -1,26 +1,93 @@
 //! The quantization options shared by `weft run` and `weft accuracy`:
-//! `--quant SCHEME` (`wXaY`, or a TOML configuration file, spec/quant.md)
-//! and `--calibrate DIR`, and the step that quantizes a legalized module
-//! with them (the `quantize` pass with the calibration samples, then `dce`).
+//! `--quant SCHEME` (`wXaY`, or a TOML configuration file, spec/quant.md),
+//! `--nonlinear METHODS` and `--calibrate DIR`, and the step that quantizes
+//! a legalized module with them: the `prepare-quant` pipeline (`fuse`, so
+//! every exported GELU, LayerNorm and Softmax becomes one op), the
+//! `quantize` pass with the calibration samples, `dce`, then
+//! `lower-nonlinear` with the chosen methods (unless `--nonlinear float`).
 //!
 //! Invariants: a scheme that is neither `wXaY` nor a readable, valid TOML
-//! file is a diagnostic (exit code 1); without `--calibrate` the pass draws
-//! random samples and its warning is passed on to the caller.
+//! file, and a `--nonlinear` value that names no method or op, are
+//! diagnostics (exit code 1); so is a method that cannot build an op at its
+//! width (the pass's diagnostic points at the op). Without `--calibrate`
+//! the pass draws random samples and its warning is passed on to the
+//! caller.
 
 use std::path::Path;
 use weft_ir::verify::verify_module;
 use weft_ir::{Context, Diagnostic, Module, Span, Tensor};
+use weft_passes::transforms::lower_nonlinear::{LowerNonlinear, OpKind};
 use weft_passes::transforms::quantize::config::{parse_config, ConfigFile};
 use weft_passes::transforms::quantize::scheme::{parse_scheme, PrecisionPatch};
 use weft_passes::transforms::quantize::Quantize;
 use weft_passes::{Pass, PassContext, PassManager, PassManagerOptions, PassRegistry, Pipeline};
 
-/// A parsed `--quant` value.
+/// A parsed `--quant` value, with the `--nonlinear` methods.
 #[derive(Debug, Clone)]
 pub struct QuantSpec {
     /// What the user wrote (for reports).
     pub text: String,
     pub file: ConfigFile,
+    pub nonlinear: NonlinearSpec,
+}
+
+/// How the quantized nonlinear ops are computed: `lower-nonlinear` with
+/// a method per op kind, or (`float`) not lowered, so they keep their
+/// ideal semantics (exact function of the dequantized input, quantized
+/// result): the way to tell the error of the integer approximations from
+/// the error of quantization.
+#[derive(Debug, Clone)]
+pub struct NonlinearSpec {
+    /// What the user wrote, or the default (for reports).
+    pub text: String,
+    /// The configured pass; `None` for `float`.
+    pub lower: Option<LowerNonlinear>,
+}
+
+impl Default for NonlinearSpec {
+    fn default() -> Self {
+        NonlinearSpec { text: "quark".to_string(), lower: Some(LowerNonlinear::default()) }
+    }
+}
+
+/// Parses `--nonlinear`: `float`, or a comma-separated list of a method
+/// (`quark`, `ibert`, `lut`: every op) and `OP=METHOD` overrides
+/// (`softmax=lut,gelu=ibert`; ops as the pass options of
+/// `lower-nonlinear`), e.g. `ibert,softmax=lut`. Ops not named use the
+/// method given, else quark.
+pub fn parse_nonlinear(text: &str) -> Result<NonlinearSpec, Diagnostic> {
+    let bad = |why: String| {
+        let ops: Vec<&str> = OpKind::ALL.iter().map(|k| k.option()).collect();
+        Diagnostic::error(format!("--nonlinear '{text}': {why}"), Span::NONE).note(format!(
+            "give float, a method (quark, ibert, lut), or a list such as 'ibert,softmax=lut'; the ops are {}",
+            ops.join(", ")
+        ))
+    };
+    if text.trim() == "float" {
+        return Ok(NonlinearSpec { text: text.to_string(), lower: None });
+    }
+    let mut pass = LowerNonlinear::default();
+    let mut method_given = false;
+    for item in text.split(',').map(str::trim) {
+        let (name, value) = match item.split_once('=') {
+            Some((op, method)) => (op.trim(), method.trim()),
+            None if item.is_empty() => return Err(bad("an empty item".into())),
+            None if method_given => return Err(bad(format!("a second method '{item}'"))),
+            None => {
+                method_given = true;
+                ("method", item)
+            }
+        };
+        if value == "float" {
+            return Err(bad(format!("'{item}': only every nonlinear op at once can stay in float")));
+        }
+        if name == "method" || OpKind::ALL.iter().any(|k| k.option() == name) {
+            pass.set_option(name, value).map_err(|e| bad(format!("'{item}': {e}")))?;
+        } else {
+            return Err(bad(format!("'{name}' is not a quantized nonlinear op")));
+        }
+    }
+    Ok(NonlinearSpec { text: text.to_string(), lower: Some(pass) })
 }
 
 /// Parses `--quant`: `wXaY`, else a TOML file.
@@ -29,7 +96,7 @@ pub fn parse_quant(text: &str) -> Result<QuantSpec, Diagnostic> {
         let mut file = ConfigFile::default();
         PrecisionPatch { weights: Some(weights), acts: Some(acts), ..PrecisionPatch::default() }
             .apply(&mut file.config.base);
-        return Ok(QuantSpec { text: text.to_string(), file });
+        return Ok(QuantSpec { text: text.to_string(), file, nonlinear: NonlinearSpec::default() });
     }
     let path = Path::new(text);
     if !path.is_file() {
@@ -42,26 +109,40 @@ pub fn parse_quant(text: &str) -> Result<QuantSpec, Diagnostic> {
     let content = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::error(format!("cannot read '{text}': {e}"), Span::NONE))?;
     let file = parse_config(&content).map_err(|e| Diagnostic::error(format!("{text}: {e}"), Span::NONE))?;
-    Ok(QuantSpec { text: text.to_string(), file })
+    Ok(QuantSpec { text: text.to_string(), file, nonlinear: NonlinearSpec::default() })
 }
 
 /// Quantizes `module` (already in the nn dialect) with `spec`, calibrated
-/// on `samples` when given; returns the pass's warnings.
+/// on `samples` when given: `prepare-quant`, `quantize`, `dce`, then
+/// `lower-nonlinear` unless the nonlinear ops stay in float; returns the
+/// passes' warnings.
 pub fn quantize_module(
     module: &mut Module,
     ctx: &Context,
     spec: &QuantSpec,
     samples: Option<Vec<Vec<Tensor>>>,
 ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    run_pipeline(module, ctx, "prepare-quant")?;
     let mut pass = Quantize::with_config(spec.file.clone());
     if let Some(s) = samples {
         pass = pass.with_samples(s);
     }
     let mut cx = PassContext::new(ctx);
-    pass.run(module, &mut cx).map_err(|d| vec![d.prefixed("quantize: ")])?;
-    verify_module(module).map_err(|ds| ds.into_iter().map(|d| d.prefixed("after quantize: ")).collect::<Vec<_>>())?;
+    run_pass(&mut pass, module, &mut cx)?;
     run_pipeline(module, ctx, "dce")?;
+    if let Some(lower) = &spec.nonlinear.lower {
+        run_pass(&mut lower.clone(), module, &mut cx)?;
+        run_pipeline(module, ctx, "dce")?;
+    }
     Ok(cx.warnings)
+}
+
+/// Runs one configured pass and verifies the module after it; errors are
+/// prefixed with the pass's name.
+fn run_pass(pass: &mut dyn Pass, module: &mut Module, cx: &mut PassContext) -> Result<(), Vec<Diagnostic>> {
+    let name = pass.name();
+    pass.run(module, cx).map_err(|d| vec![d.prefixed(&format!("{name}: "))])?;
+    verify_module(module).map_err(|ds| ds.into_iter().map(|d| d.prefixed(&format!("after {name}: "))).collect())
 }
 
 /// Runs a pipeline of builtin passes.
@@ -98,5 +179,31 @@ mod tests {
             e.message
         );
         let _ = std::fs::remove_file(&path);
+    }
+
+    fn options(spec: &NonlinearSpec) -> Vec<(&'static str, String)> {
+        spec.lower.as_ref().map(|p| p.option_values()).unwrap_or_default()
+    }
+
+    #[test]
+    fn nonlinear_methods() {
+        assert!(parse_nonlinear("float").unwrap().lower.is_none());
+        assert_eq!(options(&parse_nonlinear("ibert").unwrap())[0], ("method", "ibert".to_string()));
+        let s = parse_nonlinear("ibert, softmax=lut,gelu=quark").unwrap();
+        let opts = options(&s);
+        assert!(opts.contains(&("method", "ibert".to_string())), "{opts:?}");
+        assert!(opts.contains(&("softmax", "lut".to_string())), "{opts:?}");
+        assert!(opts.contains(&("gelu", "quark".to_string())), "{opts:?}");
+        let s = parse_nonlinear("layer-norm=ibert").unwrap();
+        assert!(options(&s).contains(&("method", "quark".to_string())));
+        let e = |t: &str| parse_nonlinear(t).unwrap_err().message;
+        assert_eq!(e("fast"), "--nonlinear 'fast': 'fast': expected 'quark', 'ibert' or 'lut', got 'fast'");
+        assert_eq!(e("quark,ibert"), "--nonlinear 'quark,ibert': a second method 'ibert'");
+        assert_eq!(e("matmul=lut"), "--nonlinear 'matmul=lut': 'matmul' is not a quantized nonlinear op");
+        assert_eq!(
+            e("softmax=float"),
+            "--nonlinear 'softmax=float': 'softmax=float': only every nonlinear op at once can stay in float"
+        );
+        assert_eq!(e("quark,"), "--nonlinear 'quark,': an empty item");
     }
 }

@@ -1,21 +1,31 @@
 //! Differential test of `fuse` on the testsuite models (and fetched ones
 //! under target/models/, such as MiniLM, when present): each model is
-//! imported with its batch-1 inputs bound, legalized (`onnx-to-nn`), run
-//! with the reference interpreter before and after `fuse,canonicalize`,
+//! imported with its batch-1 inputs bound, legalized (`onnx-to-nn` without
+//! its `fuse`: [`UNFUSED`]), run with the reference interpreter before and
+//! after `fuse,canonicalize`,
 //! and the two runs must agree within `1e-5 * |before| + 1e-5 * max(1,
 //! max |before|)` (a fused op rounds once where the decomposition rounded
 //! at every step). The fused op counts are printed; the opset-14 BERT
 //! (decomposed LayerNorm) must end with the same LayerNorm, GELU and
 //! Softmax counts as the opset-17 one (LayerNormalization imported whole).
+//!
+//! The second test runs the integer-only pipeline (`prepare-quant`,
+//! `quantize`, `lower-nonlinear`) on each testsuite model: after
+//! `quantize` no float nonlinear arithmetic is left (every exported GELU,
+//! LayerNorm and Softmax became one quant op, one per fused op), and after
+//! `lower-nonlinear` no quant nonlinear op is left.
 
 mod legalize_util;
 
-use legalize_util::{compare, context, import_bound, legalize, max_abs, read_npy, run};
+use legalize_util::{compare, context, import_bound, max_abs, read_npy, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use weft_ir::{Module, Tensor};
 use weft_passes::{PassManager, PassManagerOptions, PassRegistry, Pipeline};
+
+/// `onnx-to-nn` without `fuse`.
+const UNFUSED: &str = "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce";
 
 const FUSED: &[&str] = &["nn.layer_norm", "nn.gelu", "nn.softmax"];
 
@@ -35,7 +45,12 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// How many ops of each fused kind `module` has.
 fn fused_counts(module: &Module) -> BTreeMap<&'static str, usize> {
-    let mut counts: BTreeMap<&'static str, usize> = FUSED.iter().map(|&k| (k, 0)).collect();
+    op_counts(module, FUSED)
+}
+
+/// How many ops of each of `names` `module` has.
+fn op_counts(module: &Module, names: &[&'static str]) -> BTreeMap<&'static str, usize> {
+    let mut counts: BTreeMap<&'static str, usize> = names.iter().map(|&k| (k, 0)).collect();
     for f in &module.funcs {
         for op in f.walk() {
             if let Some(n) = counts.get_mut(f.ops[op].name()) {
@@ -47,9 +62,13 @@ fn fused_counts(module: &Module) -> BTreeMap<&'static str, usize> {
 }
 
 fn fuse(module: &mut Module) -> Result<(), String> {
+    run_pipeline(module, "fuse,canonicalize")
+}
+
+fn run_pipeline(module: &mut Module, text: &str) -> Result<(), String> {
     let ctx = context();
     let registry = PassRegistry::with_builtin_passes();
-    let pipeline = Pipeline::parse("fuse,canonicalize").map_err(|e| e.to_string())?;
+    let pipeline = Pipeline::parse(text).map_err(|e| e.to_string())?;
     let mut pm = PassManager::new(&registry, &pipeline, PassManagerOptions::default())?;
     let mut log = String::new();
     pm.run(module, &ctx, &mut log).map(|_| ()).map_err(|ds| format!("{:?}", ds.first().map(|d| &d.message)))
@@ -67,7 +86,7 @@ fn check_model(dir: &Path, model: &Value) -> Result<Counts, String> {
     }
     let ctx = context();
     let mut module = import_bound(&dir.join(text(model, "model")), &ctx, &inputs)?;
-    legalize(&mut module, &ctx).map_err(|e| format!("onnx-to-nn: {e}"))?;
+    run_pipeline(&mut module, UNFUSED).map_err(|e| format!("onnx-to-nn without fuse: {e}"))?;
     let names = weft_ir::interp::input_names(module.funcs.first().ok_or("no function")?);
     let args: Vec<Tensor> = names
         .iter()
@@ -107,4 +126,75 @@ fn fuse_keeps_model_outputs_and_finds_the_decomposed_ops() {
     assert_eq!(b14, b17, "opset 14 after fuse vs opset 17");
     assert_eq!(b14["nn.layer_norm"], 5);
     assert_eq!(b14["nn.gelu"], 2);
+    assert_eq!(b14["nn.softmax"], 2);
+}
+
+#[test]
+fn onnx_to_nn_fuses() {
+    let ctx = context();
+    let path = Path::new("testsuite/models/bert_tiny_opset14.onnx");
+    let ids = read_npy(Path::new("testsuite/models/bert_tiny_opset14/inputs/batch1/input_ids.npy")).unwrap();
+    let mask = read_npy(Path::new("testsuite/models/bert_tiny_opset14/inputs/batch1/attention_mask.npy")).unwrap();
+    let mut module = import_bound(path, &ctx, &[("input_ids".into(), ids), ("attention_mask".into(), mask)]).unwrap();
+    run_pipeline(&mut module, "onnx-to-nn").unwrap();
+    let counts = fused_counts(&module);
+    assert_eq!((counts["nn.layer_norm"], counts["nn.gelu"], counts["nn.softmax"]), (5, 2, 2), "{counts:?}");
+}
+
+/// Float ops that compute (part of) a nonlinear function.
+const FLOAT_NONLINEAR: &[&str] = &[
+    "nn.erf",
+    "nn.exp",
+    "nn.sqrt",
+    "nn.pow",
+    "nn.tanh",
+    "nn.sigmoid",
+    "nn.div",
+    "nn.reduce_mean",
+    "nn.reduce_sum",
+    "nn.reduce_max",
+    "nn.softmax",
+    "nn.gelu",
+    "nn.layer_norm",
+];
+
+const QUANT_NONLINEAR: &[&str] = &["quant.layer_norm", "quant.gelu", "quant.softmax"];
+
+/// The testsuite model `name`, imported with its batch-1 shapes and
+/// legalized without fuse (so `prepare-quant` has the decomposed forms).
+fn legalized_testsuite_model(name: &str) -> Result<Module, String> {
+    let dir = Path::new("testsuite/models");
+    let mut inputs = Vec::new();
+    let case = dir.join(name).join("inputs/batch1");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&case).map_err(|e| e.to_string())?.filter_map(|e| Some(e.ok()?.path())).collect();
+    files.sort();
+    for file in files {
+        let input = file.file_stem().and_then(|s| s.to_str()).ok_or("bad file name")?.to_string();
+        inputs.push((input, read_npy(&file)?));
+    }
+    let ctx = context();
+    let mut module = import_bound(&dir.join(format!("{name}.onnx")), &ctx, &inputs)?;
+    run_pipeline(&mut module, UNFUSED)?;
+    Ok(module)
+}
+
+#[test]
+fn the_quantized_pipeline_leaves_no_float_nonlinear_op() {
+    for name in ["bert_tiny_opset14", "bert_tiny_opset17", "vit_tiny_opset17"] {
+        let mut module = legalized_testsuite_model(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        run_pipeline(&mut module, "prepare-quant").unwrap_or_else(|e| panic!("{name}: {e}"));
+        let fused = fused_counts(&module);
+        run_pipeline(&mut module, "quantize,dce").unwrap_or_else(|e| panic!("{name}: quantize: {e}"));
+        let left: Vec<_> = op_counts(&module, FLOAT_NONLINEAR).into_iter().filter(|&(_, n)| n > 0).collect();
+        assert!(left.is_empty(), "{name}: float nonlinear ops left after quantize: {left:?}");
+        let quant = op_counts(&module, QUANT_NONLINEAR);
+        for (f, q) in FUSED.iter().zip(QUANT_NONLINEAR) {
+            assert_eq!(fused[f], quant[q], "{name}: {f} -> {q}");
+        }
+        assert!(quant["quant.layer_norm"] >= 5 && quant["quant.gelu"] == 2, "{name}: {quant:?}");
+        run_pipeline(&mut module, "lower-nonlinear,dce").unwrap_or_else(|e| panic!("{name}: lower-nonlinear: {e}"));
+        let left: Vec<_> = op_counts(&module, QUANT_NONLINEAR).into_iter().filter(|&(_, n)| n > 0).collect();
+        assert!(left.is_empty(), "{name}: quant nonlinear ops left after lower-nonlinear: {left:?}");
+    }
 }

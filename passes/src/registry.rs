@@ -71,8 +71,13 @@ impl PassRegistry {
         );
         r.register_pipeline(
             "onnx-to-nn",
-            "Imported ONNX to the nn dialect: fold shapes, legalize, clean up",
-            "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce",
+            "Imported ONNX to the nn dialect: fold shapes, legalize, fuse LayerNorm/GELU/SiLU/Softmax, clean up",
+            "canonicalize,legalize-onnx,fold-qdq,canonicalize,fuse,cse,dce",
+        );
+        r.register_pipeline(
+            "prepare-quant",
+            "An nn program made ready for quantize: fuse LayerNorm, GELU, SiLU and Softmax, clean up",
+            "fuse,cse,dce",
         );
         r
     }

@@ -47,6 +47,12 @@ pub struct AccuracyArgs {
     /// ternary; activations Y bits) or a TOML configuration file.
     #[arg(long, value_name = "SCHEME")]
     pub quant: Option<String>,
+    /// How the quantized model computes its nonlinear ops: quark (default;
+    /// integer only), ibert, lut, per op (e.g. 'ibert,softmax=lut'), or
+    /// float (the quantized ops keep their exact function: the error of
+    /// quantization alone).
+    #[arg(long, value_name = "METHODS", conflicts_with = "ops")]
+    pub nonlinear: Option<String>,
     /// Evaluation inputs: a directory with one NAME.npy per input, or of
     /// such directories. Without it, --samples random inputs.
     #[arg(long, value_name = "DIR")]

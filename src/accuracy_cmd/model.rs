@@ -1,7 +1,9 @@
-//! `weft accuracy MODEL --quant SCHEME [--inputs DIR] [--calibrate DIR]
-//! [--json]`: the model is brought to the nn dialect (ONNX: imported with
-//! static input shapes and legalized with `onnx-to-nn`), quantized with the
-//! scheme (calibrated on `--calibrate`, else on random samples), and both
+//! `weft accuracy MODEL --quant SCHEME [--nonlinear METHODS] [--inputs DIR]
+//! [--calibrate DIR] [--json]`: the model is brought to the nn dialect
+//! (ONNX: imported with static input shapes and legalized with
+//! `onnx-to-nn`), quantized with the scheme (calibrated on `--calibrate`,
+//! else on random samples) and its nonlinear ops lowered with the methods
+//! (quark by default; `float` keeps them exact), and both
 //! the float and the quantized program run on every evaluation input (from
 //! `--inputs`, else `--samples` seeded random ones); the quantized one with
 //! the reference interpreter, the float one with the interpreter or, with
@@ -17,7 +19,7 @@
 
 use super::AccuracyArgs;
 use crate::import_cmd::{format_of, import_file, import_options, InputShape, ModelFormat};
-use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline};
 use crate::run_cmd::Engine;
 use crate::samples::{first_sample, load_samples};
 use std::fmt::Write as _;
@@ -64,6 +66,8 @@ impl OutputStats {
 pub struct Report {
     pub model: String,
     pub scheme: String,
+    /// `--nonlinear` (or the default).
+    pub nonlinear: String,
     /// Where the evaluation inputs came from.
     pub inputs: String,
     pub calibration: String,
@@ -95,7 +99,10 @@ pub fn measure(args: &AccuracyArgs, sources: &mut SourceMap) -> Result<Report, V
         return Err(error("a MODEL and --quant are needed"));
     };
     let ctx = crate::context();
-    let spec = parse_quant(scheme).map_err(|d| vec![d])?;
+    let mut spec = parse_quant(scheme).map_err(|d| vec![d])?;
+    if let Some(text) = &args.nonlinear {
+        spec.nonlinear = parse_nonlinear(text).map_err(|d| vec![d])?;
+    }
     let float = load_nn(args, &ctx, sources)?;
     let func = main_function(&float)?;
     let calibration = match &args.calibrate {
@@ -114,6 +121,7 @@ pub fn measure(args: &AccuracyArgs, sources: &mut SourceMap) -> Result<Report, V
     Ok(Report {
         model: path.display().to_string(),
         scheme: spec.text.clone(),
+        nonlinear: spec.nonlinear.text.clone(),
         inputs: inputs_text,
         calibration: calibration_text,
         outputs,
@@ -224,6 +232,7 @@ pub fn table(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "model:       {}", r.model);
     let _ = writeln!(s, "quantized:   {}", r.scheme);
+    let _ = writeln!(s, "nonlinear:   {}", r.nonlinear);
     let _ = writeln!(s, "calibration: {}", r.calibration);
     let _ = writeln!(s, "inputs:      {}", r.inputs);
     let width = r.outputs.iter().map(|o| o.name.len()).max().unwrap_or(0).max(6);
@@ -241,7 +250,7 @@ pub fn table(r: &Report) -> String {
     s
 }
 
-/// The report as JSON: `{"model", "scheme", "calibration", "inputs",
+/// The report as JSON: `{"model", "scheme", "nonlinear", "calibration", "inputs",
 /// "outputs": {NAME: {"cosine_mean", "cosine_min", "max_abs_err"}}}`.
 pub fn json(r: &Report) -> String {
     let outputs: Vec<String> = r
@@ -258,9 +267,10 @@ pub fn json(r: &Report) -> String {
         })
         .collect();
     format!(
-        "{{\n  \"model\": {},\n  \"scheme\": {},\n  \"calibration\": {},\n  \"inputs\": {},\n  \"outputs\": {{\n{}\n  }}\n}}\n",
+        "{{\n  \"model\": {},\n  \"scheme\": {},\n  \"nonlinear\": {},\n  \"calibration\": {},\n  \"inputs\": {},\n  \"outputs\": {{\n{}\n  }}\n}}\n",
         json_string(&r.model),
         json_string(&r.scheme),
+        json_string(&r.nonlinear),
         json_string(&r.calibration),
         json_string(&r.inputs),
         outputs.join(",\n")
@@ -317,6 +327,7 @@ mod tests {
         let r = Report {
             model: "m.onnx".into(),
             scheme: "w8a8".into(),
+            nonlinear: "quark".into(),
             inputs: "2 inputs".into(),
             calibration: "random".into(),
             outputs: vec![o],

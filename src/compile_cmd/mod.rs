@@ -2,10 +2,11 @@
 //! [--board NAME] [--calibrate DIR] -o DIR`: quantizes an ONNX model,
 //! lowers its nonlinear ops to integer units and writes a Vitis HLS project
 //! (spec/hls.md) whose testbench checks the C simulation against golden
-//! outputs computed by weft's reference engine on the `--inputs` sample.
+//! outputs computed by weft's JIT on the `--inputs` sample.
 //!
-//! Pipeline: import (input shapes from the golden inputs), `onnx-to-nn`,
-//! `fuse`, `quantize` (src/quant_opts.rs), `dce`, `lower-nonlinear`,
+//! Pipeline: import (input shapes from the golden inputs), `onnx-to-nn`
+//! (which fuses), then `quantize_module` (src/quant_opts.rs: prepare-quant,
+//! quantize, dce, lower-nonlinear with `--nonlinear`'s methods, dce),
 //! `canonicalize,cse,dce`; then the golden run ([`golden_outputs`]) and the
 //! HLS backend.
 //!
@@ -15,7 +16,7 @@
 //! complete or not at all.
 
 use crate::import_cmd::{import_file, import_options, InputShape};
-use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline};
 use std::path::PathBuf;
 use weft_backends::boards;
 use weft_backends::hls::{self, HlsOptions, Tiling};
@@ -37,7 +38,8 @@ pub struct CompileArgs {
     /// testbench checks the C simulation on them.
     #[arg(long, value_name = "DIR")]
     pub inputs: PathBuf,
-    /// The integer method of the nonlinear ops: quark, ibert or lut.
+    /// The integer method of the nonlinear ops: quark, ibert, lut, or a
+    /// per-op list such as 'ibert,softmax=lut' (as for `weft run`).
     #[arg(long, value_name = "METHOD", default_value = "quark")]
     pub nonlinear: String,
     /// The board: a name from `weft boards` or a board file (.toml); its
@@ -83,12 +85,14 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
         )));
     }
     let board = boards::resolve(&args.board, sources).map_err(|d| vec![d])?;
-    let spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
-    let method = weft_passes::transforms::lower_nonlinear::Method::parse(&args.nonlinear)
-        .map_err(|e| error(format!("--nonlinear: {e}")))?;
+    let mut spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
+    spec.nonlinear = parse_nonlinear(&args.nonlinear).map_err(|d| vec![d])?;
+    if spec.nonlinear.lower.is_none() {
+        return Err(error("--nonlinear float: the HLS backend needs integer nonlinear ops (quark, ibert, lut)"));
+    }
     let golden_inputs = crate::samples::first_sample(&args.inputs).map_err(|e| error(format!("--inputs: {e}")))?;
     let ctx = crate::context();
-    let mut module = build_program(args, &ctx, sources, &golden_inputs, &spec, method.name())?;
+    let mut module = build_program(args, &ctx, sources, &golden_inputs, &spec)?;
     let main = main_index(&module)?;
     let inputs = ordered_inputs(&module.funcs[main], golden_inputs)?;
     let outputs = golden_outputs(&module, &module.funcs[main], inputs.clone())?;
@@ -99,7 +103,7 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
         part: board.part.clone(),
         clock_ns: 1000.0 / board.clock_mhz,
         tiling: Tiling::default(),
-        description: format!("--quant {} --nonlinear {}", spec.text, method.name()),
+        description: format!("--quant {} --nonlinear {}", spec.text, spec.nonlinear.text),
     };
     module.name.get_or_insert_with(|| "main".into());
     let project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
@@ -114,12 +118,11 @@ fn build_program(
     sources: &mut SourceMap,
     golden: &[(String, Tensor)],
     spec: &crate::quant_opts::QuantSpec,
-    method: &str,
 ) -> Result<Module, Vec<Diagnostic>> {
     let shapes: Vec<InputShape> =
         golden.iter().map(|(n, t)| InputShape { name: n.clone(), dims: t.shape.clone() }).collect();
     let mut module = import_file(&args.input, &import_options(&shapes, DEFAULT_INLINE_LIMIT), ctx, sources)?;
-    run_pipeline(&mut module, ctx, "onnx-to-nn,fuse")?;
+    run_pipeline(&mut module, ctx, "onnx-to-nn")?;
     let samples = match &args.calibrate {
         Some(dir) => {
             let func = &module.funcs[main_index(&module)?];
@@ -129,7 +132,7 @@ fn build_program(
     };
     let warnings = quantize_module(&mut module, ctx, spec, samples)?;
     eprint!("{}", render_all(&warnings, sources));
-    run_pipeline(&mut module, ctx, &format!("lower-nonlinear{{method={method}}},canonicalize,cse,dce"))?;
+    run_pipeline(&mut module, ctx, "canonicalize,cse,dce")?;
     Ok(module)
 }
 

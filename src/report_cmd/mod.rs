@@ -12,7 +12,7 @@
 mod render;
 
 use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
-use crate::quant_opts::{parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline};
 use crate::samples::load_samples;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -87,6 +87,9 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
     let ctx = crate::context();
     let mut spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
     spec.file.samples = Some(args.samples);
+    // share-nonlinear plans the quant nonlinear ops themselves: they stay
+    // unlowered here.
+    spec.nonlinear = parse_nonlinear("float").map_err(|d| vec![d])?;
     let mut module = load(args, &ctx, sources)?;
     let samples = match &args.calibrate {
         Some(dir) => {
@@ -116,9 +119,9 @@ fn load(args: &ReportArgs, ctx: &weft_ir::Context, sources: &mut SourceMap) -> R
     } else {
         import_file(&args.model, &import_options(&args.input_shapes, DEFAULT_INLINE_LIMIT), ctx, sources)?
     };
-    // `fuse` recognizes the decomposed GELU, Softmax and LayerNorm of
+    // `onnx-to-nn` fuses the decomposed GELU, Softmax and LayerNorm of
     // exported models, so they quantize to quant nonlinear ops.
-    run_pipeline(&mut module, ctx, "onnx-to-nn,fuse,dce")?;
+    run_pipeline(&mut module, ctx, "onnx-to-nn")?;
     Ok(module)
 }
 

@@ -114,6 +114,11 @@ pub struct RunArgs {
     /// drawn (with a warning).
     #[arg(long, value_name = "DIR", requires = "quant")]
     pub calibrate: Option<PathBuf>,
+    /// How --quant computes the nonlinear ops: quark (default; integer
+    /// only), ibert, lut, per op (e.g. 'ibert,softmax=lut'), or float (the
+    /// quantized ops keep their exact function, for diagnosis).
+    #[arg(long, value_name = "METHODS", requires = "quant")]
+    pub nonlinear: Option<String>,
 }
 
 /// Why a run failed.
@@ -156,7 +161,7 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let ctx = crate::context();
     let mut module = load_module(args, &ctx, sources)?;
     if let Some(scheme) = &args.quant {
-        quantize(&mut module, &ctx, scheme, args.calibrate.as_deref(), sources)?;
+        quantize(&mut module, &ctx, scheme, args.nonlinear.as_deref(), args.calibrate.as_deref(), sources)?;
     }
     let main = main_index(&module)?;
     let inputs = load_inputs(&module.funcs[main], &args.inputs)?;
@@ -205,10 +210,14 @@ fn quantize(
     module: &mut Module,
     ctx: &Context,
     scheme: &str,
+    nonlinear: Option<&str>,
     calibrate: Option<&Path>,
     sources: &SourceMap,
 ) -> Result<(), Failure> {
-    let spec = crate::quant_opts::parse_quant(scheme).map_err(|d| vec![d])?;
+    let mut spec = crate::quant_opts::parse_quant(scheme).map_err(|d| vec![d])?;
+    if let Some(text) = nonlinear {
+        spec.nonlinear = crate::quant_opts::parse_nonlinear(text).map_err(|d| vec![d])?;
+    }
     let samples = match calibrate {
         Some(dir) => {
             let func = &module.funcs[main_index(module)?];

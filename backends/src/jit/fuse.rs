@@ -57,6 +57,7 @@ const ELEMENTWISE: &[&str] = &[
     "nn.erf",
     "nn.tanh",
     "nn.sigmoid",
+    "nn.silu",
     "nn.gelu",
     "nl.cast",
     "nl.add",

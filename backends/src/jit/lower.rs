@@ -63,6 +63,10 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
             };
             map_n(ins, out, 1, Expr::Unary(f, out.st, input(0)))?
         }
+        "nn.silu" => {
+            let sigmoid = Box::new(Expr::Unary(UnOp::Sigmoid, out.st, input(0)));
+            map_n(ins, out, 1, Expr::Binary(BinOp::Mul, out.st, input(0), sigmoid))?
+        }
         _ if unop(name).is_some() => {
             let f = unop(name).ok_or("no unary op")?;
             map_n(ins, out, 1, Expr::Unary(f, out.st, input(0)))?

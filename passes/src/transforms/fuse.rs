@@ -1,14 +1,17 @@
-//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms) and Softmax in
-//! their decomposed forms by equality saturation ([`crate::eqsat::nn`]) and
-//! replaces them by `nn.layer_norm`, `nn.gelu` and `nn.softmax`.
+//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms), SiLU and
+//! Softmax in their decomposed forms by equality saturation
+//! ([`crate::eqsat::nn`]) and replaces them by `nn.layer_norm`, `nn.gelu`,
+//! `nn.silu` and `nn.softmax`.
 //!
-//! Invariants: the pass only replaces values by fused ops that compute the
-//! same function (up to float rounding); options are the runner's limits,
-//! and a limit that is hit still leaves a correct (possibly less fused)
-//! program.
+//! Invariants: by default the pass only replaces values by fused ops that
+//! compute the same function (up to float rounding); the one rule that
+//! changes the function (`gelu-sigmoid`: `x * sigmoid(1.702 x)` -> the erf
+//! GELU) runs only with the option `gelu-sigmoid=true`. The other options
+//! are the runner's limits, and a limit that is hit still leaves a correct
+//! (possibly less fused) program.
 
-use crate::eqsat::nn::{fuse_function, FuseLimits, FusedKind};
-use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
+use crate::eqsat::nn::{fuse_function, FuseLimits, FusedKind, RuleOptions};
+use crate::{parse_bool_option, parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use std::time::Duration;
 use weft_ir::{Diagnostic, Module};
 
@@ -16,6 +19,7 @@ use weft_ir::{Diagnostic, Module};
 #[derive(Debug, Clone, Default)]
 pub struct Fuse {
     limits: FuseLimits,
+    rules: RuleOptions,
 }
 
 const OPTIONS: &[PassOption] = &[
@@ -26,6 +30,12 @@ const OPTIONS: &[PassOption] = &[
         kind: "uint",
         default: "10000",
         doc: "stop saturating after this many milliseconds (per function)",
+    },
+    PassOption {
+        name: "gelu-sigmoid",
+        kind: "bool",
+        default: "false",
+        doc: "also replace x * sigmoid(1.702 x) by the erf GELU it approximates (changes results by up to 0.02)",
     },
 ];
 
@@ -42,16 +52,32 @@ const LAYER_NORMS: PassStatistic = PassStatistic { name: "fused-layer-norm", doc
 const GELUS: PassStatistic = PassStatistic { name: "fused-gelu", doc: "nn.gelu ops (erf form) built" };
 const GELU_TANHS: PassStatistic =
     PassStatistic { name: "fused-gelu-tanh", doc: "nn.gelu ops with approximate = \"tanh\" built" };
+const GELU_SIGMOIDS: PassStatistic =
+    PassStatistic { name: "fused-gelu-sigmoid", doc: "nn.gelu ops built from x * sigmoid(1.702 x)" };
+const SILUS: PassStatistic = PassStatistic { name: "fused-silu", doc: "nn.silu ops built" };
 const SOFTMAXES: PassStatistic = PassStatistic { name: "fused-softmax", doc: "nn.softmax ops built" };
 
-const STATISTICS: &[PassStatistic] =
-    &[NODES, CLASSES, ITERATIONS, SATURATED, STOPPED_BY_LIMIT, LAYER_NORMS, GELUS, GELU_TANHS, SOFTMAXES];
+const STATISTICS: &[PassStatistic] = &[
+    NODES,
+    CLASSES,
+    ITERATIONS,
+    SATURATED,
+    STOPPED_BY_LIMIT,
+    LAYER_NORMS,
+    GELUS,
+    GELU_TANHS,
+    GELU_SIGMOIDS,
+    SILUS,
+    SOFTMAXES,
+];
 
 fn kind_statistic(kind: FusedKind) -> &'static PassStatistic {
     match kind {
         FusedKind::LayerNorm => &LAYER_NORMS,
         FusedKind::Gelu => &GELUS,
         FusedKind::GeluTanh => &GELU_TANHS,
+        FusedKind::GeluSigmoid => &GELU_SIGMOIDS,
+        FusedKind::Silu => &SILUS,
         FusedKind::Softmax => &SOFTMAXES,
     }
 }
@@ -62,12 +88,12 @@ impl Pass for Fuse {
     }
 
     fn summary(&self) -> &'static str {
-        "Recognizes decomposed LayerNorm, GELU and Softmax by equality saturation and fuses them"
+        "Recognizes decomposed LayerNorm, GELU, SiLU and Softmax by equality saturation and fuses them"
     }
 
     fn description(&self) -> &'static str {
         "Puts the pure float nn ops of each function body (add, sub, mul, div, pow, sqrt, erf, \
-tanh, exp, reduce_mean, reduce_sum, reduce_max) into an egg e-graph; every other value is an \
+tanh, exp, sigmoid, reduce_mean, reduce_sum, reduce_max) into an egg e-graph; every other value is an \
 opaque leaf. Rules state that the decomposed forms exported models spell out equal a fused op, \
 with conditions on constants and axes:\n\n\
 - `layer-norm-pow`, `layer-norm-square`: `(x - mean(x)) / sqrt(mean(d^2) + eps) * scale + bias` \
@@ -79,6 +105,11 @@ three places) -> `nn.gelu`.\n\
 two muls) -> `nn.gelu {approximate = \"tanh\"}`.\n\
 - `softmax-shifted`, `softmax-plain`: `exp(s) / reduce_sum(exp(s))` over one axis with keepdims, \
 `s = x - reduce_max(x)` or `x` -> `nn.softmax`.\n\
+- `silu`: `x * sigmoid(x)` -> `nn.silu`.\n\
+- `gelu-sigmoid` (only with `gelu-sigmoid=true`): `x * sigmoid(1.702 x)` -> `nn.gelu`. This \
+replaces an approximation by the function it approximates (they differ by up to 0.02), so it is \
+off by default, also in `prepare-quant`: unfused, `quantize` makes the chain (of a quantized `x`, \
+such as a matmul's result) a `quant.sigmoid` and two `quant.qmul`s, integer-only all the same.\n\
 - `add-commute`, `mul-commute`.\n\n\
 Constants are single-element float constants, compared with a relative tolerance of 1e-6 \
 (exporters write f32 values). Extraction counts op nodes (leaves free), so a fused op wins over \
@@ -96,6 +127,10 @@ iteration, node and time limits are options; a limit only makes the pass fuse le
     }
 
     fn set_option(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if name == "gelu-sigmoid" {
+            self.rules.gelu_sigmoid = parse_bool_option(value)?;
+            return Ok(());
+        }
         let n = parse_uint_option(value)?;
         let at_least_one = || match n {
             0 => Err("expected at least 1, got '0'".to_string()),
@@ -115,12 +150,13 @@ iteration, node and time limits are options; a limit only makes the pass fuse le
             ("iter-limit", self.limits.iterations.to_string()),
             ("node-limit", self.limits.nodes.to_string()),
             ("time-limit", self.limits.time.as_millis().to_string()),
+            ("gelu-sigmoid", self.rules.gelu_sigmoid.to_string()),
         ]
     }
 
     fn run(&mut self, module: &mut Module, cx: &mut PassContext) -> Result<(), Diagnostic> {
         for f in module.funcs.iter_mut() {
-            let outcome = fuse_function(f, self.limits)
+            let outcome = fuse_function(f, self.limits, self.rules)
                 .map_err(|e| Diagnostic::error(format!("internal error in fuse's rules: {e}"), f.span))?;
             let Some(_) = outcome.stop else { continue };
             cx.count(&NODES, outcome.nodes as u64);

@@ -35,7 +35,7 @@ pub use logic::{AND, EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NOT, OR, S
 pub use norm::{LAYER_NORM, LOG_SOFTMAX, SOFTMAX};
 pub use reduce::{REDUCE_MAX, REDUCE_MEAN, REDUCE_SUM};
 pub use resize::RESIZE;
-pub use unary::{ABS, ERF, EXP, GELU, LOG, NEG, RECIPROCAL, RELU, SIGMOID, SQRT, TANH};
+pub use unary::{ABS, ERF, EXP, GELU, LOG, NEG, RECIPROCAL, RELU, SIGMOID, SILU, SQRT, TANH};
 
 use super::Dialect;
 
@@ -82,6 +82,7 @@ distinct axes. `legalize-onnx` always writes them normalized (non-negative, sort
         ERF,
         TANH,
         SIGMOID,
+        SILU,
         RELU,
         GELU,
         EQUAL,

@@ -1,9 +1,9 @@
 //! Elementwise unary ops of the nn dialect: `neg`, `abs`, `relu` (floats
 //! and integers) and the float functions `reciprocal`, `sqrt`, `exp`,
-//! `log`, `erf`, `tanh`, `sigmoid`, `gelu`.
+//! `log`, `erf`, `tanh`, `sigmoid`, `silu`, `gelu`.
 //!
 //! Invariants: the result type is the operand type; integer results wrap.
-//! On f32, `exp log erf tanh sigmoid gelu` are weft's own f32 algorithms
+//! On f32, `exp log erf tanh sigmoid silu gelu` are weft's own f32 algorithms
 //! ([`crate::ops::math`], the same operation sequence the JIT runs); every
 //! other float case is computed in f64 (std, libm's `erf`) and rounded once.
 
@@ -140,6 +140,23 @@ intermediate overflows.",
     sigmoid,
     f32: math::sigmoid
 );
+
+float_unary!(
+    SILU,
+    "nn.silu",
+    "Sigmoid linear unit x * sigmoid(x), elementwise",
+    "`x` times `nn.sigmoid`'s value, one rounding per step (what `fuse` makes of `x * Sigmoid(x)`).",
+    silu,
+    f32: silu_f32
+);
+
+fn silu(x: f64) -> f64 {
+    x * sigmoid(x)
+}
+
+fn silu_f32(x: f32) -> f32 {
+    x * math::sigmoid(x)
+}
 
 fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {

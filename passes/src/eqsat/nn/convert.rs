@@ -22,7 +22,7 @@
 
 use super::cost::FusedOpCost;
 use super::lang::{FusedKind, Leaf, LeafInfo, NnAnalysis, NnEGraph, NnLang, Param};
-use super::rules::rules;
+use super::rules::{rules, RuleOptions};
 use crate::transforms::canonicalize::remove_unused_pure_ops;
 use egg::{Extractor, Id, Runner, StopReason};
 use std::collections::{BTreeMap, HashMap};
@@ -63,9 +63,9 @@ pub struct FuseOutcome {
     pub fused: BTreeMap<FusedKind, u64>,
 }
 
-/// Fuses the decomposed ops of `f`'s body; errors are internal (a rule that
-/// does not parse).
-pub fn fuse_function(f: &mut Function, limits: FuseLimits) -> Result<FuseOutcome, String> {
+/// Fuses the decomposed ops of `f`'s body with the rules `options` turns
+/// on; errors are internal (a rule that does not parse).
+pub fn fuse_function(f: &mut Function, limits: FuseLimits, options: RuleOptions) -> Result<FuseOutcome, String> {
     let graph = to_egraph(f);
     if graph.results.is_empty() {
         return Ok(FuseOutcome::default());
@@ -75,7 +75,7 @@ pub fn fuse_function(f: &mut Function, limits: FuseLimits) -> Result<FuseOutcome
         .with_iter_limit(limits.iterations)
         .with_node_limit(limits.nodes)
         .with_time_limit(limits.time)
-        .run(&rules()?);
+        .run(&rules(options)?);
     let egraph = runner.egraph;
     let mut outcome = FuseOutcome {
         nodes: egraph.total_number_of_nodes(),
@@ -207,6 +207,7 @@ fn node_builder(f: &Function, op: Op) -> Option<NodeBuilder> {
         "nn.erf" => NodeBuilder::Unary(NnLang::Erf),
         "nn.tanh" => NodeBuilder::Unary(NnLang::Tanh),
         "nn.exp" => NodeBuilder::Unary(NnLang::Exp),
+        "nn.sigmoid" => NodeBuilder::Unary(NnLang::Sigmoid),
         "nn.reduce_mean" => NodeBuilder::Reduce(NnLang::ReduceMean, reduce_param(f, op)?),
         "nn.reduce_sum" => NodeBuilder::Reduce(NnLang::ReduceSum, reduce_param(f, op)?),
         "nn.reduce_max" => NodeBuilder::Reduce(NnLang::ReduceMax, reduce_param(f, op)?),
@@ -313,8 +314,9 @@ impl<'a> WriteBack<'a> {
     fn build(&mut self, id: Id, node: &NnLang, anchor: Op, at: u32) -> Option<Value> {
         let ty = Type::Tensor(self.egraph[id].data.ty.clone()?);
         let (def, operands, attrs): (&'static OpDef, Vec<Id>, Vec<(&str, Attribute)>) = match node {
-            NnLang::Gelu([x]) => (&nn::GELU, vec![*x], Vec::new()),
+            NnLang::Gelu([x]) | NnLang::GeluSigmoid([x]) => (&nn::GELU, vec![*x], Vec::new()),
             NnLang::GeluTanh([x]) => (&nn::GELU, vec![*x], vec![("approximate", Attribute::Str("tanh".into()))]),
+            NnLang::Silu([x]) => (&nn::SILU, vec![*x], Vec::new()),
             NnLang::Softmax([x, axis]) => (&nn::SOFTMAX, vec![*x], vec![("axis", self.axis_attr(*axis)?)]),
             NnLang::LayerNorm([x, scale, bias, axis, eps]) => {
                 let eps = match self.param(*eps)? {

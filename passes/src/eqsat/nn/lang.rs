@@ -1,4 +1,5 @@
-//! The e-graph language of the nn dialect's float arithmetic, its
+//! The e-graph language of the nn dialect's float arithmetic (and the
+//! fused ops LayerNorm, GELU, SiLU and Softmax), its
 //! parameters (reduction axes, softmax axis, epsilon) and the analysis that
 //! carries each class's tensor type and, for single-element constants,
 //! their value.
@@ -25,6 +26,7 @@ define_language! {
         "erf" = Erf([Id; 1]),
         "tanh" = Tanh([Id; 1]),
         "exp" = Exp([Id; 1]),
+        "sigmoid" = Sigmoid([Id; 1]),
         "reduce-mean" = ReduceMean([Id; 2]),
         "reduce-sum" = ReduceSum([Id; 2]),
         "reduce-max" = ReduceMax([Id; 2]),
@@ -32,6 +34,9 @@ define_language! {
         "softmax" = Softmax([Id; 2]),
         "gelu" = Gelu([Id; 1]),
         "gelu-tanh" = GeluTanh([Id; 1]),
+        // x * sigmoid(1.702 x), fused to the erf GELU only when asked
+        "gelu-sigmoid" = GeluSigmoid([Id; 1]),
+        "silu" = Silu([Id; 1]),
         // input, scale, bias, first normalized axis, epsilon
         "layer-norm" = LayerNorm([Id; 5]),
         Param(Param),
@@ -45,6 +50,10 @@ pub enum FusedKind {
     LayerNorm,
     Gelu,
     GeluTanh,
+    /// `x * sigmoid(1.702 x)` replaced by the erf GELU it approximates
+    /// (only with the `gelu-sigmoid` option).
+    GeluSigmoid,
+    Silu,
     Softmax,
 }
 
@@ -55,6 +64,8 @@ impl NnLang {
             NnLang::LayerNorm(_) => Some(FusedKind::LayerNorm),
             NnLang::Gelu(_) => Some(FusedKind::Gelu),
             NnLang::GeluTanh(_) => Some(FusedKind::GeluTanh),
+            NnLang::GeluSigmoid(_) => Some(FusedKind::GeluSigmoid),
+            NnLang::Silu(_) => Some(FusedKind::Silu),
             NnLang::Softmax(_) => Some(FusedKind::Softmax),
             _ => None,
         }

@@ -16,3 +16,4 @@ pub mod rules;
 
 pub use convert::{fuse_function, FuseLimits, FuseOutcome};
 pub use lang::{FusedKind, NnLang};
+pub use rules::RuleOptions;

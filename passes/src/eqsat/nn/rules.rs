@@ -5,7 +5,10 @@
 //! Commutativity of add and mul lets one pattern match both operand orders.
 //!
 //! Rule families (kebab-case names): `layer-norm-*`, `gelu-erf-*`,
-//! `gelu-tanh-*`, `softmax-*`, and `add-commute`, `mul-commute`.
+//! `gelu-tanh-*`, `softmax-*`, `silu`, and `add-commute`, `mul-commute`; with
+//! [`RuleOptions::gelu_sigmoid`] also `gelu-sigmoid`, which replaces the
+//! approximation `x * sigmoid(1.702 x)` by the erf GELU (a change of the
+//! function by up to 0.02, so never by default).
 //!
 //! Invariants: an applier only adds a fused node whose result has the type
 //! of the matched class (so no broadcast changes the shape) and whose
@@ -27,15 +30,36 @@ const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 /// The cubic coefficient of tanh-GELU.
 const GELU_CUBIC: f64 = 0.044715;
 
-/// Every rule of `fuse`, in a fixed order.
-pub fn rules() -> Result<Vec<NnRewrite>, String> {
+/// The scale inside sigmoid-GELU, `x * sigmoid(1.702 x)`.
+const GELU_SIGMOID_SCALE: f64 = 1.702;
+
+/// Which optional rules are on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleOptions {
+    /// `gelu-sigmoid`: `x * sigmoid(1.702 x)` becomes the erf GELU.
+    pub gelu_sigmoid: bool,
+}
+
+/// Every rule of `fuse` that `options` turns on, in a fixed order.
+pub fn rules(options: RuleOptions) -> Result<Vec<NnRewrite>, String> {
     let mut out = vec![
         rewrite!("add-commute"; "(add ?a ?b)" => "(add ?b ?a)"),
         rewrite!("mul-commute"; "(mul ?a ?b)" => "(mul ?b ?a)"),
     ];
     layer_norm_rules(&mut out)?;
     gelu_rules(&mut out)?;
+    if options.gelu_sigmoid {
+        let consts = vec![(var("?c")?, GELU_SIGMOID_SCALE)];
+        let fuse = Fuse { kind: FusedKind::GeluSigmoid, consts, vars: Vars::new()? };
+        rule(&mut out, "gelu-sigmoid", "(mul ?x (sigmoid (mul ?x ?c)))", fuse)?;
+    }
     softmax_rules(&mut out)?;
+    rule(
+        &mut out,
+        "silu",
+        "(mul ?x (sigmoid ?x))",
+        Fuse { kind: FusedKind::Silu, consts: Vec::new(), vars: Vars::new()? },
+    )?;
     Ok(out)
 }
 
@@ -148,6 +172,8 @@ impl Applier<NnLang, NnAnalysis> for Fuse {
         let node = match self.kind {
             FusedKind::Gelu => Some(NnLang::Gelu([x])),
             FusedKind::GeluTanh => Some(NnLang::GeluTanh([x])),
+            FusedKind::GeluSigmoid => Some(NnLang::GeluSigmoid([x])),
+            FusedKind::Silu => Some(NnLang::Silu([x])),
             FusedKind::Softmax => softmax_axis(egraph, x, subst[self.vars.axes]).map(|a| {
                 let axis = egraph.add(NnLang::Param(Param::Axis(a)));
                 NnLang::Softmax([x, axis])
@@ -234,13 +260,14 @@ mod tests {
 
     #[test]
     fn rules_parse_and_have_distinct_kebab_case_names() {
-        let rules = rules().unwrap();
+        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 1);
+        let rules = rules(RuleOptions { gelu_sigmoid: true }).unwrap();
         let mut names: Vec<String> = rules.iter().map(|r| r.name.to_string()).collect();
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')), "{names:?}");
         let n = names.len();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(n, 2 + 2 + 6 + 6 + 2);
+        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 1);
     }
 }

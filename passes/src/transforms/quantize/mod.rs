@@ -180,7 +180,7 @@ as a 32-bit bias, then a `quant.requantize` to the result's activation type; a m
 activations is quantized per tensor; adds, subtractions, multiplications and divisions whose \
 operands are already quantized (or single constants, represented exactly) become \
 `quant.qadd`/`quant.qmul`; reshapes and transposes move quantized integers; softmax, GELU, \
-LayerNorm, sigmoid, tanh, exp, reciprocal and sqrt become their `quant.*` counterparts when the \
+LayerNorm, sigmoid, SiLU, tanh, exp, reciprocal and sqrt become their `quant.*` counterparts when the \
 context registers them. Every other op stays in float, fed by `quant.dequantize` and feeding \
 the next `quant.quantize`. The option values set the base precision over the top level of the \
 `config` TOML file, whose `[[layer]]` rules override it for ops whose location matches a glob \

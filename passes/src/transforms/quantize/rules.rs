@@ -36,6 +36,7 @@ pub const NONLINEAR: &[(&str, &str)] = &[
     ("nn.gelu", "quant.gelu"),
     ("nn.layer_norm", "quant.layer_norm"),
     ("nn.sigmoid", "quant.sigmoid"),
+    ("nn.silu", "quant.silu"),
     ("nn.tanh", "quant.tanh"),
     ("nn.exp", "quant.exp"),
     ("nn.reciprocal", "quant.reciprocal"),
