@@ -9,7 +9,7 @@
 
 use crate::pipeline::{Pipeline, PipelineEntry};
 use crate::transforms::{
-    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference,
+    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference, tile_and_pack,
 };
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
@@ -58,6 +58,7 @@ impl PassRegistry {
         r.register(|| Box::new(dce::Dce));
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(fuse::Fuse::default()));
+        r.register(|| Box::new(tile_and_pack::TileAndPack::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
         r.register(|| Box::new(quantize::Quantize::default()));

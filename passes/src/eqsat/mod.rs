@@ -7,3 +7,4 @@
 //! and the rewritten IR are byte-identical run to run.
 
 pub mod nn;
+pub mod tile;

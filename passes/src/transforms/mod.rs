@@ -15,6 +15,7 @@ pub mod legalize_onnx;
 pub mod lower_nonlinear;
 pub mod quantize;
 pub mod shape_inference;
+pub mod tile_and_pack;
 
 #[cfg(test)]
 pub(crate) mod testing;
