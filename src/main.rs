@@ -10,6 +10,7 @@
 mod accuracy_cmd;
 mod boards_cmd;
 mod compile_cmd;
+mod explore_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -169,6 +170,8 @@ enum Command {
     Boards(boards_cmd::BoardsArgs),
     /// Quantize an ONNX model and write a Vitis HLS project checked against golden outputs.
     Compile(compile_cmd::CompileArgs),
+    /// Search activation bits and engine parameters for target frame rates (VAQF).
+    Explore(explore_cmd::ExploreArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,6 +208,7 @@ fn main() -> ExitCode {
         Command::Accuracy(args) => accuracy_cmd::run(&args),
         Command::Boards(args) => boards_cmd::run(&args),
         Command::Compile(args) => compile_cmd::run(&args),
+        Command::Explore(args) => explore_cmd::run(&args),
     };
     ExitCode::from(code)
 }
