@@ -18,13 +18,16 @@ use weft_ir::hwcost::Resources;
 use weft_ir::{Attribute, Diagnostic, Function, SourceMap, Tensor};
 use weft_passes::transforms::tile_and_pack::Target;
 
+/// FPS of the best design per activation bits.
+pub type FpsByBits = Vec<(u64, f64)>;
+
 /// The quantization scheme, and FPS per bits when `--fps` searched it.
 pub fn scheme(
     args: &CompileArgs,
     target: Target,
     golden: &[(String, Tensor)],
     sources: &mut SourceMap,
-) -> Result<(String, Vec<(u64, f64)>), Vec<Diagnostic>> {
+) -> Result<(String, FpsByBits), Vec<Diagnostic>> {
     if let Some(q) = &args.quant {
         return Ok((q.clone(), Vec::new()));
     }
