@@ -10,6 +10,7 @@
 mod accuracy_cmd;
 mod boards_cmd;
 mod compile_cmd;
+mod explore_cmd;
 mod import_cmd;
 mod info_cmd;
 mod opt_cmd;
@@ -181,6 +182,8 @@ enum Command {
     /// Report the hardware of a quantized model: the nonlinear units with and without sharing (--nonlinear).
     #[command(after_help = REPORT_EXAMPLES)]
     Report(report_cmd::ReportArgs),
+    /// Search activation bits and engine parameters for target frame rates (VAQF).
+    Explore(explore_cmd::ExploreArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,6 +221,7 @@ fn main() -> ExitCode {
         Command::Boards(args) => boards_cmd::run(&args),
         Command::Compile(args) => compile_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args),
+        Command::Explore(args) => explore_cmd::run(&args),
     };
     ExitCode::from(code)
 }

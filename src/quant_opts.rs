@@ -137,6 +137,14 @@ pub fn quantize_module(
     Ok(cx.warnings)
 }
 
+/// Lowers the quant nonlinear ops of `module` with a configured
+/// `lower-nonlinear` (from [`parse_nonlinear`]), then `dce`.
+pub fn lower_nonlinear(module: &mut Module, ctx: &Context, lower: LowerNonlinear) -> Result<(), Vec<Diagnostic>> {
+    let mut cx = PassContext::new(ctx);
+    run_pass(&mut lower.clone(), module, &mut cx)?;
+    run_pipeline(module, ctx, "dce")
+}
+
 /// Runs one configured pass and verifies the module after it; errors are
 /// prefixed with the pass's name.
 fn run_pass(pass: &mut dyn Pass, module: &mut Module, cx: &mut PassContext) -> Result<(), Vec<Diagnostic>> {

@@ -6,3 +6,4 @@
 pub mod boards;
 pub mod hls;
 pub mod jit;
+pub mod report;

@@ -10,6 +10,7 @@
 use crate::pipeline::{Pipeline, PipelineEntry};
 use crate::transforms::{
     canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference, share_nonlinear,
+    tile_and_pack,
 };
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
@@ -58,6 +59,7 @@ impl PassRegistry {
         r.register(|| Box::new(dce::Dce));
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(fuse::Fuse::default()));
+        r.register(|| Box::new(tile_and_pack::TileAndPack::default()));
         r.register(|| Box::new(legalize_onnx::LegalizeOnnx::default()));
         r.register(|| Box::new(lower_nonlinear::LowerNonlinear::default()));
         r.register(|| Box::new(share_nonlinear::ShareNonlinear::default()));
@@ -212,7 +214,8 @@ mod tests {
                 "lower-nonlinear",
                 "quantize",
                 "shape-inference",
-                "share-nonlinear"
+                "share-nonlinear",
+                "tile-and-pack"
             ]
         );
         assert!(r.list().iter().all(|p| !p.1.is_empty()));

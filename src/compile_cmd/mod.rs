@@ -15,11 +15,13 @@
 //! directory; usage errors exit with 2; the project directory appears
 //! complete or not at all.
 
+mod report;
+
 use crate::import_cmd::{import_file, import_options, InputShape};
-use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{lower_nonlinear, parse_nonlinear, parse_quant, quantize_module, run_pipeline};
 use std::path::PathBuf;
 use weft_backends::boards;
-use weft_backends::hls::{self, HlsOptions, Tiling};
+use weft_backends::hls::{self, HlsOptions};
 use weft_frontend::import::DEFAULT_INLINE_LIMIT;
 use weft_ir::diag::render_all;
 use weft_ir::interp::input_names;
@@ -31,8 +33,22 @@ pub struct CompileArgs {
     #[arg(value_name = "MODEL")]
     pub input: PathBuf,
     /// The quantization: wXaY (e.g. w8a8, w1a8, w4a4) or a TOML file (spec/quant.md).
-    #[arg(long, value_name = "SCHEME")]
-    pub quant: String,
+    /// Without it, --fps and --weights choose the activation bits.
+    #[arg(long, value_name = "SCHEME", required_unless_present = "fps", conflicts_with = "fps")]
+    pub quant: Option<String>,
+    /// A target frame rate: the highest activation bits (4..16) whose best
+    /// design meets it (spec/perf.md) are chosen; needs --weights.
+    #[arg(long, value_name = "FPS", requires = "weights", value_parser = crate::explore_cmd::parse_positive)]
+    pub fps: Option<f64>,
+    /// Weight bits with --fps: 1 (binary) .. 16.
+    #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub weights: Option<u64>,
+    /// The accelerator clock in MHz (default: the board's).
+    #[arg(long, value_name = "MHZ", value_parser = crate::explore_cmd::parse_positive)]
+    pub clock: Option<f64>,
+    /// The utilization cap of every resource for tile-and-pack, in (0, 1].
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.8, value_parser = crate::explore_cmd::parse_cap)]
+    pub cap: f64,
     /// Golden inputs: a directory with one NAME.npy per input (or of such
     /// directories; the first is used). They fix the input shapes, and the
     /// testbench checks the C simulation on them.
@@ -85,15 +101,20 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
         )));
     }
     let board = boards::resolve(&args.board, sources).map_err(|d| vec![d])?;
-    let mut spec = parse_quant(&args.quant).map_err(|d| vec![d])?;
+    let target = crate::explore_cmd::target_of(&board, args.clock, args.cap);
+    let golden_inputs = crate::samples::first_sample(&args.inputs).map_err(|e| error(format!("--inputs: {e}")))?;
+    let (scheme, fps_by_bits) = report::scheme(args, target, &golden_inputs, sources)?;
+    let mut spec = parse_quant(&scheme).map_err(|d| vec![d])?;
     spec.nonlinear = parse_nonlinear(&args.nonlinear).map_err(|d| vec![d])?;
     if spec.nonlinear.lower.is_none() {
         return Err(error("--nonlinear float: the HLS backend needs integer nonlinear ops (quark, ibert, lut)"));
     }
-    let golden_inputs = crate::samples::first_sample(&args.inputs).map_err(|e| error(format!("--inputs: {e}")))?;
     let ctx = crate::context();
-    let mut module = build_program(args, &ctx, sources, &golden_inputs, &spec)?;
+    let tile = report::tile_and_pack_text(target);
+    let mut module = build_program(args, &ctx, sources, &golden_inputs, spec.clone(), &tile)?;
     let main = main_index(&module)?;
+    let engines = report::take_engines(&mut module.funcs[main]);
+    let tiling = report::tiling(&engines);
     let inputs = ordered_inputs(&module.funcs[main], golden_inputs)?;
     let outputs = golden_outputs(&module, &module.funcs[main], inputs.clone())?;
     let name = args.output.file_name().map_or_else(|| "weft_project".into(), |n| n.to_string_lossy().into_owned());
@@ -102,11 +123,16 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
         board: board.name.clone(),
         part: board.part.clone(),
         clock_ns: 1000.0 / board.clock_mhz,
-        tiling: Tiling::default(),
+        tiling,
         description: format!("--quant {} --nonlinear {}", spec.text, spec.nonlinear.text),
     };
     module.name.get_or_insert_with(|| "main".into());
-    let project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
+    let mut project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
+    let rep = report::build(&board, target.platform.clock_mhz, &engines, fps_by_bits);
+    project.files.push(("report.txt".into(), weft_backends::report::text(&rep).into_bytes()));
+    project.files.push(("report.json".into(), weft_backends::report::json(&rep).into_bytes()));
+    project.files.push(("report.html".into(), weft_backends::report::html(&rep).into_bytes()));
+    project.summary.push_str(&format!("model: {:.2} FPS at {:.0} MHz (report.txt)\n", rep.fps, rep.clock_mhz));
     hls::write_project(&args.output, &project, args.force).map_err(error)?;
     Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
 }
@@ -117,7 +143,8 @@ fn build_program(
     ctx: &Context,
     sources: &mut SourceMap,
     golden: &[(String, Tensor)],
-    spec: &crate::quant_opts::QuantSpec,
+    mut spec: crate::quant_opts::QuantSpec,
+    tile_and_pack: &str,
 ) -> Result<Module, Vec<Diagnostic>> {
     let shapes: Vec<InputShape> =
         golden.iter().map(|(n, t)| InputShape { name: n.clone(), dims: t.shape.clone() }).collect();
@@ -130,8 +157,14 @@ fn build_program(
         }
         None => None,
     };
-    let warnings = quantize_module(&mut module, ctx, spec, samples)?;
+    // tile-and-pack sees the quant nonlinear ops before they are lowered.
+    let lower = spec.nonlinear.lower.take();
+    let warnings = quantize_module(&mut module, ctx, &spec, samples)?;
     eprint!("{}", render_all(&warnings, sources));
+    run_pipeline(&mut module, ctx, tile_and_pack)?;
+    if let Some(lower) = lower {
+        lower_nonlinear(&mut module, ctx, lower)?;
+    }
     run_pipeline(&mut module, ctx, "canonicalize,cse,dce")?;
     Ok(module)
 }

@@ -10,9 +10,14 @@
 //! are exact and deterministic; BRAM is counted in 18 Kb halves
 //! ([`Resources::bram18`]) and reported as BRAM36 tiles.
 
+pub mod engines;
+pub mod latency;
+#[cfg(test)]
+mod perf_tests;
 mod primitive;
 #[cfg(test)]
 mod tests;
+pub mod workload;
 
 pub use primitive::{
     adder, barrel_shifter, comparator, divider, exp2, isqrt, lod, log2, lut_multiplier, multiplier, poly2, table,

@@ -8,3 +8,4 @@
 
 pub mod nl;
 pub mod nn;
+pub mod tile;

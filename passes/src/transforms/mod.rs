@@ -16,6 +16,7 @@ pub mod lower_nonlinear;
 pub mod quantize;
 pub mod shape_inference;
 pub mod share_nonlinear;
+pub mod tile_and_pack;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -11,6 +11,8 @@
 //! them; a unit's `primitives` rows are `[kind, a, b, out, modes]` with
 //! non-negative integers.
 
+pub mod engine;
+
 use super::nn::common::int_attr;
 use super::{Arity, AttrKind, AttrSpec, Dialect, OpDef, OpInfo, Trait};
 use crate::attr::Attribute;
@@ -133,7 +135,7 @@ pub static DIALECT: Dialect = Dialect {
 (primitives, widths, lanes, modes, estimated resources) and `hw.apply` ends the nl program of \
 each nonlinear op with the unit and mode that execute it. hw ops do not change what a program \
 computes: the interpreter and the JIT give the same bits with and without them.",
-    ops: &[UNIT, APPLY],
+    ops: &[UNIT, APPLY, engine::ENGINE],
 };
 
 #[cfg(test)]
