@@ -130,7 +130,7 @@ pub fn choice_json(cx: &Context, c: &Choice) -> Value {
         .map(|t| {
             let cos = cx.accuracy.iter().find(|a| a.0 == t.act_bits).map(|a| a.1);
             json!({"act_bits": t.act_bits, "fps": t.best.map(|b| b.fps), "meets": t.fps() >= c.target_fps,
-                   "cosine": cos, "designs": t.designs, "search_us": t.micros})
+                   "cosine": cos, "designs": t.designs})
         })
         .collect();
     let (fps, resources, utilization, params_v) = match &c.chosen {

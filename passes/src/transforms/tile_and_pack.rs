@@ -201,7 +201,9 @@ fn bits_option(value: &str) -> Result<u64, String> {
 }
 
 impl TileAndPack {
-    /// The precision of `f`: the options, else its `quant.qmatmul` operands, else 8 bits.
+    /// The precision of `f`: the options, else its `quant.qmatmul` operands
+    /// (the widest constant right operand for weights, the widest other operand
+    /// for activations), else 8 bits.
     pub fn precision(&self, f: &Function) -> Precision {
         let (mut w, mut a) = (0, 0);
         for op in f.walk() {
@@ -211,7 +213,14 @@ impl TileAndPack {
             }
             let width = |i: usize| data.operands.get(i).and_then(|&v| f.value_type(v).as_tensor()).map(|t| &t.elem);
             a = a.max(elem_bits(width(0)));
-            w = w.max(elem_bits(width(1)));
+            // Only a constant right operand is a weight; attention's
+            // (QK^T, AV) is an activation.
+            let rhs_is_weight = data.operands.get(1).is_some_and(|&v| weft_ir::hwcost::workload::is_weight(f, v));
+            if rhs_is_weight {
+                w = w.max(elem_bits(width(1)));
+            } else {
+                a = a.max(elem_bits(width(1)));
+            }
         }
         let pick = |opt: u64, found: u64| {
             if opt > 0 {
