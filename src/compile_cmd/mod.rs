@@ -132,7 +132,9 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     project.files.push(("report.txt".into(), weft_backends::report::text(&rep).into_bytes()));
     project.files.push(("report.json".into(), weft_backends::report::json(&rep).into_bytes()));
     project.files.push(("report.html".into(), weft_backends::report::html(&rep).into_bytes()));
-    project.summary.push_str(&format!("model: {:.2} FPS at {:.0} MHz (report.txt)\n", rep.fps, rep.clock_mhz));
+    project.summary.push('\n');
+    project.summary.push_str(&weft_backends::report::text(&rep));
+    project.summary.push_str("(report.txt, report.json, report.html; `make csim` runs the C simulation)\n");
     hls::write_project(&args.output, &project, args.force).map_err(error)?;
     Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
 }

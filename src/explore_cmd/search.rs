@@ -23,7 +23,6 @@ pub const MAX_BITS: u64 = 16;
 pub struct Tried {
     pub act_bits: u64,
     pub best: Option<Chosen>,
-    pub micros: u64,
     pub designs: u64,
 }
 
@@ -78,7 +77,7 @@ impl<'a> Searcher<'a> {
             units: default_units(act_bits),
         };
         let out = search(&problem, TileLimits::default());
-        let t = Tried { act_bits, best: out.best, micros: out.stats.micros, designs: out.stats.designs };
+        let t = Tried { act_bits, best: out.best, designs: out.stats.designs };
         self.cache.insert(act_bits, t.clone());
         t
     }
