@@ -12,23 +12,23 @@ fn model() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testsuite/models/vit_tiny_opset17.onnx").display().to_string()
 }
 
+fn report(extra: &[&str]) -> serde_json::Value {
+    let m = model();
+    let mut args = vec!["report", &m, "--quant", "w8a8", "--nonlinear", "--json", "--lanes", "4"];
+    args.extend_from_slice(&["--input-shape", "pixel_values=1x3x32x32"]);
+    args.extend_from_slice(extra);
+    let o = weft(&args);
+    assert_eq!(code(&o), 0, "{}", cli_util::stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("JSON")
+}
+
+fn lut_ff(d: &serde_json::Value) -> u64 {
+    d["lut"].as_u64().unwrap_or(0) + d["ff"].as_u64().unwrap_or(0)
+}
+
 #[test]
 fn json_has_shared_and_unshared_resources() {
-    let m = model();
-    let o = weft(&[
-        "report",
-        &m,
-        "--quant",
-        "w8a8",
-        "--nonlinear",
-        "--json",
-        "--lanes",
-        "4",
-        "--input-shape",
-        "pixel_values=1x3x32x32",
-    ]);
-    assert_eq!(code(&o), 0, "{}", cli_util::stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let v = report(&[]);
     for design in ["shared", "unshared"] {
         let d = &v["nonlinear"][design];
         for key in ["lut", "ff", "dsp", "bram"] {
@@ -36,7 +36,35 @@ fn json_has_shared_and_unshared_resources() {
         }
         assert!(d["lut"].as_u64().unwrap_or(0) > 0, "{design} has LUTs");
     }
+    // A wXaY scheme quantizes the nonlinear inputs at Y bits, as QUARK does.
+    assert_eq!(v["wide_acts"], 8, "{v}");
+    let kinds = v["nonlinear"]["kinds"].as_array().expect("kinds");
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| k["bits"] == 8), "{v}");
     assert_eq!(v["nonlinear"]["shared"]["methods"]["softmax"], "quark", "{v}");
+    // QUARK's setting is always reported: every kind quark, and one shared
+    // unit is smaller than one unit per kind with the same methods.
+    let q = &v["nonlinear"]["quark_setting"];
+    let methods = q["shared"]["methods"].as_object().expect("methods");
+    assert_eq!(methods.len(), kinds.len(), "{q}");
+    assert!(methods.values().all(|m| m == "quark"), "{q}");
+    assert!(lut_ff(&q["shared"]) < lut_ff(&q["unshared_same_methods"]), "{q}");
+}
+
+#[test]
+fn methods_and_wide_acts_reach_the_plan() {
+    let v = report(&["--methods", "ibert", "--wide-acts", "12"]);
+    assert_eq!(v["methods"], "ibert", "{v}");
+    assert_eq!(v["wide_acts"], 12, "{v}");
+    let kinds = v["nonlinear"]["kinds"].as_array().expect("kinds");
+    assert!(kinds.iter().all(|k| k["bits"] == 12), "{v}");
+    let methods = v["nonlinear"]["shared"]["methods"].as_object().expect("methods");
+    assert!(!methods.is_empty() && methods.values().all(|m| m == "ibert"), "{v}");
+}
+
+#[test]
+fn an_unknown_method_is_a_usage_error() {
+    let o = weft(&["report", &model(), "--quant", "w8a8", "--nonlinear", "--methods", "cordic"]);
+    assert_eq!(code(&o), 2);
 }
 
 #[test]

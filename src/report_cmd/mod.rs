@@ -19,7 +19,8 @@ use std::time::Instant;
 use weft_frontend::import::DEFAULT_INLINE_LIMIT;
 use weft_ir::diag::render_all;
 use weft_ir::{Diagnostic, Module, SourceMap, Span};
-use weft_passes::transforms::lower_nonlinear::LowerNonlinear;
+use weft_passes::transforms::lower_nonlinear::{LowerNonlinear, Method};
+use weft_passes::transforms::quantize::scheme::parse_scheme;
 use weft_passes::transforms::share_nonlinear::{plan_function, ShareOptions, SharePlan};
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +40,15 @@ pub struct ReportArgs {
     /// Elements per cycle of each nonlinear unit.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub lanes: u64,
+    /// Pin every op kind to one method (quark, ibert, lut) instead of
+    /// letting share-nonlinear choose; QUARK's setting is always reported too.
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub methods: Option<Method>,
+    /// Bits of the activations other than matmul inputs (the nonlinear
+    /// ops' inputs among them). Default with a wXaY scheme: Y, as in
+    /// QUARK's WxAy (with a TOML file: what it says).
+    #[arg(long = "wide-acts", value_name = "BITS", value_parser = clap::value_parser!(u8).range(4..=16))]
+    pub wide_acts: Option<u8>,
     /// Calibration samples (a directory of NAME.npy, or of such directories).
     #[arg(long, value_name = "DIR")]
     pub calibrate: Option<PathBuf>,
@@ -51,12 +61,23 @@ pub struct ReportArgs {
     pub input_shapes: Vec<InputShape>,
 }
 
+fn parse_method(text: &str) -> Result<Method, String> {
+    Method::parse(text)
+}
+
 /// What the report shows for one model.
 pub struct NonlinearReport {
     pub model: String,
     pub scheme: String,
     pub lanes: u64,
+    /// The bits of the nonlinear ops' inputs the quantizer was asked for.
+    pub wide_acts: u8,
+    /// `--methods`, when given.
+    pub pinned: Option<Method>,
+    /// share-nonlinear's plan (each kind's method chosen, or `--methods`).
     pub plan: SharePlan,
+    /// QUARK's setting: every kind pinned to `quark`, or why it cannot be.
+    pub quark: Result<SharePlan, String>,
     /// Wall time of planning (inventories, e-graph, choice).
     pub plan_seconds: f64,
 }
@@ -79,6 +100,13 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
 }
 
+/// A diagnostic of the pinned plan in one line: its message and why the
+/// pinned method cannot serve.
+fn why_not(d: &Diagnostic) -> String {
+    let notes = d.notes.iter().take(1);
+    std::iter::once(d.message.as_str()).chain(notes.map(|n| n.message.as_str())).collect::<Vec<_>>().join(": ")
+}
+
 fn error(message: impl Into<String>) -> Vec<Diagnostic> {
     vec![Diagnostic::error(message, Span::NONE)]
 }
@@ -90,6 +118,13 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
     // share-nonlinear plans the quant nonlinear ops themselves: they stay
     // unlowered here.
     spec.nonlinear = parse_nonlinear("float").map_err(|d| vec![d])?;
+    let base = &mut spec.file.config.base;
+    match args.wide_acts {
+        Some(bits) => base.wide_acts = bits,
+        None if parse_scheme(&args.quant).is_ok() => base.wide_acts = base.acts,
+        None => {}
+    }
+    let wide_acts = base.wide_acts.max(base.acts);
     let mut module = load(args, &ctx, sources)?;
     let samples = match &args.calibrate {
         Some(dir) => {
@@ -100,15 +135,22 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
     };
     let warnings = quantize_module(&mut module, &ctx, &spec, samples)?;
     eprint!("{}", render_all(&warnings, sources));
-    let options = ShareOptions { lanes: args.lanes, ..ShareOptions::default() };
+    let mut options = ShareOptions { lanes: args.lanes, ..ShareOptions::default() };
+    options.pin_all(args.methods);
     let start = Instant::now();
     let plan = plan_module(&module, &options)?;
+    let plan_seconds = start.elapsed().as_secs_f64();
+    options.pin_all(Some(Method::Quark));
+    let quark = plan_module(&module, &options).map_err(|ds| ds.iter().map(why_not).collect::<Vec<_>>().join("; "));
     Ok(NonlinearReport {
         model: args.model.display().to_string(),
         scheme: spec.text.clone(),
         lanes: args.lanes,
+        wide_acts,
+        pinned: args.methods,
         plan,
-        plan_seconds: start.elapsed().as_secs_f64(),
+        quark,
+        plan_seconds,
     })
 }
 

@@ -8,6 +8,7 @@ use super::NonlinearReport;
 use std::fmt::Write as _;
 use weft_ir::hwcost::Resources;
 use weft_passes::transforms::share_nonlinear::choose::Choice;
+use weft_passes::transforms::share_nonlinear::SharePlan;
 
 /// QUARK's Table IV (paper; ZCU102): design, LUT, FF, DSP (totals).
 const TABLE_IV: [(&str, u64, u64, u64); 3] = [
@@ -37,10 +38,37 @@ fn saving(shared: Resources, unshared: Resources) -> f64 {
     }
 }
 
+/// The designs of one plan: shared, each kind alone, and their totals.
+fn designs(out: &mut String, title: &str, p: &SharePlan) {
+    let _ = writeln!(out, "\n  {:<34} {:>9} {:>9} {:>6} {:>7}  ({title})", "design", "LUT", "FF", "DSP", "BRAM36");
+    row(out, "shared (one unit)", p.shared.cost, &methods(&p.shared));
+    for c in &p.unshared {
+        row(out, &format!("  alone: {}", methods(c)), c.cost, "");
+    }
+    let unshared = total(&p.unshared);
+    row(out, "unshared (each kind its best)", unshared, "");
+    let separate = total(&p.separate);
+    row(out, "unshared (shared's methods)", separate, "");
+    let _ = writeln!(
+        out,
+        "  sharing saves {:.1}% of LUT + FF against each kind's best unit, {:.1}% against the same methods unshared",
+        saving(p.shared.cost, unshared),
+        saving(p.shared.cost, separate)
+    );
+}
+
 pub fn table(r: &NonlinearReport) -> String {
     let p = &r.plan;
     let mut out = String::new();
-    let _ = writeln!(out, "nonlinear hardware of {} ({}), {} lanes per unit", r.model, r.scheme, r.lanes);
+    let _ = writeln!(
+        out,
+        "nonlinear hardware of {} ({}, nonlinear inputs {} bits), {} lanes per unit, methods: {}",
+        r.model,
+        r.scheme,
+        r.wide_acts,
+        r.lanes,
+        r.pinned.map_or("chosen per kind", |m| m.name())
+    );
     let s = &p.saturation;
     let _ = writeln!(
         out,
@@ -76,21 +104,19 @@ pub fn table(r: &NonlinearReport) -> String {
             errs.join(" / ")
         );
     }
-    let _ = writeln!(out, "\n  {:<34} {:>9} {:>9} {:>6} {:>7}", "design", "LUT", "FF", "DSP", "BRAM36");
-    row(&mut out, "shared (one unit)", p.shared.cost, &methods(&p.shared));
-    for c in &p.unshared {
-        row(&mut out, &format!("  alone: {}", methods(c)), c.cost, "");
+    let title = match r.pinned {
+        Some(m) => format!("every kind {}", m.name()),
+        None => "methods chosen by share-nonlinear".to_string(),
+    };
+    designs(&mut out, &title, p);
+    match &r.quark {
+        // The plan above is QUARK's setting already.
+        Ok(_) if r.pinned.is_some_and(|m| m.name() == "quark") => {}
+        Ok(q) => designs(&mut out, "QUARK's setting: every kind quark", q),
+        Err(why) => {
+            let _ = writeln!(out, "\n  QUARK's setting (every kind quark) is not possible: {why}");
+        }
     }
-    let unshared = total(&p.unshared);
-    row(&mut out, "unshared (each kind its best)", unshared, "");
-    let separate = total(&p.separate);
-    row(&mut out, "unshared (shared's methods)", separate, "");
-    let _ = writeln!(
-        out,
-        "\n  sharing saves {:.1}% of LUT + FF against each kind's best unit, {:.1}% against the same methods unshared",
-        saving(p.shared.cost, unshared),
-        saving(p.shared.cost, separate)
-    );
     let _ = writeln!(out, "\n  QUARK Table IV (paper, ZCU102, softmax + GELU + layer norm):");
     for (name, lut, ff, dsp) in TABLE_IV {
         row(&mut out, name, Resources::new(lut, ff, dsp, 0), "");
@@ -143,26 +169,39 @@ pub fn json(r: &NonlinearReport) -> String {
             )
         })
         .collect();
+    let quark = match &r.quark {
+        Ok(q) => format!(
+            "{{\"shared\": {{{}, \"methods\": {{{}}}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}}}",
+            resources_json(q.shared.cost),
+            methods_json(&q.shared),
+            resources_json(total(&q.separate)),
+            units_json(&q.separate)
+        ),
+        Err(why) => format!("{{\"error\": {why:?}}}"),
+    };
     let s = &p.saturation;
     let table_iv: Vec<String> = TABLE_IV
         .iter()
         .map(|(n, lut, ff, dsp)| format!("{{\"design\": \"{n}\", \"lut\": {lut}, \"ff\": {ff}, \"dsp\": {dsp}}}"))
         .collect();
     format!(
-        "{{\n  \"model\": {:?},\n  \"scheme\": {:?},\n  \"lanes\": {},\n  \"nonlinear\": {{\n    \
+        "{{\n  \"model\": {:?},\n  \"scheme\": {:?},\n  \"lanes\": {},\n  \"wide_acts\": {},\n  \"methods\": {:?},\n  \"nonlinear\": {{\n    \
 \"shared\": {{{}, \"methods\": {{{}}}}},\n    \"unshared\": {{{}, \"units\": {}}},\n    \
-\"unshared_same_methods\": {{{}, \"units\": {}}},\n    \"kinds\": [{}],\n    \
+\"unshared_same_methods\": {{{}, \"units\": {}}},\n    \"quark_setting\": {},\n    \"kinds\": [{}],\n    \
 \"egraph\": {{\"nodes\": {}, \"classes\": {}, \"iterations\": {}, \"stop\": \"{}\"}},\n    \
 \"quark_table_iv\": [{}]\n  }}\n}}\n",
         r.model,
         r.scheme,
         r.lanes,
+        r.wide_acts,
+        r.pinned.map_or("chosen", |m| m.name()),
         resources_json(p.shared.cost),
         methods_json(&p.shared),
         resources_json(total(&p.unshared)),
         units_json(&p.unshared),
         resources_json(total(&p.separate)),
         units_json(&p.separate),
+        quark,
         kinds.join(", "),
         s.nodes,
         s.classes,

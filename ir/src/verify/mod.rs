@@ -54,7 +54,9 @@ pub fn verify_function(m: &Module, f: &Function) -> Vec<Diagnostic> {
     };
     let mut walk = Walk::new(Cx { m, f }, &live, diags);
     walk.run();
-    walk.diags
+    let mut diags = walk.diags;
+    diags.extend(crate::ops::hw::check_units(f));
+    diags
 }
 
 /// "redefinition of function '@f'" for every name used twice.

@@ -16,7 +16,9 @@ pub mod engine;
 use super::nn::common::int_attr;
 use super::{Arity, AttrKind, AttrSpec, Dialect, OpDef, OpInfo, Trait};
 use crate::attr::Attribute;
-use crate::module::Attrs;
+use crate::module::{Attrs, OpData};
+use crate::{Diagnostic, Function};
+use std::collections::BTreeMap;
 
 /// The entries of an array-of-strings attribute.
 fn strings(attrs: &Attrs, name: &str) -> Result<Vec<String>, String> {
@@ -137,6 +139,42 @@ each nonlinear op with the unit and mode that execute it. hw ops do not change w
 computes: the interpreter and the JIT give the same bits with and without them.",
     ops: &[UNIT, APPLY, engine::ENGINE],
 };
+
+/// The function-wide checks of the hw ops (the verifier runs them after
+/// the per-op checks): unit names are unique, and every `hw.apply` names
+/// a `hw.unit` of its function and one of that unit's modes.
+pub fn check_units(f: &Function) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let error = |data: &OpData, message: String| {
+        Diagnostic::error(format!("'{}' op {message}", data.name()), data.span).with_loc(data.loc.clone())
+    };
+    let ops = f.walk();
+    for &op in &ops {
+        let Some(data) = f.ops.get(op).filter(|d| d.name() == UNIT.name) else { continue };
+        let Some(name) = data.attrs.get("name").and_then(Attribute::as_str) else { continue };
+        if units.contains_key(name) {
+            out.push(error(data, format!("redefines unit '{name}' (unit names are unique in a function)")));
+        }
+        units.insert(name.to_string(), strings(&data.attrs, "modes").unwrap_or_default());
+    }
+    for &op in &ops {
+        let Some(data) = f.ops.get(op).filter(|d| d.name() == APPLY.name) else { continue };
+        let Some(unit) = data.attrs.get("unit").and_then(Attribute::as_str) else { continue };
+        let mode = data.attrs.get("mode").and_then(Attribute::as_str).unwrap_or_default();
+        match units.get(unit) {
+            None => {
+                out.push(error(data, format!("names unit '{unit}', but the function declares no hw.unit of that name")))
+            }
+            Some(modes) if !modes.iter().any(|m| m == mode) => out.push(error(
+                data,
+                format!("runs unit '{unit}' in mode '{mode}', which is not among its modes [{}]", modes.join(", ")),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -50,8 +50,11 @@ pub fn center(e: &mut Emitter, s: &Site) -> Result<Centered, LowerError> {
     let mut sum_squares = e.trees(&nl::ADD_TREE, square, &s.axes, true)?;
     let eps = (s.epsilon * (n as f64).powi(3) / (s.x.scale * s.x.scale) / 4f64.powi(pre_shift as i32)).round();
     if eps >= 1.0 {
-        let k = e.constant(eps.min(2f64.powi(61)) as i128)?;
-        let w = e.ty(sum_squares).width.max(62) + 1;
+        let k_value = eps.min(2f64.powi(61)) as i128;
+        let k = e.constant(k_value)?;
+        // Exactly as wide as the sum needs (a fixed 63 bits would size the
+        // logarithm's hardware for sums the lane can never reach).
+        let w = e.ty(sum_squares).width.max(bits_for(k_value)) + 1;
         sum_squares = e.op(&nl::ADD, &[sum_squares, k], int(w.min(64)), &[])?;
     }
     Ok(Centered { centered, reduced, pre_shift, sum_squares })

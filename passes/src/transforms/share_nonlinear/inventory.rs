@@ -4,11 +4,14 @@
 //! resource model (`weft_ir::hwcost`). The union over several op kinds
 //! (the shared unit) and its cost are here too.
 //!
-//! Invariants: an [`Inventory`] holds, per primitive kind, its instances
+//! Invariants: a program's inventory is the instance-wise merge of its
+//! passes' ([`super::schedule`]), so it holds what the busiest pass needs;
+//! an [`Inventory`] holds, per primitive kind, its instances
 //! widest first; merging two inventories pairs instances in that order
 //! and keeps the wider of each pair, so the result serves both; the cost
 //! of a union depends only on the inventories and the lanes.
 
+use super::schedule::passes;
 use crate::transforms::lower_nonlinear::{LowerNonlinear, Method, OpKind, QuarkTables};
 use std::collections::BTreeMap;
 use weft_ir::hwcost::{self, Instance, Primitive, PrimitiveKind, Resources};
@@ -30,18 +33,24 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// The primitives of the ops `ops` of `f` (one program).
+    /// The primitives of the ops `ops` of `f` (one program, in program
+    /// order), as a streaming unit needs them ([`passes`]): per primitive
+    /// kind, the most instances any one pass over the row uses.
     pub fn of_program(f: &Function, ops: &[Op]) -> Inventory {
-        let numel = |op: Op| -> u64 {
-            let r = f.ops[op].results.first().and_then(|&v| f.value_type(v).as_tensor().cloned());
-            r.and_then(|t| t.static_shape()).map_or(1, |s| s.iter().product())
-        };
-        let widest = ops.iter().map(|&op| numel(op)).max().unwrap_or(1);
         let mut inv = Inventory::default();
-        for &op in ops {
+        for pass in passes(f, ops) {
+            inv.merge(&Inventory::of_ops(f, &pass));
+        }
+        inv
+    }
+
+    /// The primitives of `ops` all active at once (one pipelined pass):
+    /// `(op, per_lane)` pairs.
+    fn of_ops(f: &Function, ops: &[(Op, bool)]) -> Inventory {
+        let mut inv = Inventory::default();
+        for &(op, per_lane) in ops {
             let Some(primitive) = Primitive::of_nl_op(f, op) else { continue };
-            let slot = Slot { primitive, per_lane: numel(op) == widest };
-            inv.slots.entry(primitive.kind).or_default().push(slot);
+            inv.slots.entry(primitive.kind).or_default().push(Slot { primitive, per_lane });
         }
         for list in inv.slots.values_mut() {
             sort_widest_first(list);

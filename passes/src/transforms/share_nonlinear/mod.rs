@@ -5,7 +5,8 @@
 //! Phases, per function:
 //! 1. Inventory ([`inventory`]): every quant nonlinear op's program is
 //!    emitted under each method by `lower-nonlinear`'s emitters into
-//!    scratch copies, and read as primitives of the resource model.
+//!    scratch copies, and read as primitives of the resource model, per
+//!    pass of a streaming unit over the row ([`schedule`]).
 //! 2. E-graph ([`crate::eqsat::nl`]): the op kinds present are roots;
 //!    saturation under the rules (softmax by division or log-sum-exp,
 //!    divider or log divider, Newton or log-domain roots, GELU by i-GELU,
@@ -13,7 +14,7 @@
 //!    datapaths each method can build.
 //! 3. Choice ([`choose`]): candidates are the methods with a datapath,
 //!    a buildable program and a measured error ([`errors`]) within the
-//!    kind's budget; the combination whose union of primitives is
+//!    kind's budget (only the pinned method when the kind is pinned); the combination whose union of primitives is
 //!    cheapest wins (exhaustive, exact).
 //! 4. Rewrite: `lower-nonlinear` with the chosen method per kind; each
 //!    program's result goes through `hw.apply {unit, mode, method, impl}`
@@ -27,6 +28,7 @@
 pub mod choose;
 pub mod errors;
 pub mod inventory;
+pub mod schedule;
 
 use crate::eqsat::nl::{extract::units_of, saturate, Datapaths, SaturationLimits, SaturationOutcome};
 use crate::transforms::lower_nonlinear::{LowerNonlinear, LoweredOp, Method, OpKind};
@@ -54,11 +56,30 @@ pub struct ShareOptions {
     pub limits: SaturationLimits,
     /// Per kind, a budget replacing [`errors::default_budget`].
     pub budgets: BTreeMap<OpKind, f64>,
+    /// Per kind, the only method considered (QUARK's setting pins every
+    /// kind to `quark`); other kinds choose freely.
+    pub pinned: BTreeMap<OpKind, Method>,
+}
+
+impl ShareOptions {
+    /// Pins every op kind to `method` (`None`: every kind chooses).
+    pub fn pin_all(&mut self, method: Option<Method>) {
+        self.pinned.clear();
+        if let Some(m) = method {
+            self.pinned.extend(OpKind::ALL.into_iter().map(|k| (k, m)));
+        }
+    }
 }
 
 impl Default for ShareOptions {
     fn default() -> Self {
-        ShareOptions { lanes: 16, share: true, limits: SaturationLimits::default(), budgets: BTreeMap::new() }
+        ShareOptions {
+            lanes: 16,
+            share: true,
+            limits: SaturationLimits::default(),
+            budgets: BTreeMap::new(),
+            pinned: BTreeMap::new(),
+        }
     }
 }
 
@@ -114,10 +135,10 @@ pub fn plan_function(
     let mut candidates: BTreeMap<OpKind, Vec<Method>> = BTreeMap::new();
     for (&kind, &(count, bits)) in &kinds {
         let budget = options.budgets.get(&kind).copied().unwrap_or_else(|| errors::default_budget(kind, bits));
-        let report = standing(kind, count, bits, budget, &datapaths, &invs);
+        let report = standing(kind, count, bits, budget, options.pinned.get(&kind).copied(), &datapaths, &invs);
         let ok: Vec<Method> = report.methods.iter().filter(|m| m.2.is_none()).map(|m| m.0).collect();
         if ok.is_empty() {
-            return Err(no_candidate(f, &sites, &report));
+            return Err(no_candidate(f, &sites, &report, options.pinned.get(&kind).copied()));
         }
         candidates.insert(kind, ok);
         reports.push(report);
@@ -169,12 +190,23 @@ fn int_width(elem: &weft_ir::ElemType) -> Option<u8> {
 
 /// Each method's standing for `kind`: its measured error, and why it is
 /// not a candidate (`None`: it is one).
-fn standing(kind: OpKind, ops: usize, bits: u8, budget: f64, paths: &Datapaths, invs: &Inventories) -> KindReport {
+/// `pinned`, when given, is the only method that may be one.
+fn standing(
+    kind: OpKind,
+    ops: usize,
+    bits: u8,
+    budget: f64,
+    pinned: Option<Method>,
+    paths: &Datapaths,
+    invs: &Inventories,
+) -> KindReport {
     let methods = Method::ALL
         .into_iter()
         .map(|m| {
             let error = errors::error(kind, m, bits);
-            let why = if paths.term(kind, m).is_none() {
+            let why = if pinned.is_some_and(|p| p != m) {
+                Some(format!("{} is not the pinned method (`{}-method`)", m.name(), kind.option()))
+            } else if paths.term(kind, m).is_none() {
                 Some(format!("the e-graph has no {} datapath for it", m.name()))
             } else if let Some(Err(e)) = invs.get(&(kind, m)) {
                 Some(format!("{}: {e}", m.name()))
@@ -195,26 +227,32 @@ fn standing(kind: OpKind, ops: usize, bits: u8, budget: f64, paths: &Datapaths, 
 
 /// The error for a kind no method can build within its budget, at its
 /// first op.
-fn no_candidate(f: &Function, sites: &[(Op, OpKind)], report: &KindReport) -> Diagnostic {
+fn no_candidate(f: &Function, sites: &[(Op, OpKind)], report: &KindReport, pinned: Option<Method>) -> Diagnostic {
     let op = sites.iter().find(|s| s.1 == report.kind).map(|s| s.0);
-    let message = format!(
-        "no implementation of '{}' meets its error budget {:.4} at {} bits",
-        report.kind.op_name(),
-        report.budget,
-        report.bits
-    );
+    let (name, budget, bits) = (report.kind.op_name(), report.budget, report.bits);
+    let message = match pinned {
+        Some(m) => format!(
+            "the pinned method '{}' cannot implement '{name}' within its error budget {budget:.4} at {bits} bits",
+            m.name()
+        ),
+        None => format!("no implementation of '{name}' meets its error budget {budget:.4} at {bits} bits"),
+    };
     let mut d = match op.and_then(|op| f.ops.get(op)) {
         Some(data) => {
             Diagnostic::error(format!("'{}' op {}", data.name(), &message), data.span).with_loc(data.loc.clone())
         }
         None => Diagnostic::error(message, f.span),
     };
-    for (_, _, why) in &report.methods {
-        if let Some(why) = why {
+    for (m, _, why) in &report.methods {
+        if let Some(why) = why.as_ref().filter(|_| pinned.is_none_or(|p| p == *m)) {
             d = d.note(why.clone());
         }
     }
-    d.note(format!("raise it with the option `{}-budget` (measured errors: spec/nl.md)", report.kind.option()))
+    let option = report.kind.option();
+    match pinned {
+        Some(_) => d.note(format!("pin another method or let it be chosen (`{option}-method=`, `methods=`)")),
+        None => d.note(format!("raise it with the option `{option}-budget` (measured errors: spec/nl.md)")),
+    }
 }
 
 /// The unit that runs `kind` in the written design.
@@ -319,31 +357,34 @@ impl ShareNonlinear {
 }
 
 const BUDGET_DOC: &str = "max abs error allowed (empty: the default, spec/hw.md)";
+const METHOD_DOC: &str = "the only method for this kind: quark, ibert or lut (empty: chosen freely)";
 
 macro_rules! options {
-    ($(($name:literal)),*) => {
+    ($(($name:literal, $method:literal)),*) => {
         &[
             PassOption { name: "lanes", kind: "uint", default: "16", doc: "elements per cycle of every unit" },
             PassOption { name: "share", kind: "bool", default: "true", doc: "one unit for every op kind (false: one unit per kind, each with its cheapest method)" },
             PassOption { name: "iter-limit", kind: "uint", default: "16", doc: "at most this many saturation iterations" },
             PassOption { name: "node-limit", kind: "uint", default: "20000", doc: "stop saturating at this many e-nodes" },
             PassOption { name: "time-limit", kind: "uint", default: "2000", doc: "stop saturating after this many milliseconds (per function)" },
-            $(PassOption { name: $name, kind: "float", default: "", doc: BUDGET_DOC }),*
+            PassOption { name: "methods", kind: "string", default: "", doc: "pin every kind to this method (quark: QUARK's setting; empty: each kind chooses)" },
+            $(PassOption { name: $name, kind: "float", default: "", doc: BUDGET_DOC },)*
+            $(PassOption { name: $method, kind: "string", default: "", doc: METHOD_DOC }),*
         ]
     };
 }
 
 const OPTIONS: &[PassOption] = options!(
-    ("softmax-budget"),
-    ("gelu-budget"),
-    ("layer-norm-budget"),
-    ("sigmoid-budget"),
-    ("silu-budget"),
-    ("tanh-budget"),
-    ("exp-budget"),
-    ("reciprocal-budget"),
-    ("sqrt-budget"),
-    ("rsqrt-budget")
+    ("softmax-budget", "softmax-method"),
+    ("gelu-budget", "gelu-method"),
+    ("layer-norm-budget", "layer-norm-method"),
+    ("sigmoid-budget", "sigmoid-method"),
+    ("silu-budget", "silu-method"),
+    ("tanh-budget", "tanh-method"),
+    ("exp-budget", "exp-method"),
+    ("reciprocal-budget", "reciprocal-method"),
+    ("sqrt-budget", "sqrt-method"),
+    ("rsqrt-budget", "rsqrt-method")
 );
 
 const NODES: PassStatistic = PassStatistic { name: "egraph-nodes", doc: "e-nodes after saturation" };
@@ -380,7 +421,10 @@ rules that state the alternative implementations (softmax by division or as \
 `exp(ln x / 2)`, GELU by i-GELU, by the two-element softmax or by a table, ...), and extracts \
 per op kind the datapath each method (quark, ibert, lut) can build. A method is a candidate \
 when its measured error (spec/nl.md) is within the kind's budget (`<kind>-budget`; default: \
-the target of spec/nl.md or twice the output quantization's own error, whichever is larger). \
+the target of spec/nl.md or twice the output quantization's own error, whichever is larger); \
+`methods` (all kinds) or `<kind>-method` pins a kind to one method (`methods=quark` is QUARK's \
+setting). A unit streams each row through its lanes in passes (a reduction's value is known one \
+pass later) and reuses its hardware across passes and modes. \
 Every combination of candidates is costed as one unit that builds each primitive once, as \
 wide as its widest user, with a mux per mode (spec/hw.md), and the cheapest is lowered with \
 `lower-nonlinear`'s emitters. Each program ends in `hw.apply {unit, mode, method, impl}` and \
@@ -410,6 +454,15 @@ methods. An op kind no method can build within its budget is an error naming the
             "iter-limit" => o.limits.iterations = size()?,
             "node-limit" => o.limits.nodes = size()?,
             "time-limit" => o.limits.time = Duration::from_millis(parse_uint_option(value)?),
+            "methods" => o.pin_all(parse_method(value)?),
+            _ if name.ends_with("-method") => {
+                let kind = name.strip_suffix("-method").and_then(|k| OpKind::ALL.into_iter().find(|x| x.option() == k));
+                let kind = kind.ok_or_else(|| format!("unknown option '{name}'"))?;
+                match parse_method(value)? {
+                    Some(m) => o.pinned.insert(kind, m),
+                    None => o.pinned.remove(&kind),
+                };
+            }
             _ => {
                 let kind = name.strip_suffix("-budget").and_then(|k| OpKind::ALL.into_iter().find(|x| x.option() == k));
                 let kind = kind.ok_or_else(|| format!("unknown option '{name}'"))?;
@@ -441,6 +494,11 @@ methods. An op kind no method can build within its budget is an error naming the
                 out.push((opt.name, b.to_string()));
             }
         }
+        for (kind, m) in &o.pinned {
+            if let Some(opt) = OPTIONS.iter().find(|p| p.name.strip_suffix("-method") == Some(kind.option())) {
+                out.push((opt.name, m.name().to_string()));
+            }
+        }
         out
     }
 
@@ -462,6 +520,14 @@ methods. An op kind no method can build within its budget is an error naming the
             self.rewrite(f, resources, &plan, cx)?;
         }
         Ok(())
+    }
+}
+
+/// A method option's value: `None` for the empty string (choose freely).
+fn parse_method(value: &str) -> Result<Option<Method>, String> {
+    match value.trim() {
+        "" => Ok(None),
+        v => Method::parse(v).map(Some),
     }
 }
 
