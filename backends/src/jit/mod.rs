@@ -38,6 +38,7 @@ pub mod qgemm;
 mod quant_nonlinear;
 mod quant_runtime;
 mod storage;
+mod tabulate;
 #[cfg(test)]
 mod tests;
 
@@ -258,6 +259,11 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 pending.insert(v, (kernel, members));
             }
             _ => {
+                for part in &mut kernel.parts {
+                    if let Some(table) = tabulate::tabulate(part, &constants) {
+                        *part = table;
+                    }
+                }
                 compiler.add(&kernel).map_err(|e| op_error(data, e))?;
                 lowered.push((reported_op(func, &ops, data, &members), kernel));
             }
