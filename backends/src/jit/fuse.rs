@@ -8,6 +8,10 @@
 //! fused value gets no buffer); [`splice`] merges a producer's map into its
 //! consumer's after both are lowered.
 //!
+//! A `quant.qmatmul` whose only use is a `quant.requantize` with
+//! parameters per column is fused too: the requantize runs in the
+//! matmul's epilogue (`qgemm::fuse`).
+//!
 //! Invariants: a fused value has exactly one use, is not a function
 //! result, and has the shape of its consumer's result, which reads it
 //! element for element (so the producer's input accesses are valid in the
@@ -113,6 +117,9 @@ pub(crate) fn plan(func: &Function, ops: &[&OpData], results: &[Value]) -> HashS
     // Ops of each group that can fail, by the group's last op's result.
     let mut failing: HashMap<Value, usize> = HashMap::new();
     let mut fused = HashSet::new();
+    // Requantizes computed in a matmul's epilogue (not maps: never fused
+    // into a consumer).
+    let mut epilogues = HashSet::new();
     for &op in ops {
         let [result] = op.results[..] else { continue };
         let mut group_fails = usize::from(can_fail(func, op));
@@ -122,16 +129,36 @@ pub(crate) fn plan(func: &Function, ops: &[&OpData], results: &[Value]) -> HashS
                 let Some(p) = producers.get(&v) else { continue };
                 let fails = failing.get(&v).copied().unwrap_or(0);
                 let fits = uses.get(&v) == Some(&1) && shape.is_some() && shape_of(func, v) == shape;
-                if fits && group_fails + fails <= 1 && producer(p.name()) {
+                if fits && group_fails + fails <= 1 && producer(p.name()) && !epilogues.contains(&v) {
                     fused.insert(v);
                     group_fails += fails;
                 }
+            }
+        }
+        if let Some(&v) = op.operands.first().filter(|_| op.name() == "quant.requantize") {
+            let from_matmul = producers.get(&v).is_some_and(|p| p.name() == "quant.qmatmul");
+            if from_matmul && uses.get(&v) == Some(&1) && epilogue_fits(func, v, result) {
+                fused.insert(v);
+                epilogues.insert(result);
             }
         }
         failing.insert(result, group_fails);
         producers.insert(result, op);
     }
     fused
+}
+
+/// Whether the requantize of the matmul result `v` into `result` can run
+/// in the matmul's epilogue (`qgemm::fuse`).
+fn epilogue_fits(func: &Function, v: Value, result: Value) -> bool {
+    let ty = |v: Value| func.values.get(v).and_then(|d| d.ty.as_tensor());
+    match (ty(v), ty(result)) {
+        (Some(a), Some(b)) => {
+            let rank = a.static_shape().map_or(0, |s| s.len());
+            a.static_shape() == b.static_shape() && super::qgemm::fuse::fits(&a.elem, &b.elem, rank)
+        }
+        _ => false,
+    }
 }
 
 /// Merges `producer` (the map computing the consumer's operand `j`) into

@@ -23,6 +23,7 @@
 use super::kernel::{Access, Kernel, Part};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
+use super::qgemm::io::{load_rows, store_rows, Requant};
 use super::qgemm::{gemm_u8i8, pack_b, padded_k, PackedB, QIsa, MAX_K};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};
 use super::storage::Storage;
@@ -60,6 +61,9 @@ pub(crate) struct QGemmPart {
     pub weights: Weights,
     /// The accumulator's range.
     pub range: (i64, i64),
+    /// A `quant.requantize` of the accumulator fused into the epilogue
+    /// (`c` is then the requantize's result).
+    pub requant: Option<Requant>,
 }
 
 pub(crate) fn qmatmul(ins: &[Operand], out: &Operand) -> Result<QGemmPart, String> {
@@ -112,6 +116,7 @@ pub(crate) fn qmatmul(ins: &[Operand], out: &Operand) -> Result<QGemmPart, Strin
         a_type: (qa.width, qa.signed, za),
         weights,
         range: qrange(qc.width, qc.signed),
+        requant: None,
     })
 }
 
@@ -147,6 +152,8 @@ struct Scratch {
     a: Vec<u8>,
     rowsum: Vec<i64>,
     c: Vec<i32>,
+    col: Vec<i64>,
+    row: Vec<i64>,
 }
 
 /// The run-time form of a quantized matmul.
@@ -161,27 +168,47 @@ struct QGemmRun {
     scratch: Mutex<Scratch>,
 }
 
-/// Element `index` of an integer buffer of storage `st`.
+/// Element `index` of an integer buffer of storage `st` (0 outside it).
+#[inline]
 pub(crate) fn read_int(bytes: &[u8], st: Storage, index: usize) -> i64 {
-    let size = st.size() as usize;
-    let Some(b) = bytes.get(index * size..index * size + size) else { return 0 };
-    let mut word = [0u8; 8];
-    word[..size].copy_from_slice(b);
-    let v = i64::from_le_bytes(word);
-    match st {
-        Storage::Int { signed: true, .. } if size < 8 => {
-            let shift = 64 - 8 * size as u32;
-            (v << shift) >> shift
-        }
-        _ => v,
+    let signed = matches!(st, Storage::Int { signed: true, .. });
+    match st.size() {
+        1 => bytes.get(index).map_or(0, |&b| if signed { i64::from(b as i8) } else { i64::from(b) }),
+        2 => word::<2>(bytes, index).map_or(0, |w| {
+            if signed {
+                i64::from(i16::from_le_bytes(w))
+            } else {
+                i64::from(u16::from_le_bytes(w))
+            }
+        }),
+        4 => word::<4>(bytes, index).map_or(0, |w| {
+            if signed {
+                i64::from(i32::from_le_bytes(w))
+            } else {
+                i64::from(u32::from_le_bytes(w))
+            }
+        }),
+        _ => word::<8>(bytes, index).map_or(0, i64::from_le_bytes),
     }
 }
 
+/// The `N` bytes of element `index`.
+#[inline]
+fn word<const N: usize>(bytes: &[u8], index: usize) -> Option<[u8; N]> {
+    bytes.get(index * N..index * N + N).and_then(|b| b.try_into().ok())
+}
+
 /// Writes `v` (canonical for `st`) as element `index`.
+#[inline]
 pub(crate) fn write_int(bytes: &mut [u8], st: Storage, index: usize, v: i64) {
     let size = st.size() as usize;
     if let Some(b) = bytes.get_mut(index * size..index * size + size) {
-        b.copy_from_slice(&v.to_le_bytes()[..size]);
+        match size {
+            1 => b[0] = v as u8,
+            2 => b.copy_from_slice(&(v as i16).to_le_bytes()),
+            4 => b.copy_from_slice(&(v as i32).to_le_bytes()),
+            _ => b.copy_from_slice(&v.to_le_bytes()[..size]),
+        }
     }
 }
 
@@ -257,6 +284,11 @@ impl QGemmRun {
         let (k, n, st) = (self.g.k as usize, self.g.n as usize, self.g.b.st);
         let (isa, b_off) = self.narrow.as_ref().map_or((QIsa::Portable, 0), |w| (w.isa, w.b_off));
         let bin = self.g.weights == Weights::Bin;
+        if st.size() == 1 && !bin {
+            // (byte - b_off) mod 256 read as i8 is the value minus b_off.
+            let (off_byte, rows) = (b_off as u8, bytes.get(off..).unwrap_or(&[]));
+            return pack_b(isa, k, n, |p, j| rows.get(p * n + j).map_or(0, |&v| v.wrapping_sub(off_byte) as i8));
+        }
         pack_b(isa, k, n, |p, j| {
             let v = read_int(bytes, st, off + p * n + j);
             (if bin { 2 * (v & 1) - 1 } else { v - b_off }) as i8
@@ -344,29 +376,19 @@ impl QGemmRun {
         s.a.resize(m * kp, 0);
         s.rowsum.clear();
         s.rowsum.resize(m, 0);
-        for i in 0..m {
-            let mut sum = 0i64;
-            for p in 0..k {
-                let v = read_int(a, g.a.st, i * k + p) - w.a_lo;
-                s.a[i * kp + p] = v as u8;
-                sum += v;
-            }
-            s.rowsum[i] = sum;
-        }
+        load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;
         s.c.clear();
         s.c.resize(m * n, 0);
         gemm_u8i8(&s.a, kp, m, packed, &mut s.c)?;
-        let (lo, hi) = g.range;
         let kk = k as i64;
-        for j in 0..n {
+        s.col.clear();
+        s.col.extend((0..n).map(|j| {
             let zb = w.zb.get(j).copied().unwrap_or(0);
-            let col = self.bias_of(run_bias, j) - w.za * packed.colsum[j] + kk * w.za * zb;
-            for i in 0..m {
-                let acc = i64::from(s.c[i * n + j]) + col - zb * s.rowsum[i];
-                write_int(c, g.c.st, i * n + j, acc.clamp(lo, hi));
-            }
-        }
-        Ok(())
+            let colsum = packed.colsum.get(j).copied().unwrap_or(0);
+            self.bias_of(run_bias, j) - w.za * colsum + kk * w.za * zb
+        }));
+        let cols = (&s.col[..], &w.zb[..]);
+        store_rows(&s.c, (m, n), &s.rowsum, cols.0, cols.1, g.range, g.requant.as_ref(), (c, g.c.st), &mut s.row)
     }
 
     /// The i64 path for one matrix, on the centered values.
@@ -397,7 +419,8 @@ impl QGemmRun {
                 }
             }
             for (j, &s) in acc.iter().enumerate() {
-                write_int(c, g.c.st, i * n + j, s.clamp(lo, hi));
+                let v = s.clamp(lo, hi);
+                write_int(c, g.c.st, i * n + j, g.requant.as_ref().map_or(v, |r| r.apply(j, v)));
             }
         }
     }

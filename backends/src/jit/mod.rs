@@ -38,6 +38,7 @@ pub mod qgemm;
 mod quant_nonlinear;
 mod quant_runtime;
 mod storage;
+mod tabulate;
 #[cfg(test)]
 mod tests;
 
@@ -220,14 +221,24 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
         let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
         let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-        let kernel = lower::lower(data, &ins.map_err(|e| op_error(data, e))?, &outs.map_err(|e| op_error(data, e))?)
-            .map_err(|e| op_error(data, e))?;
+        let (ins, outs) = (ins.map_err(|e| op_error(data, e))?, outs.map_err(|e| op_error(data, e))?);
+        let mut members = vec![data];
+        let kernel = match take_fused_matmul(data, &mut pending) {
+            Some((producer, group)) => {
+                members.extend(group);
+                Some(qgemm::fuse::requantize_into(producer, &ins, &outs).map_err(|e| op_error(data, e))?)
+            }
+            None => lower::lower(data, &ins, &outs).map_err(|e| op_error(data, e))?,
+        };
         let Some(mut kernel) = kernel else { continue };
+        let result_fused = matches!(data.results[..], [v] if fused.contains(&v));
         lower_quant::attach_tables(&mut kernel, &mut |bytes| {
             constant_bytes += bytes.len() as u64;
             owned_constant(&mut constants, bytes)
         });
-        constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
+        if !result_fused {
+            constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
+        }
         let prepared = lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
         constant_bytes += prepared.constant_bytes;
         scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
@@ -237,7 +248,6 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 owned_constant(&mut constants, &bytes)
             });
         }
-        let mut members = vec![data];
         for (j, v) in data.operands.iter().enumerate().rev() {
             if let Some((producer, group)) = pending.remove(v) {
                 splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
@@ -249,6 +259,11 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
                 pending.insert(v, (kernel, members));
             }
             _ => {
+                for part in &mut kernel.parts {
+                    if let Some(table) = tabulate::tabulate(part, &constants) {
+                        *part = table;
+                    }
+                }
                 compiler.add(&kernel).map_err(|e| op_error(data, e))?;
                 lowered.push((reported_op(func, &ops, data, &members), kernel));
             }
@@ -360,6 +375,17 @@ fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), 
         return Err("internal error: a fused kernel has more than one part".into());
     };
     fuse::splice(consumer, j, part.clone())
+}
+
+/// The pending kernel of a `quant.qmatmul` whose accumulator `data` (a
+/// `quant.requantize`) requantizes in its epilogue (`fuse::plan` fused it).
+fn take_fused_matmul<'o>(
+    data: &OpData,
+    pending: &mut HashMap<Value, (Kernel, Vec<&'o OpData>)>,
+) -> Option<(Kernel, Vec<&'o OpData>)> {
+    let v = data.operands.first().filter(|_| data.name() == "quant.requantize")?;
+    let is_matmul = pending.get(v).is_some_and(|(k, _)| matches!(k.parts[..], [kernel::Part::QGemm(_)]));
+    is_matmul.then(|| pending.remove(v)).flatten()
 }
 
 /// The op a kernel computing `members` (the ops of a fused group, its last

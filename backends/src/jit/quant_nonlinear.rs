@@ -15,9 +15,11 @@ use super::lower_qgemm::{read_int, write_int};
 use super::quant_runtime::{Buf, RuntimeOp};
 use super::storage;
 use std::sync::Mutex;
+use weft_ir::ops::quant::common::qrange;
 use weft_ir::ops::quant::nonlinear::ideal::{normalize, QuantView};
 use weft_ir::ops::shape::normalize_axis;
-use weft_ir::{OpData, Tensor};
+use weft_ir::types::QuantParams;
+use weft_ir::{ElemType, OpData, Tensor};
 
 fn buf(x: &Operand) -> Buf {
     Buf { place: x.place, st: x.st, elem: x.elem.clone(), shape: x.shape.clone() }
@@ -64,8 +66,75 @@ fn check_views(x: &Operand, out: &Operand) -> Result<(), String> {
     Ok(())
 }
 
-fn view<'e>(b: &'e Buf) -> Result<QuantView<'e>, String> {
-    QuantView::new(&b.elem, &b.shape).ok_or_else(|| "internal error: not a quantized tensor".into())
+fn view<'e>(b: &'e Buf) -> Result<Scaled<'e>, String> {
+    let view = QuantView::new(&b.elem, &b.shape).ok_or("internal error: not a quantized tensor")?;
+    let fixed = match &b.elem {
+        ElemType::Quant(q) if q.width <= 32 => match q.params {
+            QuantParams::PerTensor { scale, zp } => {
+                let (lo, hi) = qrange(q.width, q.signed);
+                Some(PerTensor { scale, zp, zp_f: zp as f64, lo: lo as f64, hi: hi as f64, nan: zp.clamp(lo, hi) })
+            }
+            QuantParams::PerChannel { .. } => None,
+        },
+        _ => None,
+    };
+    Ok(Scaled { view, fixed })
+}
+
+/// The parameters of a per-tensor type, hoisted out of the element loop.
+struct PerTensor {
+    scale: f64,
+    zp: i64,
+    zp_f: f64,
+    lo: f64,
+    hi: f64,
+    nan: i64,
+}
+
+/// [`QuantView`]'s `dequantize` and `quantize`, the same operations with
+/// per-tensor parameters read once.
+struct Scaled<'e> {
+    view: QuantView<'e>,
+    fixed: Option<PerTensor>,
+}
+
+impl Scaled<'_> {
+    #[inline]
+    fn dequantize(&self, i: usize, q: i64) -> f64 {
+        match &self.fixed {
+            Some(p) => (q as f64 - p.zp as f64) * p.scale,
+            None => self.view.dequantize(i, q),
+        }
+    }
+
+    /// `quantize_value`: `round_half_even(y / scale) + zp` saturated, NaN
+    /// gives the clamped zero point.
+    #[inline]
+    fn quantize(&self, i: usize, y: f64) -> i64 {
+        let Some(p) = &self.fixed else { return self.view.quantize(i, y) };
+        if y.is_nan() {
+            return p.nan;
+        }
+        let r = round_ties_even(y / p.scale) + p.zp_f;
+        r.clamp(p.lo, p.hi) as i64
+    }
+}
+
+/// `x.round_ties_even()` without a library call: below `2^52` adding and
+/// subtracting `2^52` (with `x`'s sign) rounds to an integer, ties to
+/// even, in the default rounding mode; larger magnitudes, infinities and
+/// NaN are returned as they are (already integers, or not numbers). Only
+/// the sign of a zero result may differ, which adding the zero point
+/// (`+0.0` or an integer) and converting make irrelevant.
+#[inline]
+fn round_ties_even(x: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    if x.abs() < TWO_52 {
+        let t = TWO_52.copysign(x);
+        (x + t) - t
+    } else {
+        x
+    }
 }
 
 impl RuntimeOp for Softmax {
@@ -196,5 +265,29 @@ impl RuntimeOp for LayerNorm {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_ties_even;
+
+    #[test]
+    fn rounding_matches_the_library_ties_to_even() {
+        let mut values = vec![0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 4503599627370495.5];
+        values.extend([1e300, -1e300, f64::INFINITY, f64::NEG_INFINITY, 2f64.powi(52) + 1.0, -0.0, 3.0]);
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            values.push(f64::from_bits(s) % 1e6);
+            values.push((s % 2001) as f64 / 4.0 - 250.0);
+        }
+        for x in values.into_iter().filter(|x| !x.is_nan()) {
+            // Equal values (a zero's sign aside: callers add the zero point).
+            assert_eq!(round_ties_even(x) + 0.0, x.round_ties_even() + 0.0, "{x}");
+        }
+        assert!(round_ties_even(f64::NAN).is_nan());
     }
 }

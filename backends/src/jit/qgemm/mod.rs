@@ -18,6 +18,8 @@
 //! writing out of bounds; `unsafe` is confined to the x86 microkernels,
 //! whose bounds the driver establishes.
 
+pub(crate) mod fuse;
+pub(crate) mod io;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]

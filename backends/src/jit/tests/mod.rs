@@ -5,6 +5,7 @@
 mod fusion;
 mod lanes;
 mod nl;
+mod quant_speed;
 
 use super::*;
 use weft_ir::interp::run_function;

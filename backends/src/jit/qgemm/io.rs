@@ -1,0 +1,178 @@
+//! Moving a quantized matmul's operands into the integer GEMM's form and
+//! its results out: activation rows to unsigned bytes with their sums
+//! ([`load_rows`]), and the epilogue ([`store_rows`]) that restores the
+//! zero points exactly, adds the bias, saturates to the accumulator and
+//! optionally applies a fused `quant.requantize` ([`Requant`]) before
+//! writing the result's stored integers.
+//!
+//! Invariants: every conversion is the reference's integer arithmetic
+//! (the byte paths are the same values as the element-wise reads, only
+//! without per-element dispatch on the storage); the requantize epilogue
+//! is `quant.requantize`'s map node (`lower_quant::QuantOp::Requantize`)
+//! operation for operation, wrapping i64 and shifts masked to 6 bits as
+//! the generated code; slices are checked and a size mismatch is an
+//! error, never a panic.
+
+use crate::jit::storage::Storage;
+
+/// A `quant.requantize` of the accumulator, one entry per output column
+/// (per-tensor parameters repeated): `clamp((((acc - zp_in) m) >> s1 +
+/// s2) >> s2 + zp_out)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Requant {
+    pub zp_in: Vec<i64>,
+    pub m: Vec<i64>,
+    pub s1: Vec<i64>,
+    pub s2: Vec<i64>,
+    pub zp_out: Vec<i64>,
+    pub lo: i64,
+    pub hi: i64,
+}
+
+impl Requant {
+    /// Column `j`'s requantized value of `acc` (the map node's arithmetic).
+    #[inline]
+    pub fn apply(&self, j: usize, acc: i64) -> i64 {
+        let at = |v: &[i64]| v.get(j).copied().unwrap_or(0);
+        let (s1, s2) = (at(&self.s1), at(&self.s2));
+        let v = acc.wrapping_sub(at(&self.zp_in)).wrapping_mul(at(&self.m));
+        let v = v.wrapping_shr(s1 as u32).wrapping_add(s2).wrapping_shr(s2 as u32);
+        v.wrapping_add(at(&self.zp_out)).clamp(self.lo, self.hi)
+    }
+
+    /// Whether it has `n` columns.
+    pub fn columns(&self, n: usize) -> bool {
+        [&self.zp_in, &self.m, &self.s1, &self.s2, &self.zp_out].iter().all(|v| v.len() == n)
+    }
+}
+
+fn size_error() -> String {
+    "internal error: a quantized matmul operand has the wrong size".into()
+}
+
+/// Writes `m` rows of `k` stored integers of `a` (storage `st`) as the
+/// bytes `a - a_lo` into rows of `kp` bytes of `dst` (the padding stays
+/// as it is: zero), and each row's sum into `rowsum`. `a - a_lo` is in
+/// `0..=255` for every value of `a`'s type.
+pub(crate) fn load_rows(
+    a: &[u8],
+    st: Storage,
+    (m, k, kp): (usize, usize, usize),
+    a_lo: i64,
+    dst: &mut [u8],
+    rowsum: &mut [i64],
+) -> Result<(), String> {
+    let size = st.size() as usize;
+    if a.len() < m * k * size || dst.len() < m * kp || rowsum.len() < m || kp < k {
+        return Err(size_error());
+    }
+    for (i, (row, sum)) in dst.chunks_exact_mut(kp).zip(rowsum.iter_mut()).take(m).enumerate() {
+        let row = &mut row[..k];
+        let src = &a[i * k * size..(i + 1) * k * size];
+        if size == 1 {
+            // (byte - a_lo) mod 256 is the value minus a_lo (it is in range).
+            let off = a_lo as u8;
+            row.iter_mut().zip(src).for_each(|(d, &x)| *d = x.wrapping_sub(off));
+        } else {
+            for (p, d) in row.iter_mut().enumerate() {
+                *d = (crate::jit::lower_qgemm::read_int(src, st, p) - a_lo) as u8;
+            }
+        }
+        *sum = i64::from(row.iter().map(|&v| u32::from(v)).sum::<u32>());
+    }
+    Ok(())
+}
+
+/// The epilogue of one matrix: element `(i, j)` is `c[i n + j] + col[j] -
+/// zb[j] rowsum[i]` saturated to `range`, requantized when `requant` is
+/// given, written as a stored integer of `st` into `out`. `row` is scratch.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store_rows(
+    c: &[i32],
+    (m, n): (usize, usize),
+    rowsum: &[i64],
+    col: &[i64],
+    zb: &[i64],
+    range: (i64, i64),
+    requant: Option<&Requant>,
+    (out, st): (&mut [u8], Storage),
+    row: &mut Vec<i64>,
+) -> Result<(), String> {
+    let size = st.size() as usize;
+    let fits = c.len() >= m * n && rowsum.len() >= m && col.len() >= n && zb.len() >= n;
+    if !fits || out.len() < m * n * size || requant.is_some_and(|r| !r.columns(n)) {
+        return Err(size_error());
+    }
+    let (lo, hi) = range;
+    row.clear();
+    row.resize(n, 0);
+    for (i, (acc, dst)) in c.chunks_exact(n.max(1)).zip(out.chunks_exact_mut((n * size).max(1))).take(m).enumerate() {
+        let rs = rowsum[i];
+        for (((v, &a), &cj), &z) in row.iter_mut().zip(acc).zip(col).zip(zb) {
+            *v = (i64::from(a) + cj - z * rs).clamp(lo, hi);
+        }
+        if let Some(r) = requant {
+            row.iter_mut().enumerate().for_each(|(j, v)| *v = r.apply(j, *v));
+        }
+        write_row(row, dst, size);
+    }
+    Ok(())
+}
+
+/// Writes canonical values as little-endian integers of `size` bytes.
+fn write_row(row: &[i64], dst: &mut [u8], size: usize) {
+    match size {
+        1 => dst.iter_mut().zip(row).for_each(|(d, &v)| *d = v as u8),
+        2 => dst.chunks_exact_mut(2).zip(row).for_each(|(d, &v)| d.copy_from_slice(&(v as i16).to_le_bytes())),
+        4 => dst.chunks_exact_mut(4).zip(row).for_each(|(d, &v)| d.copy_from_slice(&(v as i32).to_le_bytes())),
+        _ => dst.chunks_exact_mut(8).zip(row).for_each(|(d, &v)| d.copy_from_slice(&v.to_le_bytes())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const I8: Storage = Storage::Int { bytes: 1, width: 8, signed: true };
+    const I16: Storage = Storage::Int { bytes: 2, width: 16, signed: true };
+
+    #[test]
+    fn signed_bytes_are_offset_to_unsigned_and_summed() {
+        let a = [(-128i8) as u8, 0, 127, 5, (-1i8) as u8, 3];
+        let mut dst = vec![0u8; 2 * 4];
+        let mut sums = vec![0i64; 2];
+        load_rows(&a, I8, (2, 3, 4), -128, &mut dst, &mut sums).unwrap();
+        assert_eq!(dst, vec![0, 128, 255, 0, 133, 127, 131, 0]);
+        assert_eq!(sums, vec![383, 391]);
+    }
+
+    #[test]
+    fn wide_activations_take_the_element_path() {
+        let a: Vec<u8> = [-3i16, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let (mut dst, mut sums) = (vec![0u8; 4], vec![0i64; 1]);
+        load_rows(&a, I16, (1, 2, 4), -5, &mut dst, &mut sums).unwrap();
+        assert_eq!((dst, sums), (vec![2, 9, 0, 0], vec![11]));
+    }
+
+    #[test]
+    fn the_epilogue_saturates_then_requantizes() {
+        // One row, two columns: 100 + 5 - 2*10 = 85 and 1000 + 0 - 0 = 1000 -> 500.
+        let requant = Requant {
+            zp_in: vec![0, 0],
+            m: vec![1, 1],
+            s1: vec![0, 0],
+            s2: vec![1, 1],
+            zp_out: vec![3, 3],
+            lo: -128,
+            hi: 127,
+        };
+        let (mut out, mut row) = (vec![0u8; 2], Vec::new());
+        let args = (&[100, 1000][..], (1, 2), &[10][..], &[5, 0][..], &[2, 0][..]);
+        store_rows(args.0, args.1, args.2, args.3, args.4, (-500, 500), Some(&requant), (&mut out, I8), &mut row)
+            .unwrap();
+        // 85 >> 0 + 1 >> 1 = 43, + 3 = 46; 500 -> 250 + 3 = 253 -> 127.
+        assert_eq!(out, vec![46, 127]);
+        let err = store_rows(&[1], (1, 2), &[0], &[0, 0], &[0, 0], (0, 1), None, (&mut out, I8), &mut row);
+        assert!(err.is_err());
+    }
+}
