@@ -86,8 +86,12 @@ fn compile_with_a_target_fps_writes_the_reports() {
         path_str(&i),
         "-o",
         path_str(&out),
+        "--time-passes",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for phase in ["import", "quantize", "tile-and-pack", "golden outputs (JIT)", "total"] {
+        assert!(stderr(&o).lines().any(|l| l.starts_with(phase)), "--time-passes lacks {phase}:\n{}", stderr(&o));
+    }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     for key in ["board", "clock_mhz", "fps", "latency_ms", "weight_bits", "act_bits", "resources", "utilization"] {

@@ -68,6 +68,9 @@ pub struct CompileArgs {
     /// The project directory to create (must not exist, unless --force).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Print the wall time of each phase (import, quantize, ...) to standard error.
+    #[arg(long)]
+    pub time_passes: bool,
     /// Replace the output directory if it holds a project weft wrote
     /// (the new one is written beside it and swapped in at the end).
     #[arg(long)]
@@ -100,10 +103,12 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
             args.output.display()
         )));
     }
+    let mut phases = Phases::new();
     let board = boards::resolve(&args.board, sources).map_err(|d| vec![d])?;
     let target = crate::explore_cmd::target_of(&board, args.clock, args.cap);
     let golden_inputs = crate::samples::first_sample(&args.inputs).map_err(|e| error(format!("--inputs: {e}")))?;
     let (scheme, fps_by_bits) = report::scheme(args, target, &golden_inputs, sources)?;
+    phases.end(if args.fps.is_some() { "search of activation bits (--fps)" } else { "read board and inputs" });
     let mut spec = parse_quant(&scheme).map_err(|d| vec![d])?;
     spec.nonlinear = parse_nonlinear(&args.nonlinear).map_err(|d| vec![d])?;
     if spec.nonlinear.lower.is_none() {
@@ -111,12 +116,13 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     }
     let ctx = crate::context();
     let tile = report::tile_and_pack_text(target);
-    let mut module = build_program(args, &ctx, sources, &golden_inputs, spec.clone(), &tile)?;
+    let mut module = build_program(args, &ctx, sources, &golden_inputs, spec.clone(), &tile, &mut phases)?;
     let main = main_index(&module)?;
     let engines = report::take_engines(&mut module.funcs[main]);
     let tiling = report::tiling(&engines);
     let inputs = ordered_inputs(&module.funcs[main], golden_inputs)?;
     let outputs = golden_outputs(&module, &module.funcs[main], inputs.clone())?;
+    phases.end("golden outputs (JIT)");
     let name = args.output.file_name().map_or_else(|| "weft_project".into(), |n| n.to_string_lossy().into_owned());
     let opts = HlsOptions {
         name,
@@ -128,6 +134,7 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     };
     module.name.get_or_insert_with(|| "main".into());
     let mut project = hls::generate(&module, &module.funcs[main], &hls::Golden { inputs, outputs }, &opts)?;
+    phases.end("HLS C++ and packed weights");
     let rep = report::build(&board, target.platform.clock_mhz, &engines, fps_by_bits);
     project.files.push(("report.txt".into(), weft_backends::report::text(&rep).into_bytes()));
     project.files.push(("report.json".into(), weft_backends::report::json(&rep).into_bytes()));
@@ -136,6 +143,10 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     project.summary.push_str(&weft_backends::report::text(&rep));
     project.summary.push_str("(report.txt, report.json, report.html; `make csim` runs the C simulation)\n");
     hls::write_project(&args.output, &project, args.force).map_err(error)?;
+    phases.end("reports and write");
+    if args.time_passes {
+        eprint!("{}", phases.table());
+    }
     Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
 }
 
@@ -147,11 +158,14 @@ fn build_program(
     golden: &[(String, Tensor)],
     mut spec: crate::quant_opts::QuantSpec,
     tile_and_pack: &str,
+    phases: &mut Phases,
 ) -> Result<Module, Vec<Diagnostic>> {
     let shapes: Vec<InputShape> =
         golden.iter().map(|(n, t)| InputShape { name: n.clone(), dims: t.shape.clone() }).collect();
     let mut module = import_file(&args.input, &import_options(&shapes, DEFAULT_INLINE_LIMIT), ctx, sources)?;
+    phases.end("import");
     run_pipeline(&mut module, ctx, "onnx-to-nn")?;
+    phases.end("onnx-to-nn (legalize, fuse)");
     let samples = match &args.calibrate {
         Some(dir) => {
             let func = &module.funcs[main_index(&module)?];
@@ -163,12 +177,47 @@ fn build_program(
     let lower = spec.nonlinear.lower.take();
     let warnings = quantize_module(&mut module, ctx, &spec, samples)?;
     eprint!("{}", render_all(&warnings, sources));
+    phases.end("quantize (calibration on the interpreter)");
     run_pipeline(&mut module, ctx, tile_and_pack)?;
+    phases.end("tile-and-pack");
     if let Some(lower) = lower {
         lower_nonlinear(&mut module, ctx, lower)?;
     }
     run_pipeline(&mut module, ctx, "canonicalize,cse,dce")?;
+    phases.end("lower-nonlinear, cleanup");
     Ok(module)
+}
+
+/// Wall time per phase of a compile, for `--time-passes`.
+struct Phases {
+    last: std::time::Instant,
+    start: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        let now = std::time::Instant::now();
+        Phases { last: now, start: now, done: Vec::new() }
+    }
+
+    /// Ends the phase `name` now.
+    fn end(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((name, now - self.last));
+        self.last = now;
+    }
+
+    fn table(&self) -> String {
+        let total = self.last - self.start;
+        let mut out = String::from("phase                                       wall ms      %\n");
+        for (name, d) in &self.done {
+            let share = if total.is_zero() { 0.0 } else { 100.0 * d.as_secs_f64() / total.as_secs_f64() };
+            out.push_str(&format!("{name:<40} {:>10.1} {share:>6.1}\n", d.as_secs_f64() * 1e3));
+        }
+        out.push_str(&format!("{:<40} {:>10.1}\n", "total", total.as_secs_f64() * 1e3));
+        out
+    }
 }
 
 /// The golden outputs the testbench compares with: the JIT's (bit-identical
