@@ -144,10 +144,8 @@ fn compile(args: &CompileArgs, sources: &mut SourceMap) -> Result<String, Vec<Di
     project.summary.push_str("(report.txt, report.json, report.html; `make csim` runs the C simulation)\n");
     hls::write_project(&args.output, &project, args.force).map_err(error)?;
     phases.end("reports and write");
-    if args.time_passes {
-        eprint!("{}", phases.table());
-    }
-    Ok(format!("wrote {}\n{}", args.output.display(), project.summary))
+    let timing = if args.time_passes { phases.table() } else { String::new() };
+    Ok(format!("wrote {}\n{}{timing}", args.output.display(), project.summary))
 }
 
 /// Imports, quantizes and lowers the model.
