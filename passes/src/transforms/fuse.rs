@@ -11,6 +11,7 @@
 //! (possibly less fused) program.
 
 use crate::eqsat::nn::{fuse_function, FuseLimits, FusedKind, RuleOptions};
+use crate::eqsat::stats::{CLASSES, ITERATIONS, NODES, SATURATED, STOPPED_BY_LIMIT};
 use crate::{parse_bool_option, parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use std::time::Duration;
 use weft_ir::{Diagnostic, Module};
@@ -39,15 +40,6 @@ const OPTIONS: &[PassOption] = &[
     },
 ];
 
-const NODES: PassStatistic = PassStatistic { name: "egraph-nodes", doc: "e-nodes after saturation" };
-const CLASSES: PassStatistic = PassStatistic { name: "egraph-classes", doc: "e-classes after saturation" };
-const ITERATIONS: PassStatistic = PassStatistic { name: "iterations", doc: "saturation iterations run" };
-const SATURATED: PassStatistic =
-    PassStatistic { name: "stopped-saturated", doc: "functions whose saturation stopped because no rule applied" };
-const STOPPED_BY_LIMIT: PassStatistic = PassStatistic {
-    name: "stopped-by-limit",
-    doc: "functions whose saturation stopped at the iteration, node or time limit",
-};
 const LAYER_NORMS: PassStatistic = PassStatistic { name: "fused-layer-norm", doc: "nn.layer_norm ops built" };
 const GELUS: PassStatistic = PassStatistic { name: "fused-gelu", doc: "nn.gelu ops (erf form) built" };
 const GELU_TANHS: PassStatistic =

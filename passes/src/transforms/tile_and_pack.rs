@@ -10,6 +10,7 @@
 //! fills them from the board table; the defaults are the ZCU102's); a
 //! budget no design fits is an error that says the smallest design's need.
 
+use crate::eqsat::stats::{CLASSES, ITERATIONS, NODES};
 use crate::eqsat::tile::{search, Budget, Chosen, Problem, TileLimits, TileOutcome};
 use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use std::time::Duration;
@@ -73,9 +74,6 @@ const OPTIONS: &[PassOption] = &[
     PassOption { name: "time-limit", kind: "uint", default: "10000", doc: "stop saturating after this many ms" },
 ];
 
-const NODES: PassStatistic = PassStatistic { name: "egraph-nodes", doc: "e-nodes after saturation" };
-const CLASSES: PassStatistic = PassStatistic { name: "egraph-classes", doc: "e-classes after saturation" };
-const ITERATIONS: PassStatistic = PassStatistic { name: "iterations", doc: "saturation iterations run" };
 const DESIGNS: PassStatistic =
     PassStatistic { name: "designs-considered", doc: "complete designs extraction evaluated" };
 const MICROS: PassStatistic = PassStatistic { name: "search-us", doc: "microseconds of saturation and extraction" };

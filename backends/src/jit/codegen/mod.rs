@@ -209,6 +209,37 @@ fn slots(kernel: &Kernel) -> BTreeSet<u32> {
 
 /// Lane order of a bitcast that changes the lane count: little-endian, as
 /// the lanes lie in memory.
+/// The Cranelift condition code of a comparison: ordered for floats
+/// (false when either side is NaN), by signedness for integers.
+pub(crate) fn float_cc(op: super::kernel::CmpOp) -> cranelift_codegen::ir::condcodes::FloatCC {
+    use super::kernel::CmpOp;
+    use cranelift_codegen::ir::condcodes::FloatCC;
+    match op {
+        CmpOp::Eq => FloatCC::Equal,
+        CmpOp::Lt => FloatCC::LessThan,
+        CmpOp::Le => FloatCC::LessThanOrEqual,
+        CmpOp::Gt => FloatCC::GreaterThan,
+        CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+    }
+}
+
+/// See [`float_cc`]; `unsigned` picks the unsigned orderings.
+pub(crate) fn int_cc(op: super::kernel::CmpOp, unsigned: bool) -> cranelift_codegen::ir::condcodes::IntCC {
+    use super::kernel::CmpOp;
+    use cranelift_codegen::ir::condcodes::IntCC;
+    match op {
+        CmpOp::Eq => IntCC::Equal,
+        CmpOp::Lt if unsigned => IntCC::UnsignedLessThan,
+        CmpOp::Lt => IntCC::SignedLessThan,
+        CmpOp::Le if unsigned => IntCC::UnsignedLessThanOrEqual,
+        CmpOp::Le => IntCC::SignedLessThanOrEqual,
+        CmpOp::Gt if unsigned => IntCC::UnsignedGreaterThan,
+        CmpOp::Gt => IntCC::SignedGreaterThan,
+        CmpOp::Ge if unsigned => IntCC::UnsignedGreaterThanOrEqual,
+        CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
+    }
+}
+
 pub(crate) fn little() -> MemFlagsData {
     MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little)
 }

@@ -206,27 +206,10 @@ impl Emit<'_, '_> {
 
     fn compare(&mut self, op: CmpOp, st: Storage, a: Value, b: Value) -> Value {
         let c = if st.is_float() {
-            let cc = match op {
-                CmpOp::Eq => FloatCC::Equal,
-                CmpOp::Lt => FloatCC::LessThan,
-                CmpOp::Le => FloatCC::LessThanOrEqual,
-                CmpOp::Gt => FloatCC::GreaterThan,
-                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
-            };
+            let cc = super::float_cc(op);
             self.b.ins().fcmp(cc, a, b)
         } else {
-            let u = st.is_unsigned();
-            let cc = match op {
-                CmpOp::Eq => IntCC::Equal,
-                CmpOp::Lt if u => IntCC::UnsignedLessThan,
-                CmpOp::Lt => IntCC::SignedLessThan,
-                CmpOp::Le if u => IntCC::UnsignedLessThanOrEqual,
-                CmpOp::Le => IntCC::SignedLessThanOrEqual,
-                CmpOp::Gt if u => IntCC::UnsignedGreaterThan,
-                CmpOp::Gt => IntCC::SignedGreaterThan,
-                CmpOp::Ge if u => IntCC::UnsignedGreaterThanOrEqual,
-                CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
-            };
+            let cc = super::int_cc(op, st.is_unsigned());
             self.b.ins().icmp(cc, a, b)
         };
         self.bool_of(c)

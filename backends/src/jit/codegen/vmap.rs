@@ -15,7 +15,7 @@ use super::loops::{collapse, View};
 use super::{pool, Emit};
 use crate::jit::kernel::{Access, BinOp, Clip, CmpOp, Expr, UnOp};
 use crate::jit::storage::Storage;
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 
 /// The lanes of a vectorized map: the element storage and the vector type.
@@ -303,27 +303,10 @@ impl Emit<'_, '_> {
 
     fn lane_compare(&mut self, op: CmpOp, k: LaneKind, a: Value, b: Value) -> Value {
         if k.float() {
-            let cc = match op {
-                CmpOp::Eq => FloatCC::Equal,
-                CmpOp::Lt => FloatCC::LessThan,
-                CmpOp::Le => FloatCC::LessThanOrEqual,
-                CmpOp::Gt => FloatCC::GreaterThan,
-                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
-            };
+            let cc = super::float_cc(op);
             return self.b.ins().fcmp(cc, a, b);
         }
-        let u = k.st.is_unsigned();
-        let cc = match op {
-            CmpOp::Eq => IntCC::Equal,
-            CmpOp::Lt if u => IntCC::UnsignedLessThan,
-            CmpOp::Lt => IntCC::SignedLessThan,
-            CmpOp::Le if u => IntCC::UnsignedLessThanOrEqual,
-            CmpOp::Le => IntCC::SignedLessThanOrEqual,
-            CmpOp::Gt if u => IntCC::UnsignedGreaterThan,
-            CmpOp::Gt => IntCC::SignedGreaterThan,
-            CmpOp::Ge if u => IntCC::UnsignedGreaterThanOrEqual,
-            CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
-        };
+        let cc = super::int_cc(op, k.st.is_unsigned());
         self.b.ins().icmp(cc, a, b)
     }
 

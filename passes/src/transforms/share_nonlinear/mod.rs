@@ -31,6 +31,7 @@ pub mod inventory;
 pub mod schedule;
 
 use crate::eqsat::nl::{extract::units_of, saturate, Datapaths, SaturationLimits, SaturationOutcome};
+use crate::eqsat::stats::{CLASSES, ITERATIONS, NODES, SATURATED, STOPPED_BY_LIMIT};
 use crate::transforms::lower_nonlinear::{LowerNonlinear, LoweredOp, Method, OpKind};
 use crate::{parse_bool_option, parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
 use choose::Choice;
@@ -387,15 +388,6 @@ const OPTIONS: &[PassOption] = options!(
     ("rsqrt-budget", "rsqrt-method")
 );
 
-const NODES: PassStatistic = PassStatistic { name: "egraph-nodes", doc: "e-nodes after saturation" };
-const CLASSES: PassStatistic = PassStatistic { name: "egraph-classes", doc: "e-classes after saturation" };
-const ITERATIONS: PassStatistic = PassStatistic { name: "iterations", doc: "saturation iterations run" };
-const SATURATED: PassStatistic =
-    PassStatistic { name: "stopped-saturated", doc: "functions whose saturation stopped because no rule applied" };
-const STOPPED_BY_LIMIT: PassStatistic = PassStatistic {
-    name: "stopped-by-limit",
-    doc: "functions whose saturation stopped at the iteration, node or time limit",
-};
 const MICROS: PassStatistic =
     PassStatistic { name: "saturation-us", doc: "microseconds spent building, saturating and extracting" };
 const UNITS: PassStatistic = PassStatistic { name: "units", doc: "hw.unit ops written" };
