@@ -343,8 +343,9 @@ fn body_ops<'f>(
         if data.def.has_trait(Trait::Terminator) {
             return Ok((ops, data));
         }
-        // Declarations (`hw.unit`) compute nothing.
-        if data.name() == weft_ir::ops::hw::UNIT.name {
+        // Declarations (`hw.unit`, `hw.engine`: ops without results in a
+        // dialect without side effects) compute nothing.
+        if data.results.is_empty() {
             continue;
         }
         ops.push(data);

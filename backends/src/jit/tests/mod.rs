@@ -86,6 +86,16 @@ fn same_bits(got: &[Tensor], want: &[Tensor]) {
 }
 
 #[test]
+fn hardware_declarations_compute_nothing() {
+    let text = "func @f(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  hw.engine {act_bits = 8, bram18 = 6, cycles = 211, dsp = 0, ff = 2302, kind = \"fc\", lut = 1866, t_in = 8, t_m = 4, t_out = 2, weight_bits = 1, word_bits = 64} : () -> ()
+  %0 = nn.add %a, %a : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}";
+    exact(text, vec![f32s(&[2, 3], 1)]);
+}
+
+#[test]
 fn float_elementwise_with_broadcasting_is_bit_exact() {
     let text = "func @f(%a: tensor<2x3x4xf32>, %b: tensor<3x1xf32>) -> tensor<2x3x4xf32> {
   %0 = nn.add %a, %b : (tensor<2x3x4xf32>, tensor<3x1xf32>) -> tensor<2x3x4xf32>
