@@ -9,6 +9,7 @@
 
 mod accuracy_cmd;
 mod boards_cmd;
+mod calibrate_jit;
 mod compile_cmd;
 mod explore_cmd;
 mod import_cmd;

@@ -13,7 +13,9 @@
 //! the pass draws random samples and its warning is passed on to the
 //! caller.
 
+use crate::calibrate_jit::JitEvaluator;
 use std::path::Path;
+use std::sync::Arc;
 use weft_ir::verify::verify_module;
 use weft_ir::{Context, Diagnostic, Module, Span, Tensor};
 use weft_passes::transforms::lower_nonlinear::{LowerNonlinear, OpKind};
@@ -112,8 +114,26 @@ pub fn parse_quant(text: &str) -> Result<QuantSpec, Diagnostic> {
     Ok(QuantSpec { text: text.to_string(), file, nonlinear: NonlinearSpec::default() })
 }
 
+/// What runs the calibration samples: the JIT (the default of every
+/// command; same bits, much faster) or the reference interpreter (`weft
+/// run --engine interp`, `weft accuracy --engine interp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calibrator {
+    Jit,
+    Interpreter,
+}
+
+impl From<crate::run_cmd::Engine> for Calibrator {
+    fn from(engine: crate::run_cmd::Engine) -> Calibrator {
+        match engine {
+            crate::run_cmd::Engine::Jit => Calibrator::Jit,
+            crate::run_cmd::Engine::Interp => Calibrator::Interpreter,
+        }
+    }
+}
+
 /// Quantizes `module` (already in the nn dialect) with `spec`, calibrated
-/// on `samples` when given: `prepare-quant`, `quantize`, `dce`, then
+/// on `samples` when given (on `calibrator`): `prepare-quant`, `quantize`, `dce`, then
 /// `lower-nonlinear` unless the nonlinear ops stay in float; returns the
 /// passes' warnings.
 pub fn quantize_module(
@@ -121,9 +141,13 @@ pub fn quantize_module(
     ctx: &Context,
     spec: &QuantSpec,
     samples: Option<Vec<Vec<Tensor>>>,
+    calibrator: Calibrator,
 ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
     run_pipeline(module, ctx, "prepare-quant")?;
     let mut pass = Quantize::with_config(spec.file.clone());
+    if calibrator == Calibrator::Jit {
+        pass = pass.with_evaluator(Arc::new(JitEvaluator));
+    }
     if let Some(s) = samples {
         pass = pass.with_samples(s);
     }

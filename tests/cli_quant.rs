@@ -157,6 +157,9 @@ fn usage_errors() {
     assert_eq!(code(&o), 2, "--calibrate requires --quant");
 }
 
+/// Each engine also calibrates (the JIT compiles the float program with
+/// every observed value as a result): the same bytes mean the same
+/// calibration, so the same quantized program.
 #[test]
 fn quantized_runs_give_the_same_bytes_on_both_engines() {
     let m = model();

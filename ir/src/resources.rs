@@ -140,8 +140,23 @@ impl Resource {
         }
         let dtype = storage_dtype(&t.elem);
         let mut bytes = Vec::with_capacity(n * dtype_size(dtype));
-        for i in 0..n {
-            encode_scalar(dtype, t.data.get(i), &mut bytes)?;
+        match (&t.data, dtype) {
+            // The common cases without a per-element dispatch.
+            (TensorData::F32(x), Dtype::F32) => bytes.extend(x.iter().flat_map(|v| v.to_le_bytes())),
+            (TensorData::Int(x), Dtype::I8) => {
+                encode_ints(x, dtype, &mut bytes, |i| i8::try_from(i).ok().map(i8::to_le_bytes))?
+            }
+            (TensorData::Int(x), Dtype::U8) => {
+                encode_ints(x, dtype, &mut bytes, |i| u8::try_from(i).ok().map(u8::to_le_bytes))?
+            }
+            (TensorData::Int(x), Dtype::I32) => {
+                encode_ints(x, dtype, &mut bytes, |i| i32::try_from(i).ok().map(i32::to_le_bytes))?
+            }
+            _ => {
+                for i in 0..n {
+                    encode_scalar(dtype, t.data.get(i), &mut bytes)?;
+                }
+            }
         }
         Resource::new(t.elem.clone(), t.shape.clone(), bytes)
     }
@@ -233,6 +248,20 @@ fn encode_scalar(dtype: Dtype, s: Scalar, out: &mut Vec<u8>) -> Result<(), Strin
             };
             encode_int(dtype, i, out)?;
         }
+    }
+    Ok(())
+}
+
+/// Appends the little-endian bytes `narrow` gives for each of `values`
+/// (`None`: out of `dtype`'s range, an error as [`encode_int`] gives).
+fn encode_ints<B: IntoIterator<Item = u8>>(
+    values: &[i64],
+    dtype: Dtype,
+    out: &mut Vec<u8>,
+    narrow: impl Fn(i64) -> Option<B>,
+) -> Result<(), String> {
+    for &i in values {
+        out.extend(narrow(i).ok_or_else(|| format!("value {i} does not fit in {dtype:?}"))?);
     }
     Ok(())
 }

@@ -114,7 +114,7 @@ pub fn measure(args: &AccuracyArgs, sources: &mut SourceMap) -> Result<Report, V
         None => "random samples (seed 0)".to_string(),
     };
     let mut quantized = float.clone();
-    let warnings = quantize_module(&mut quantized, &ctx, &spec, calibration)?;
+    let warnings = quantize_module(&mut quantized, &ctx, &spec, calibration, args.engine.into())?;
     eprint!("{}", render_all(&warnings, sources));
     let (inputs, inputs_text) = evaluation_inputs(args, func)?;
     let outputs = compare(&float, &quantized, inputs, args.engine)?;

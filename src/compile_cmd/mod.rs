@@ -18,8 +18,9 @@
 mod report;
 
 use crate::import_cmd::{import_file, import_options, InputShape};
-use crate::quant_opts::{lower_nonlinear, parse_nonlinear, parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{lower_nonlinear, parse_nonlinear, parse_quant, quantize_module, run_pipeline, Calibrator};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use weft_backends::boards;
 use weft_backends::hls::{self, HlsOptions};
 use weft_frontend::import::DEFAULT_INLINE_LIMIT;
@@ -173,9 +174,9 @@ fn build_program(
     };
     // tile-and-pack sees the quant nonlinear ops before they are lowered.
     let lower = spec.nonlinear.lower.take();
-    let warnings = quantize_module(&mut module, ctx, &spec, samples)?;
+    let warnings = quantize_module(&mut module, ctx, &spec, samples, Calibrator::Jit)?;
     eprint!("{}", render_all(&warnings, sources));
-    phases.end("quantize (calibration on the interpreter)");
+    phases.end("quantize (calibration on the JIT)");
     run_pipeline(&mut module, ctx, tile_and_pack)?;
     phases.end("tile-and-pack");
     if let Some(lower) = lower {
@@ -188,34 +189,48 @@ fn build_program(
 
 /// Wall time per phase of a compile, for `--time-passes`.
 struct Phases {
-    last: std::time::Instant,
-    start: std::time::Instant,
-    done: Vec<(&'static str, std::time::Duration)>,
+    last: (Instant, Option<Duration>),
+    start: (Instant, Option<Duration>),
+    /// Per phase: its name, wall time and CPU time (when known).
+    done: Vec<(&'static str, Duration, Option<Duration>)>,
 }
 
 impl Phases {
     fn new() -> Phases {
-        let now = std::time::Instant::now();
+        let now = (Instant::now(), thread_cpu_time());
         Phases { last: now, start: now, done: Vec::new() }
     }
 
     /// Ends the phase `name` now.
     fn end(&mut self, name: &'static str) {
-        let now = std::time::Instant::now();
-        self.done.push((name, now - self.last));
+        let now = (Instant::now(), thread_cpu_time());
+        let cpu = now.1.zip(self.last.1).map(|(b, a)| b.saturating_sub(a));
+        self.done.push((name, now.0 - self.last.0, cpu));
         self.last = now;
     }
 
+    /// Wall and CPU milliseconds per phase: on a loaded machine the wall
+    /// time includes waiting for a core, the CPU time does not.
     fn table(&self) -> String {
-        let total = self.last - self.start;
-        let mut out = String::from("phase                                       wall ms      %\n");
-        for (name, d) in &self.done {
-            let share = if total.is_zero() { 0.0 } else { 100.0 * d.as_secs_f64() / total.as_secs_f64() };
-            out.push_str(&format!("{name:<40} {:>10.1} {share:>6.1}\n", d.as_secs_f64() * 1e3));
+        let total = self.last.0 - self.start.0;
+        let ms = |d: Option<Duration>| d.map_or_else(|| "-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1e3));
+        let mut out = String::from("phase                                       wall ms      %     cpu ms\n");
+        for (name, wall, cpu) in &self.done {
+            let share = if total.is_zero() { 0.0 } else { 100.0 * wall.as_secs_f64() / total.as_secs_f64() };
+            out.push_str(&format!("{name:<40} {:>10.1} {share:>6.1} {:>10}\n", wall.as_secs_f64() * 1e3, ms(*cpu)));
         }
-        out.push_str(&format!("{:<40} {:>10.1}\n", "total", total.as_secs_f64() * 1e3));
+        let cpu = self.last.1.zip(self.start.1).map(|(b, a)| b.saturating_sub(a));
+        out.push_str(&format!("{:<40} {:>10.1} {:>6} {:>10}\n", "total", total.as_secs_f64() * 1e3, "", ms(cpu)));
         out
     }
+}
+
+/// The CPU time of the calling thread (Linux: /proc/thread-self/schedstat,
+/// nanoseconds on a core); `None` elsewhere. weft compiles on one thread.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 /// The golden outputs the testbench compares with: the JIT's (bit-identical

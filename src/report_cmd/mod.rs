@@ -12,7 +12,7 @@
 mod render;
 
 use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
-use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline};
+use crate::quant_opts::{parse_nonlinear, parse_quant, quantize_module, run_pipeline, Calibrator};
 use crate::samples::load_samples;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -133,7 +133,7 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
         }
         None => None,
     };
-    let warnings = quantize_module(&mut module, &ctx, &spec, samples)?;
+    let warnings = quantize_module(&mut module, &ctx, &spec, samples, Calibrator::Jit)?;
     eprint!("{}", render_all(&warnings, sources));
     let mut options = ShareOptions { lanes: args.lanes, ..ShareOptions::default() };
     options.pin_all(args.methods);

@@ -161,7 +161,8 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
     let ctx = crate::context();
     let mut module = load_module(args, &ctx, sources)?;
     if let Some(scheme) = &args.quant {
-        quantize(&mut module, &ctx, scheme, args.nonlinear.as_deref(), args.calibrate.as_deref(), sources)?;
+        let calibrate = args.calibrate.as_deref();
+        quantize(&mut module, &ctx, scheme, args.nonlinear.as_deref(), calibrate, args.engine, sources)?;
     }
     let main = main_index(&module)?;
     let inputs = load_inputs(&module.funcs[main], &args.inputs)?;
@@ -205,13 +206,14 @@ fn run_model(args: &RunArgs, sources: &mut SourceMap) -> Result<(), Failure> {
 }
 
 /// Quantizes the (legalized) module for `--quant`, calibrated on
-/// `--calibrate` when given; prints the pass's warnings.
+/// `--calibrate` when given (on `engine`); prints the pass's warnings.
 fn quantize(
     module: &mut Module,
     ctx: &Context,
     scheme: &str,
     nonlinear: Option<&str>,
     calibrate: Option<&Path>,
+    engine: Engine,
     sources: &SourceMap,
 ) -> Result<(), Failure> {
     let mut spec = crate::quant_opts::parse_quant(scheme).map_err(|d| vec![d])?;
@@ -225,7 +227,7 @@ fn quantize(
         }
         None => None,
     };
-    let warnings = crate::quant_opts::quantize_module(module, ctx, &spec, samples)?;
+    let warnings = crate::quant_opts::quantize_module(module, ctx, &spec, samples, engine.into())?;
     eprint!("{}", render_all(&warnings, sources));
     Ok(())
 }

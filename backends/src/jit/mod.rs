@@ -144,6 +144,10 @@ pub struct CompiledFunction {
     input_names: Vec<String>,
     output_names: Vec<String>,
     stats: JitStats,
+    /// The values [`compile_observing`] was asked for: `observations[k]`
+    /// lists those readable once `k` kernels have run (index into the
+    /// observed list, where the value is).
+    observations: Vec<Vec<(usize, Slot)>>,
 }
 
 impl Drop for CompiledFunction {
@@ -159,6 +163,14 @@ impl Drop for CompiledFunction {
 /// Compiles `func` (a function of `module`, which holds the resources its
 /// constants use).
 pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Diagnostic> {
+    compile_observing(module, func, &[])
+}
+
+/// [`compile`], keeping each of `observed` (results of ops of the body) in
+/// memory, not fused into its consumer, so that
+/// [`CompiledFunction::run_observing`] can report it right after the kernel
+/// that computes it (calibration reads every float value this way).
+pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -> Result<CompiledFunction, Diagnostic> {
     let started = Instant::now();
     let body = func.blocks.get(func.body).ok_or_else(|| func_error(func, "has no body block"))?;
     let mut constants: Vec<SlotData> = Vec::new();
@@ -171,7 +183,9 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
     }
     let (ops, ret) = body_ops(func, body)?;
-    let fused = fuse::plan(func, &ops, &ret.operands);
+    let kept: Vec<Value> = ret.operands.iter().chain(observed).copied().collect();
+    let fused = fuse::plan(func, &ops, &kept);
+    let observed_index: HashMap<Value, usize> = observed.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     // What each fused value's computation reads (its producers' inputs).
     let mut reads: HashMap<Value, Vec<Value>> = HashMap::new();
     for &data in &ops {
@@ -218,54 +232,70 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     // Lowered maps of fused values, waiting for their consumer, with the
     // ops they compute.
     let mut pending: HashMap<Value, (Kernel, Vec<&OpData>)> = HashMap::new();
-    for data in ops.iter().copied().filter(|d| !d.def.has_trait(Trait::ConstantLike)) {
-        let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-        let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-        let (ins, outs) = (ins.map_err(|e| op_error(data, e))?, outs.map_err(|e| op_error(data, e))?);
-        let mut members = vec![data];
-        let kernel = match take_fused_matmul(data, &mut pending) {
-            Some((producer, group)) => {
-                members.extend(group);
-                Some(qgemm::fuse::requantize_into(producer, &ins, &outs).map_err(|e| op_error(data, e))?)
+    // Per count of kernels lowered, the observed values readable then.
+    let mut observations: Vec<Vec<(usize, Value)>> = Vec::new();
+    for data in ops.iter().copied() {
+        'op: {
+            if data.def.has_trait(Trait::ConstantLike) {
+                break 'op;
             }
-            None => lower::lower(data, &ins, &outs).map_err(|e| op_error(data, e))?,
-        };
-        let Some(mut kernel) = kernel else { continue };
-        let result_fused = matches!(data.results[..], [v] if fused.contains(&v));
-        lower_quant::attach_tables(&mut kernel, &mut |bytes| {
-            constant_bytes += bytes.len() as u64;
-            owned_constant(&mut constants, bytes)
-        });
-        if !result_fused {
-            constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
-        }
-        let prepared = lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
-        constant_bytes += prepared.constant_bytes;
-        scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
-        for part in &mut kernel.parts {
-            lower_resize::attach_tables(part, &mut |bytes| {
-                constant_bytes += bytes.len() as u64;
-                owned_constant(&mut constants, &bytes)
-            });
-        }
-        for (j, v) in data.operands.iter().enumerate().rev() {
-            if let Some((producer, group)) = pending.remove(v) {
-                splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
-                members.extend(group);
-            }
-        }
-        match data.results[..] {
-            [v] if fused.contains(&v) => {
-                pending.insert(v, (kernel, members));
-            }
-            _ => {
-                for part in &mut kernel.parts {
-                    if let Some(table) = tabulate::tabulate(part, &constants) {
-                        *part = table;
-                    }
+            let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
+            let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
+            let (ins, outs) = (ins.map_err(|e| op_error(data, e))?, outs.map_err(|e| op_error(data, e))?);
+            let mut members = vec![data];
+            let kernel = match take_fused_matmul(data, &mut pending) {
+                Some((producer, group)) => {
+                    members.extend(group);
+                    Some(qgemm::fuse::requantize_into(producer, &ins, &outs).map_err(|e| op_error(data, e))?)
                 }
-                compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                lowered.push((reported_op(func, &ops, data, &members), kernel));
+                None => lower::lower(data, &ins, &outs).map_err(|e| op_error(data, e))?,
+            };
+            let Some(mut kernel) = kernel else { break 'op };
+            let result_fused = matches!(data.results[..], [v] if fused.contains(&v));
+            lower_quant::attach_tables(&mut kernel, &mut |bytes| {
+                constant_bytes += bytes.len() as u64;
+                owned_constant(&mut constants, bytes)
+            });
+            if !result_fused {
+                constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
+            }
+            let prepared =
+                lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
+            constant_bytes += prepared.constant_bytes;
+            scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
+            for part in &mut kernel.parts {
+                lower_resize::attach_tables(part, &mut |bytes| {
+                    constant_bytes += bytes.len() as u64;
+                    owned_constant(&mut constants, &bytes)
+                });
+            }
+            for (j, v) in data.operands.iter().enumerate().rev() {
+                if let Some((producer, group)) = pending.remove(v) {
+                    splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
+                    members.extend(group);
+                }
+            }
+            match data.results[..] {
+                [v] if fused.contains(&v) => {
+                    pending.insert(v, (kernel, members));
+                }
+                _ => {
+                    for part in &mut kernel.parts {
+                        if let Some(table) = tabulate::tabulate(part, &constants) {
+                            *part = table;
+                        }
+                    }
+                    compiler.add(&kernel).map_err(|e| op_error(data, e))?;
+                    lowered.push((reported_op(func, &ops, data, &members), kernel));
+                }
+            }
+        }
+        // An op's results are readable once its kernel (or, for aliases and
+        // constants, the kernels before it) ran.
+        for &v in &data.results {
+            if let Some(&i) = observed_index.get(&v) {
+                observations.resize_with(observations.len().max(lowered.len() + 1), Vec::new);
+                observations[lowered.len()].push((i, v));
             }
         }
     }
@@ -296,6 +326,10 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
     };
     let args = func.args().iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
     let results = ret.operands.iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
+    let observations = observations
+        .into_iter()
+        .map(|vs| vs.into_iter().map(|(i, v)| Ok((i, place_of(v)?))).collect::<Result<Vec<_>, Diagnostic>>())
+        .collect::<Result<Vec<_>, _>>()?;
     let arena_bytes = if scratch_bytes > 0 { scratch_at + scratch_bytes } else { plan.arena_bytes };
     let stats = JitStats {
         compile_time: started.elapsed(),
@@ -318,6 +352,7 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
         input_names: arg_names,
         output_names: output_names(func),
         stats,
+        observations,
     })
 }
 
@@ -463,6 +498,10 @@ fn constant(
 /// the wall time of the kernel, after it returned.
 pub type KernelHook<'a> = &'a mut dyn FnMut(&'static str, Duration);
 
+/// Receives the observed values of a run (see
+/// [`CompiledFunction::run_observing`]).
+pub type ObserveHook<'a> = &'a mut dyn FnMut(usize, &Tensor);
+
 impl CompiledFunction {
     /// Runs the function on `inputs` (checked against the argument types
     /// as by the interpreter); its results.
@@ -472,7 +511,23 @@ impl CompiledFunction {
 
     /// [`run`](Self::run), calling `on_kernel` after each kernel with its
     /// op's name and time (for profiles). Without a hook no clock is read.
-    pub fn run_with(&self, inputs: Vec<Tensor>, mut on_kernel: Option<KernelHook>) -> Result<Vec<Tensor>, Diagnostic> {
+    pub fn run_with(&self, inputs: Vec<Tensor>, on_kernel: Option<KernelHook>) -> Result<Vec<Tensor>, Diagnostic> {
+        self.execute(inputs, on_kernel, None)
+    }
+
+    /// [`run`](Self::run), calling `observe` with the index (in the list
+    /// given to [`compile_observing`]) and the tensor of each observed
+    /// value, right after the kernel that computes it.
+    pub fn run_observing(&self, inputs: Vec<Tensor>, observe: ObserveHook) -> Result<Vec<Tensor>, Diagnostic> {
+        self.execute(inputs, None, Some(observe))
+    }
+
+    fn execute(
+        &self,
+        inputs: Vec<Tensor>,
+        mut on_kernel: Option<KernelHook>,
+        mut observe: Option<ObserveHook>,
+    ) -> Result<Vec<Tensor>, Diagnostic> {
         if inputs.len() != self.args.len() {
             let msg = format!("function '@{}' takes {} inputs, got {}", self.name, self.args.len(), inputs.len());
             return Err(self.error(msg).note(format!("inputs: {}", self.input_names.join(", "))));
@@ -495,7 +550,10 @@ impl CompiledFunction {
         table.push(bytes.as_mut_ptr());
         // Kernels never write constant slots (only arena places).
         table.extend(self.constants.iter().map(|c| c.bytes().as_ptr().cast_mut()));
-        for k in &self.kernels {
+        for (n, k) in self.kernels.iter().enumerate() {
+            if let Some(observe) = observe.as_mut() {
+                self.report_observed(n, line_bytes(&arena), observe)?;
+            }
             let started = on_kernel.is_some().then(Instant::now);
             // SAFETY: the kernel was generated for exactly these slots and
             // places, whose sizes the planner and the input check fixed.
@@ -509,7 +567,18 @@ impl CompiledFunction {
             }
         }
         let arena_bytes = line_bytes(&arena);
+        if let Some(observe) = observe.as_mut() {
+            self.report_observed(self.kernels.len(), arena_bytes, observe)?;
+        }
         self.results.iter().map(|slot| self.read(slot, arena_bytes)).collect()
+    }
+
+    /// Reports the observed values readable once `ran` kernels have run.
+    fn report_observed(&self, ran: usize, arena: &[u8], observe: &mut ObserveHook) -> Result<(), Diagnostic> {
+        for (i, slot) in self.observations.get(ran).map_or(&[][..], Vec::as_slice) {
+            observe(*i, &self.read(slot, arena)?);
+        }
+        Ok(())
     }
 
     fn read(&self, slot: &Slot, arena: &[u8]) -> Result<Tensor, Diagnostic> {

@@ -1,6 +1,13 @@
 //! Calibration: the sample inputs (given, or drawn from a seeded generator)
 //! and the statistics of every float value of a function over them,
-//! gathered by running the reference interpreter.
+//! gathered by running the function on an [`Evaluator`]: the reference
+//! interpreter ([`Interpreter`]) unless the driver gives a faster engine
+//! (`weft` gives its JIT, which computes the same bits).
+//!
+//! The observed values ([`observed_values`]) are the float results of the
+//! ops of the function's body, except constants of more than
+//! [`MAX_OBSERVED_CONSTANT`] elements (weights, quantized on their own),
+//! plus the float arguments, which are recorded from the samples.
 //!
 //! Random samples: float inputs are standard normal; integer inputs used
 //! as `nn.gather` indices are uniform over the gathered axis (token ids
@@ -13,7 +20,7 @@
 //! naming the sample and the input.
 
 use super::observer::Histogram;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use weft_ir::interp::{input_names, run_function_with, DimBindings, OpEvent, RunOptions};
 use weft_ir::ops::Trait;
 use weft_ir::tensor::{Scalar, Tensor, TensorData};
@@ -35,31 +42,100 @@ impl Calibration {
     }
 }
 
-/// Runs `func` on every sample and records every float argument and op
-/// result (except constants of more than [`MAX_OBSERVED_CONSTANT`]
-/// elements: weights).
-pub fn observe(module: &Module, func: &Function, samples: &[Vec<Tensor>]) -> Result<Calibration, Diagnostic> {
+/// Runs a function on calibration samples and reports the values
+/// calibration observes. Every implementation must compute the values the
+/// reference interpreter computes, bit for bit: the histograms, and so the
+/// quantized program, must not depend on the engine.
+pub trait Evaluator: std::fmt::Debug + Send + Sync {
+    /// The engine's name (statistics, messages).
+    fn name(&self) -> &'static str;
+
+    /// Runs `func` on every sample and calls `record` with each value of
+    /// `observed` (results of ops of the function's body) and its tensor.
+    /// Errors name the sample (`calibration sample #i: ...`).
+    fn evaluate(
+        &self,
+        module: &Module,
+        func: &Function,
+        observed: &[Value],
+        samples: &[Vec<Tensor>],
+        record: &mut dyn FnMut(Value, &Tensor),
+    ) -> Result<(), Diagnostic>;
+}
+
+/// The reference interpreter as an [`Evaluator`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Interpreter;
+
+impl Evaluator for Interpreter {
+    fn name(&self) -> &'static str {
+        "interpreter"
+    }
+
+    fn evaluate(
+        &self,
+        module: &Module,
+        func: &Function,
+        observed: &[Value],
+        samples: &[Vec<Tensor>],
+        record: &mut dyn FnMut(Value, &Tensor),
+    ) -> Result<(), Diagnostic> {
+        let wanted: HashSet<Value> = observed.iter().copied().collect();
+        for (i, inputs) in samples.iter().enumerate() {
+            let mut on_op = |e: &OpEvent| {
+                for (&v, t) in e.data.results.iter().zip(e.results) {
+                    if wanted.contains(&v) {
+                        record(v, t);
+                    }
+                }
+            };
+            let options = RunOptions { on_op: Some(&mut on_op) };
+            run_function_with(module, func, inputs.clone(), options)
+                .map_err(|d| d.prefixed(&format!("calibration sample #{i}: ")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The values calibration observes in `func` (see the module doc), in
+/// program order.
+pub fn observed_values(func: &Function) -> Vec<Value> {
+    let mut values = Vec::new();
+    for &op in &func.blocks[func.body].ops {
+        let data = &func.ops[op];
+        for &v in &data.results {
+            let Some(t) = func.value_type(v).as_tensor() else { continue };
+            if !t.elem.is_float() {
+                continue;
+            }
+            // Large constants are weights, quantized on their own; only
+            // small ones (scalars, biases) may be read as activations.
+            let numel = t.static_shape().map(|s| s.iter().product::<u64>());
+            if data.def.has_trait(Trait::ConstantLike) && numel.is_none_or(|n| n > MAX_OBSERVED_CONSTANT) {
+                continue;
+            }
+            values.push(v);
+        }
+    }
+    values
+}
+
+/// Runs `func` on every sample with `engine` and records every float
+/// argument and every value of [`observed_values`].
+pub fn observe(
+    module: &Module,
+    func: &Function,
+    samples: &[Vec<Tensor>],
+    engine: &dyn Evaluator,
+) -> Result<Calibration, Diagnostic> {
     let mut cal = Calibration { samples: samples.len(), ..Calibration::default() };
-    for (i, inputs) in samples.iter().enumerate() {
+    for inputs in samples {
         for (&arg, t) in func.args().iter().zip(inputs) {
             record(&mut cal.hist, arg, t);
         }
-        let mut on_op = |e: &OpEvent| {
-            // Large constants are weights, quantized on their own; only
-            // small ones (scalars, biases) may be read as activations.
-            let weight = e.data.def.has_trait(Trait::ConstantLike)
-                && e.results.iter().any(|t| t.numel() > MAX_OBSERVED_CONSTANT);
-            if weight {
-                return;
-            }
-            for (&v, t) in e.data.results.iter().zip(e.results) {
-                record(&mut cal.hist, v, t);
-            }
-        };
-        let options = RunOptions { on_op: Some(&mut on_op) };
-        run_function_with(module, func, inputs.clone(), options)
-            .map_err(|d| d.prefixed(&format!("calibration sample #{i}: ")))?;
     }
+    let observed = observed_values(func);
+    engine.evaluate(module, func, &observed, samples, &mut |v, t| record(&mut cal.hist, v, t))?;
     Ok(cal)
 }
 
@@ -222,7 +298,7 @@ mod tests {
             assert_eq!(s[1].data, TensorData::Int(vec![1; 4]), "masks are all ones");
         }
         check_samples(f, &a).unwrap();
-        let cal = observe(&m, f, &a).unwrap();
+        let cal = observe(&m, f, &a, &Interpreter).unwrap();
         let relu = f.ops[f.walk()[2]].results[0];
         let h = cal.get(relu).unwrap();
         assert_eq!(h.count, 6);

@@ -5,8 +5,10 @@
 //!    (for `@main`, or the only function), else `samples` seeded random
 //!    ones with a warning ([`calibrate::random_inputs`]). They are checked
 //!    against the function's input types.
-//! 2. Calibration ([`calibrate::observe`]): the reference interpreter runs
-//!    every sample and a histogram per float value records what it saw.
+//! 2. Calibration ([`calibrate::observe`]): an evaluator (the reference
+//!    interpreter, or the engine the driver gives with
+//!    [`Quantize::with_evaluator`]) runs every sample and a histogram per
+//!    float value records what it saw.
 //! 3. One sweep over the body ([`rewrite`], [`rules`]): matmuls, the
 //!    elementwise ops around them and (when the context has them) the
 //!    nonlinear ops become quant ops with calibrated activation types and
@@ -35,9 +37,11 @@ mod tests;
 pub mod weights;
 
 use crate::{parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
+use calibrate::{Evaluator, Interpreter};
 use config::{parse_config, parse_weight_observer, ConfigFile};
 use rewrite::{Counts, Rewriter};
 use scheme::{parse_act_bits, parse_scheme, Observer, PrecisionPatch, QuantConfig, WeightFormat};
+use std::sync::Arc;
 use weft_ir::{Diagnostic, Module, Span, Tensor};
 
 /// Random calibration samples drawn when none are given.
@@ -54,6 +58,8 @@ pub struct Quantize {
     samples: Option<u64>,
     seed: Option<u64>,
     given: Option<Vec<Vec<Tensor>>>,
+    /// What runs the calibration samples (default: the interpreter).
+    evaluator: Option<Arc<dyn Evaluator>>,
 }
 
 impl Quantize {
@@ -66,6 +72,13 @@ impl Quantize {
     /// per input, in argument order.
     pub fn with_samples(mut self, samples: Vec<Vec<Tensor>>) -> Quantize {
         self.given = Some(samples);
+        self
+    }
+
+    /// Calibrates on `evaluator` instead of the reference interpreter; it
+    /// must compute the interpreter's bits ([`Evaluator`]).
+    pub fn with_evaluator(mut self, evaluator: Arc<dyn Evaluator>) -> Quantize {
+        self.evaluator = Some(evaluator);
         self
     }
 
@@ -158,7 +171,7 @@ const FLOAT_OPS: PassStatistic = PassStatistic { name: "float-ops", doc: "ops co
 const QUANTIZE_OPS: PassStatistic = PassStatistic { name: "quantize-ops", doc: "quant.quantize ops inserted" };
 const DEQUANTIZE_OPS: PassStatistic = PassStatistic { name: "dequantize-ops", doc: "quant.dequantize ops inserted" };
 const REQUANTIZE_OPS: PassStatistic = PassStatistic { name: "requantize-ops", doc: "quant.requantize ops inserted" };
-const SAMPLES: PassStatistic = PassStatistic { name: "calibration-samples", doc: "samples the interpreter ran" };
+const SAMPLES: PassStatistic = PassStatistic { name: "calibration-samples", doc: "samples calibration ran" };
 
 impl Pass for Quantize {
     fn name(&self) -> &'static str {
@@ -172,7 +185,8 @@ impl Pass for Quantize {
     fn description(&self) -> &'static str {
         "Calibrates the function on sample inputs (given by the driver, e.g. `weft run --calibrate \
 DIR`; otherwise `samples` random ones drawn with `seed`, with a warning) by running the \
-interpreter and recording a histogram of every float value; then rewrites it: each `nn.matmul` \
+interpreter (or the engine the driver gives: `weft` uses its JIT, same bits) and recording a \
+histogram of every float value; then rewrites it: each `nn.matmul` \
 with constant weights becomes a `quant.qmatmul` of the quantized activation (calibrated range, \
 `acts` bits, `observer`) and the weights quantized per output channel (`weights`: int2..int8, \
 ternary, or binary +-alpha with alpha = mean |w| as VAQF), with a following bias add folded in \
@@ -255,7 +269,8 @@ the next `quant.quantize`. The option values set the base precision over the top
         let main = main_index(module);
         for i in 0..module.funcs.len() {
             let samples = self.samples_for(module, i, main, cx)?;
-            let cal = calibrate::observe(module, &module.funcs[i], &samples)?;
+            let engine: &dyn Evaluator = self.evaluator.as_deref().unwrap_or(&Interpreter);
+            let cal = calibrate::observe(module, &module.funcs[i], &samples, engine)?;
             cx.count(&SAMPLES, samples.len() as u64);
             // Rewrite copies, so that an error leaves the module as it was.
             let (mut func, mut resources) = (module.funcs[i].clone(), module.resources.clone());

@@ -56,16 +56,40 @@ impl Histogram {
     pub fn add(&mut self, values: impl Iterator<Item = f64> + Clone) {
         let amax = values.clone().filter(|x| is_data(*x)).fold(0.0f64, |m, x| m.max(x.abs()));
         self.grow_to(amax);
+        let bin_of = self.binner();
+        let (mut lo, mut hi, mut count, mut ignored) = (self.min, self.max, 0u64, 0u64);
         for x in values {
             if !is_data(x) {
-                self.ignored += 1;
+                ignored += 1;
                 continue;
             }
-            self.min = self.min.min(x);
-            self.max = self.max.max(x);
-            self.count += 1;
-            let i = self.bin_of(x);
-            self.bins[i] += 1;
+            lo = lo.min(x);
+            hi = hi.max(x);
+            count += 1;
+            self.bins[bin_of(x)] += 1;
+        }
+        (self.min, self.max) = (lo, hi);
+        self.count += count;
+        self.ignored += ignored;
+    }
+
+    /// The bin of a value over the current range: `floor((x + R) / 2R *
+    /// BINS)` clamped to the bins (the middle bin while the range is
+    /// empty). `R` is a power of two, so dividing by `2R` and multiplying by
+    /// [`BINS`] is one exact scaling by a power of two: the closure
+    /// multiplies once, unless that factor is not a normal number (ranges
+    /// near the ends of the f64 exponent range), where it divides.
+    fn binner(&self) -> impl Fn(f64) -> usize {
+        let half_range = self.half_range;
+        let factor = BINS as f64 / (2.0 * half_range);
+        let exact = half_range > 0.0 && factor.is_normal();
+        move |x| {
+            if half_range == 0.0 {
+                return BINS / 2;
+            }
+            let pos =
+                if exact { (x + half_range) * factor } else { (x + half_range) / (2.0 * half_range) * BINS as f64 };
+            (pos.floor().max(0.0) as usize).min(BINS - 1)
         }
     }
 
@@ -92,14 +116,6 @@ impl Histogram {
             self.bins = merged;
             self.half_range *= 2.0;
         }
-    }
-
-    fn bin_of(&self, x: f64) -> usize {
-        if self.half_range == 0.0 {
-            return BINS / 2;
-        }
-        let pos = (x + self.half_range) / (2.0 * self.half_range) * BINS as f64;
-        (pos.floor().max(0.0) as usize).min(BINS - 1)
     }
 
     fn bin_width(&self) -> f64 {
@@ -222,6 +238,25 @@ mod tests {
         let mut h = Histogram::default();
         h.add(values.iter().copied());
         h
+    }
+
+    /// The multiplication in `binner` gives the bins of the defining
+    /// formula, also on bin edges and for tiny and huge ranges.
+    #[test]
+    fn bins_follow_their_definition() {
+        let divide = |r: f64, x: f64| (((x + r) / (2.0 * r) * BINS as f64).floor().max(0.0) as usize).min(BINS - 1);
+        for e in [-1022, -1000, -40, -3, 0, 1, 7, 60, 99] {
+            let r = 2f64.powi(e);
+            let h = Histogram { half_range: r, ..Histogram::default() };
+            let bin_of = h.binner();
+            let width = 2.0 * r / BINS as f64;
+            let mut probes: Vec<f64> = (0..=BINS as i64).map(|i| -r + i as f64 * width).collect();
+            probes.extend(probes.clone().iter().flat_map(|&x| [x.next_down(), x.next_up()]));
+            probes.extend((0..997).map(|i| r * ((i * 7919 % 997) as f64 / 498.5 - 1.0)));
+            for x in probes.into_iter().filter(|x| x.abs() < r) {
+                assert_eq!(bin_of(x), divide(r, x), "range 2^{e}, x = {x:e}");
+            }
+        }
     }
 
     #[test]

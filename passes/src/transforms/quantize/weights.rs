@@ -16,69 +16,100 @@ use weft_ir::types::{ElemType, QuantBin, QuantInt, QuantParams};
 /// The scale of a binary channel whose weights are all 0.
 const ZERO_CHANNEL_ALPHA: f64 = 1e-8;
 
-/// The elements of one channel and where they go.
+/// How the elements of a weight tensor group into channels: element `i`
+/// belongs to channel `(i / stride) % extent` (one channel when there is
+/// no axis).
 struct Channels {
-    /// Flat positions, grouped by channel.
-    members: Vec<Vec<usize>>,
+    count: usize,
+    stride: usize,
+    total: usize,
 }
 
 impl Channels {
-    /// Groups the elements of `shape` by their index along `axis` (`None`:
-    /// one group).
-    fn new(shape: &[u64], axis: Option<usize>) -> Channels {
-        let n: u64 = shape.iter().product();
-        let Some(a) = axis.filter(|&a| a < shape.len()) else {
-            return Channels { members: vec![(0..n as usize).collect()] };
-        };
-        let extent = shape[a] as usize;
-        let stride: u64 = shape[a + 1..].iter().product();
-        let mut members = vec![Vec::new(); extent];
-        for i in 0..n {
-            let c = ((i / stride.max(1)) % extent.max(1) as u64) as usize;
-            members[c].push(i as usize);
+    /// Groups the `total` elements of a tensor of `shape` by their index
+    /// along `axis` (`None`: one group).
+    fn new(shape: &[u64], total: usize, axis: Option<usize>) -> Channels {
+        match axis.filter(|&a| a < shape.len()) {
+            Some(a) => Channels {
+                count: (shape[a] as usize).max(1),
+                stride: (shape[a + 1..].iter().product::<u64>() as usize).max(1),
+                total,
+            },
+            None => Channels { count: 1, stride: total.max(1), total },
         }
-        Channels { members }
+    }
+
+    /// The flat positions of channel `c`, in increasing order.
+    fn members(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
+        let block = self.count * self.stride;
+        (c * self.stride..self.total).step_by(block).flat_map(move |start| start..(start + self.stride).min(self.total))
+    }
+
+    /// Runs `quantize` on each channel's values (gathered in increasing
+    /// position) with a buffer for its integers, which are scattered back
+    /// into a tensor-sized vector; the per-channel results in order.
+    fn map<T>(&self, w: &TensorData, mut quantize: impl FnMut(&[f64], &mut [i64]) -> T) -> (Vec<T>, Vec<i64>) {
+        let mut q = vec![0i64; self.total];
+        let (mut xs, mut qs) = (Vec::new(), Vec::new());
+        let results = (0..self.count)
+            .map(|c| {
+                xs.clear();
+                match w {
+                    TensorData::F32(x) => xs.extend(self.members(c).map(|i| f64::from(x[i]))),
+                    TensorData::F64(x) => xs.extend(self.members(c).map(|i| x[i])),
+                    _ => xs.extend(self.members(c).map(|i| scalar_f64(w.get(i)))),
+                }
+                qs.clear();
+                qs.resize(xs.len(), 0);
+                let r = quantize(&xs, &mut qs);
+                for (i, &v) in self.members(c).zip(&qs) {
+                    q[i] = v;
+                }
+                r
+            })
+            .collect();
+        (results, q)
     }
 }
 
 /// The values of a float tensor as f64.
 fn values(w: &Tensor) -> Vec<f64> {
-    (0..w.data.len())
-        .map(|i| match w.data.get(i) {
-            Scalar::Float(x) => x,
-            Scalar::Int(v) => v as f64,
-        })
-        .collect()
+    (0..w.data.len()).map(|i| scalar_f64(w.data.get(i))).collect()
+}
+
+fn scalar_f64(s: Scalar) -> f64 {
+    match s {
+        Scalar::Float(x) => x,
+        Scalar::Int(v) => v as f64,
+    }
 }
 
 /// Quantizes the weights `w` as `p` says, per channel along `axis` when
 /// `p.per_channel`. The result has `w`'s shape and a `!quant.int` or
 /// `!quant.bin` element type.
 pub fn quantize_weights(w: &Tensor, p: &Precision, axis: usize) -> Tensor {
-    let x = values(w);
-    let channels = Channels::new(&w.shape, p.per_channel.then_some(axis));
-    let mut q = vec![0i64; x.len()];
+    let x = &w.data;
+    let channels = Channels::new(&w.shape, w.data.len(), p.per_channel.then_some(axis));
     let per_channel = p.per_channel;
-    let elem = match p.weights {
+    let (elem, q) = match p.weights {
         WeightFormat::Binary => {
-            let scales: Vec<f64> = channels.members.iter().map(|m| binary_channel(&x, m, &mut q)).collect();
+            let (scales, q) = channels.map(x, binary_channel);
             let b = if per_channel {
                 QuantBin::PerChannel { axis: axis as u32, scales }
             } else {
                 QuantBin::PerTensor { scale: scales[0] }
             };
-            ElemType::Bin(Box::new(b))
+            (ElemType::Bin(Box::new(b)), q)
         }
         WeightFormat::Ternary => {
-            let scales: Vec<f64> = channels.members.iter().map(|m| ternary_channel(&x, m, &mut q)).collect();
-            int_type(2, true, per_channel, axis, scales, None)
+            let (scales, q) = channels.map(x, ternary_channel);
+            (int_type(2, true, per_channel, axis, scales, None), q)
         }
         WeightFormat::Int(bits) => {
             let sym = p.symmetric_weights;
-            let params: Vec<(f64, i64)> =
-                channels.members.iter().map(|m| int_channel(&x, m, bits, sym, p.weight_observer, &mut q)).collect();
+            let (params, q) = channels.map(x, |xs, qs| int_channel(xs, bits, sym, p.weight_observer, qs));
             let (scales, zps) = params.into_iter().unzip();
-            int_type(bits, sym, per_channel, axis, scales, Some(zps))
+            (int_type(bits, sym, per_channel, axis, scales, Some(zps)), q)
         }
     };
     Tensor { elem, shape: w.shape.clone(), data: TensorData::Int(q) }
@@ -102,11 +133,11 @@ fn int_type(
 }
 
 /// Binary: `alpha = mean |w|`, bit = `w >= 0`.
-fn binary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
-    let n = members.len().max(1) as f64;
-    let alpha = members.iter().map(|&i| x[i].abs()).sum::<f64>() / n;
-    for &i in members {
-        q[i] = i64::from(x[i] >= 0.0);
+fn binary_channel(x: &[f64], q: &mut [i64]) -> f64 {
+    let n = x.len().max(1) as f64;
+    let alpha = x.iter().map(|v| v.abs()).sum::<f64>() / n;
+    for (q, &v) in q.iter_mut().zip(x) {
+        *q = i64::from(v >= 0.0);
     }
     if alpha > 0.0 && alpha.is_finite() {
         alpha
@@ -117,17 +148,17 @@ fn binary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
 
 /// Ternary: threshold `0.7 mean |w|`; `alpha` is the mean magnitude of the
 /// weights above it.
-fn ternary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
-    let n = members.len().max(1) as f64;
-    let delta = 0.7 * members.iter().map(|&i| x[i].abs()).sum::<f64>() / n;
+fn ternary_channel(x: &[f64], q: &mut [i64]) -> f64 {
+    let n = x.len().max(1) as f64;
+    let delta = 0.7 * x.iter().map(|v| v.abs()).sum::<f64>() / n;
     let (mut sum, mut count) = (0.0, 0usize);
-    for &i in members {
-        if x[i].abs() > delta {
-            q[i] = if x[i] > 0.0 { 1 } else { -1 };
-            sum += x[i].abs();
+    for (q, &v) in q.iter_mut().zip(x) {
+        if v.abs() > delta {
+            *q = if v > 0.0 { 1 } else { -1 };
+            sum += v.abs();
             count += 1;
         } else {
-            q[i] = 0;
+            *q = 0;
         }
     }
     if count > 0 && sum > 0.0 {
@@ -138,21 +169,14 @@ fn ternary_channel(x: &[f64], members: &[usize], q: &mut [i64]) -> f64 {
 }
 
 /// Integers: the channel's scale and zero point, with `q` filled in.
-fn int_channel(
-    x: &[f64],
-    members: &[usize],
-    bits: u8,
-    symmetric: bool,
-    observer: Observer,
-    q: &mut [i64],
-) -> (f64, i64) {
-    let (lo, hi) = members.iter().fold((0.0f64, 0.0f64), |(l, h), &i| (l.min(x[i]), h.max(x[i])));
+fn int_channel(x: &[f64], bits: u8, symmetric: bool, observer: Observer, q: &mut [i64]) -> (f64, i64) {
+    let (lo, hi) = x.iter().fold((0.0f64, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
     let params_for = |t: f64| int_params(lo * t, hi * t, bits, symmetric);
     let (scale, zp) = match observer {
         Observer::Mse => {
             let error = |t: f64| {
                 let (s, z) = params_for(t);
-                members.iter().map(|&i| (x[i] - dequant(quant(x[i], s, z, bits, symmetric), s, z)).powi(2)).sum::<f64>()
+                x.iter().map(|&v| (v - dequant(quant(v, s, z, bits, symmetric), s, z)).powi(2)).sum::<f64>()
             };
             let best = (50..=100).map(|k| k as f64 / 100.0).fold((f64::INFINITY, 1.0), |best, t| {
                 let e = error(t);
@@ -166,8 +190,8 @@ fn int_channel(
         }
         _ => params_for(1.0),
     };
-    for &i in members {
-        q[i] = quant(x[i], scale, zp, bits, symmetric);
+    for (q, &v) in q.iter_mut().zip(x) {
+        *q = quant(v, scale, zp, bits, symmetric);
     }
     (scale, zp)
 }
