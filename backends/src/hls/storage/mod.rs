@@ -2,20 +2,26 @@
 //! and the packed weight file.
 //!
 //! - Integer values (plain, `!quant.int`, `!quant.bin`, bool) live in the
-//!   DDR arena `act_i` as one `int64_t` each (the stored integer);
-//!   f32 values in the DDR arena `act_f`. Each value gets its own region
-//!   (no reuse yet). Function arguments are read from their input ports.
+//!   DDR arena `act_i` of `weft_word`s (`word_bits` wide: tile-and-pack's
+//!   AXI word), packed at their own width: a value of `b` bits takes
+//!   `word_bits / b` fields per word (cpp/weft_pack.h). f32 values live in
+//!   the DDR arena `act_f`, one `float` each. Regions start on a word and
+//!   are reused once their value is dead ([`arena`]). Function arguments
+//!   are read from their input ports.
 //! - Constants of at most [`INLINE_LIMIT`] elements become `static const`
 //!   arrays in kernel.cpp; larger ones (and every operand of a
 //!   `quant.qmatmul`) are packed into `weights.bin`: an integer of W bits
 //!   takes W bits (`64 / W` fields per 64-bit word, low bits first, no field
 //!   straddles two words; binary weights 1 bit), an f32 32 bits.
-//! - `nn.reshape` does not move data: its result shares its operand's place.
+//! - `nn.reshape` and `quant.storage_cast` do not move data: the result
+//!   shares its operand's place (and so its packing).
 //!
 //! Invariants: every value an emitted op reads has a place before the op
 //! is emitted (block order); offsets are deterministic (assigned in op
 //! order); the weight file is the concatenation of the constants' words in
 //! op order and the manifest lists each with its offset.
+
+pub mod arena;
 
 use super::text::{f32_literal, i64_literal, Names};
 use std::collections::HashMap;
@@ -37,6 +43,12 @@ pub enum Class {
 pub fn class_of(elem: &ElemType) -> Result<Class, String> {
     match elem {
         ElemType::F32 => Ok(Class::F32),
+        ElemType::Int { width, .. } if *width > 64 => {
+            Err(format!("the HLS backend has no storage for {elem} tensors (at most 64 bits)"))
+        }
+        ElemType::Quant(q) if q.width > 64 => {
+            Err(format!("the HLS backend has no storage for {elem} tensors (at most 64 bits)"))
+        }
         ElemType::Int { .. } | ElemType::Quant(_) | ElemType::Bin(_) | ElemType::Bool => Ok(Class::Int),
         other => Err(format!("the HLS backend has no storage for {other} tensors (f32 and integer types only)")),
     }
@@ -54,8 +66,11 @@ pub fn packed_format(elem: &ElemType) -> (u8, bool) {
 /// The place of one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
-    /// `act_i[offset + i]` or `act_f[offset + i]`.
-    Arena { class: Class, offset: u64 },
+    /// Integers packed in `act_i` from word `word`: fields of `bits` bits,
+    /// `per` to a word, sign-extended when `signed`.
+    Act { word: u64, bits: u8, signed: bool, per: u32 },
+    /// `act_f[offset + i]`.
+    Floats { offset: u64 },
     /// An input port of the top function.
     Input { class: Class, name: String },
     /// A `static const` array in kernel.cpp.
@@ -69,8 +84,10 @@ impl Place {
     /// a `float` for f32).
     pub fn read(&self, idx: &str) -> String {
         match self {
-            Place::Arena { class: Class::Int, offset } => format!("act_i[{offset}LL + ({idx})]"),
-            Place::Arena { class: Class::F32, offset } => format!("act_f[{offset}LL + ({idx})]"),
+            Place::Act { word, bits, signed, per } => {
+                format!("act_get(act_i + {word}LL, {idx}, {bits}, {per}, {})", i32::from(*signed))
+            }
+            Place::Floats { offset } => format!("act_f[{offset}LL + ({idx})]"),
             Place::Input { name, .. } | Place::Inline { name } => format!("{name}[{idx}]"),
             Place::Packed { class: Class::F32, word, .. } => format!("w_load_f32(weights + {word}, {idx})"),
             Place::Packed { word, width, signed, .. } => {
@@ -80,19 +97,36 @@ impl Place {
         }
     }
 
-    /// A C++ lvalue for element `idx` of an arena value (`None` for
-    /// read-only places).
-    pub fn write(&self, idx: &str) -> Option<String> {
+    /// A C++ statement storing `value` (an `int64_t` for integers, a
+    /// `float` for f32) as element `idx` of an arena value; an error for
+    /// read-only places.
+    pub fn store(&self, idx: &str, value: &str) -> Result<String, String> {
         match self {
-            Place::Arena { .. } => Some(self.read(idx)),
+            Place::Act { word, bits, per, .. } => {
+                Ok(format!("act_put(act_i + {word}LL, {idx}, {bits}, {per}, {value});"))
+            }
+            Place::Floats { .. } => Ok(format!("{} = {value};", self.read(idx))),
+            _ => Err("a result must be stored in an arena (internal error)".into()),
+        }
+    }
+
+    /// The start of an integer arena value: the `weft_word` pointer.
+    pub fn act_base(&self) -> Option<String> {
+        match self {
+            Place::Act { word, .. } => Some(format!("act_i + {word}LL")),
             _ => None,
         }
     }
 }
 
-/// Fields of `width` bits per 64-bit word.
+/// Fields of `width` bits per 64-bit word (the weights' words).
 pub fn per_word(width: u8) -> u32 {
-    64 / u32::from(width.clamp(1, 64))
+    fields_per_word(width, 64)
+}
+
+/// Fields of `width` bits per word of `word_bits` bits.
+pub fn fields_per_word(width: u8, word_bits: u32) -> u32 {
+    word_bits.max(64) / u32::from(width.clamp(1, 64))
 }
 
 /// One constant in weights.bin.
@@ -107,11 +141,14 @@ pub struct ManifestEntry {
 
 /// The places of all values, the arenas' sizes, the inline constants and
 /// the weight file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Storage {
     places: HashMap<Value, Place>,
-    pub act_i_words: u64,
-    pub act_f_words: u64,
+    /// The AXI word of `act_i` in bits (64, 128 or 512).
+    pub word_bits: u32,
+    /// `act_i` in words, `act_f` in floats.
+    pub act_i: arena::Arena,
+    pub act_f: arena::Arena,
     pub weights: Vec<u64>,
     pub manifest: Vec<ManifestEntry>,
     /// `static const ...` definitions of the inline constants.
@@ -120,6 +157,19 @@ pub struct Storage {
 }
 
 impl Storage {
+    pub fn new(word_bits: u32) -> Storage {
+        Storage {
+            places: HashMap::new(),
+            word_bits,
+            act_i: arena::Arena::default(),
+            act_f: arena::Arena::default(),
+            weights: Vec::new(),
+            manifest: Vec::new(),
+            inline_defs: String::new(),
+            names: Names::default(),
+        }
+    }
+
     pub fn place(&self, v: Value) -> Option<&Place> {
         self.places.get(&v)
     }
@@ -128,16 +178,20 @@ impl Storage {
         self.places.insert(v, p);
     }
 
-    /// A fresh arena region of `n` elements.
-    pub fn alloc(&mut self, v: Value, class: Class, n: u64) -> Place {
-        let words = match class {
-            Class::Int => &mut self.act_i_words,
-            Class::F32 => &mut self.act_f_words,
+    /// An arena region for `n` elements of `elem`, for a value defined at
+    /// op `now` and read until op `until`.
+    pub fn alloc(&mut self, v: Value, elem: &ElemType, n: u64, now: usize, until: usize) -> Result<Place, String> {
+        let p = match class_of(elem)? {
+            Class::F32 => Place::Floats { offset: self.act_f.take(n, now, until) },
+            Class::Int => {
+                let (bits, signed) = packed_format(elem);
+                let per = fields_per_word(bits, self.word_bits);
+                let word = self.act_i.take(n.div_ceil(u64::from(per)), now, until);
+                Place::Act { word, bits, signed, per }
+            }
         };
-        let p = Place::Arena { class, offset: *words };
-        *words += n;
         self.places.insert(v, p.clone());
-        p
+        Ok(p)
     }
 
     /// Places a constant: inline when small and `may_inline`, else packed.
@@ -233,7 +287,11 @@ mod tests {
     fn places_read_as_cpp() {
         let p = Place::Packed { class: Class::Int, word: 4, width: 8, signed: true };
         assert_eq!(p.read("i"), "w_load_signed(weights + 4, i, 8, 8)");
-        assert_eq!(Place::Arena { class: Class::F32, offset: 3 }.read("o"), "act_f[3LL + (o)]");
-        assert!(Place::Inline { name: "k".into() }.write("0").is_none());
+        assert_eq!(Place::Floats { offset: 3 }.read("o"), "act_f[3LL + (o)]");
+        assert_eq!(Place::Floats { offset: 3 }.store("o", "x").unwrap(), "act_f[3LL + (o)] = x;");
+        let a = Place::Act { word: 2, bits: 4, signed: true, per: 32 };
+        assert_eq!(a.read("o"), "act_get(act_i + 2LL, o, 4, 32, 1)");
+        assert_eq!(a.store("o", "v").unwrap(), "act_put(act_i + 2LL, o, 4, 32, v);");
+        assert!(Place::Inline { name: "k".into() }.store("0", "1").is_err());
     }
 }
