@@ -1,7 +1,7 @@
 //! `weft compile`'s use of the performance model: the activation bits for
 //! `--fps` (the search of `weft explore`), the `tile-and-pack` step with
 //! the board's numbers, reading the chosen `hw.engine` ops (which set the
-//! HLS engines' parallelism and are then removed: the HLS backend does not
+//! HLS engines' parameters, hls::Tiling, and are then removed: the HLS backend does not
 //! emit them), and the report built from them.
 //!
 //! Invariants: an unreachable `--fps` is an error before any file is

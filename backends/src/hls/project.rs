@@ -33,11 +33,11 @@ pub(super) fn assemble(
         .iter()
         .map(|p| format!("const {} *{}", ctype(p.class), p.name))
         .chain(outputs.iter().map(|p| format!("{} *{}", ctype(p.class), p.name)))
-        .chain(["const uint64_t *weights".to_string(), "weft_word *act_i".into(), "float *act_f".into()])
+        .chain(["const weft_word *weights".to_string(), "weft_word *act_i".into(), "float *act_f".into()])
         .collect();
     let signature = format!("void weft_top({})", ports.join(", "));
-    let (ai, af, ww) = (e.storage.act_i.size().max(1), e.storage.act_f.size().max(1), e.storage.weights.len().max(1));
-    let header = kernel_h(&signature, inputs, outputs, (ai, af, ww as u64), e.tiling.word_bits);
+    let (ai, af, ww) = (e.storage.act_i.size().max(1), e.storage.act_f.size().max(1), e.storage.weight_words().max(1));
+    let header = kernel_h(&signature, inputs, outputs, (ai, af, ww), e.tiling.word_bits);
     let mut kernel =
         String::from("// kernel.cpp: written by weft. The accelerator's top function, engines and units.\n");
     kernel.push_str("#include \"kernel.h\"\n#include \"weft_ops.h\"\n#include <cmath>\n#include <limits>\n\n");
@@ -163,7 +163,7 @@ fn tensor_bytes(t: &Tensor, p: &Port) -> Result<Vec<u8>, String> {
 fn testbench(inputs: &[Port], outputs: &[Port]) -> String {
     let mut s = String::from(TB_PRELUDE);
     s.push_str("int main() {\n  bool ok = true;\n");
-    s.push_str("  std::vector<uint64_t> weights(WEFT_WEIGHT_WORDS);\n  ok = read_file(\"weights.bin\", weights.data(), sizeof(uint64_t) * weights.size(), true) && ok;\n");
+    s.push_str("  std::vector<weft_word> weights(WEFT_WEIGHT_WORDS);\n  ok = read_file(\"weights.bin\", weights.data(), sizeof(weft_word) * weights.size(), true) && ok;\n");
     s.push_str("  std::vector<weft_word> act_i(WEFT_ACT_I_WORDS);\n  std::vector<float> act_f(WEFT_ACT_F_WORDS);\n");
     let mut args = Vec::new();
     for p in inputs {
@@ -244,7 +244,10 @@ fn tcl(opts: &HlsOptions) -> String {
 }
 
 fn manifest(e: &Emitter) -> String {
-    let mut s = String::from("# weights.bin: little-endian 64-bit words; name word_offset words element_type shape\n");
+    let mut s = format!(
+        "# weights.bin: {}-bit words (little-endian 64-bit lanes, lowest first); name word_offset words element_type shape\n",
+        e.storage.word_bits
+    );
     for m in &e.storage.manifest {
         let shape: Vec<String> = m.shape.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "{}\t{}\t{}\t{}\t{}", m.name, m.word, m.words, m.elem, shape.join("x"));
@@ -268,7 +271,7 @@ fn summary(e: &Emitter) -> String {
     let _ = writeln!(
         s,
         "weights.bin: {} words; activations: {} packed {}-bit words ({} without reuse) + {} f32 ({} without reuse)",
-        e.storage.weights.len(),
+        e.storage.weight_words(),
         e.storage.act_i.size(),
         t.word_bits,
         e.storage.act_i.requested,

@@ -1,4 +1,5 @@
-// weft_pack.h: written by weft. Integer activations packed in DDR words.
+// weft_pack.h: written by weft. Integer activations and constants packed in
+// DDR words.
 //
 // A word is WEFT_WORD_BITS bits (64, 128 or 512: the AXI word tile-and-pack
 // chose), held as 64-bit lanes, lane 0 the lowest. A value of `bits` bits
@@ -63,6 +64,14 @@ static inline void act_put(weft_word *base, long long i, int bits, int per, int6
     weft_word w = base[i / per];
     act_set_field(w, (int)(i % per), bits, v);
     base[i / per] = w;
+}
+
+// An f32 held as the 32 bits of a field.
+static inline float act_f32(int64_t bits) {
+    const uint32_t b = (uint32_t)(uint64_t)bits;
+    float f;
+    __builtin_memcpy(&f, &b, 4);
+    return f;
 }
 
 // Sequential reads that fetch each word once (a burst on the AXI port):

@@ -12,7 +12,7 @@
 use super::loops::{elementwise, strides};
 use super::{ll_list, operand, Emitter};
 use crate::hls::engines::{centred_bits, ATTN_FUNCTION, FC_FUNCTION};
-use crate::hls::storage::{per_word, Class, Place};
+use crate::hls::storage::{fields_per_word, Class, Place};
 use crate::hls::text::{f64_literal, i64_literal};
 use weft_ir::ops::quant::common::{range_of, FixedMultiplier};
 use weft_ir::ops::quant::convert::requantize_multipliers;
@@ -265,20 +265,21 @@ fn qmatmul(e: &mut Emitter, data: &OpData) -> Result<(), String> {
             e.engines.add_fc(k, centred_bits(qa, &[za]), weight_tile_bits(belem, &wzp));
             let zname = e.fresh("wzp_");
             e.statics.push_str(&format!("static const long long {zname}[] = {{{}}};\n", ll_list(&wzp)));
-            let (bias_ptr, bbits, has) = match bias {
+            let (bias_ptr, bbits, bper, has) = match bias {
                 Some(bv) => match e.place(bv)? {
-                    Place::Packed { word, width, .. } => (format!("weights + {word}"), *width, 1),
+                    Place::Packed { word, width, per, .. } => (format!("weights + {word}LL"), *width, *per, 1),
                     _ => return Err("the bias of a qmatmul must be a constant".into()),
                 },
-                None => ("weights".to_string(), 32, 0),
+                None => ("weights".to_string(), 32, fields_per_word(32, e.storage.word_bits), 0),
             };
             let bw = if matches!(belem, ElemType::Bin(_)) { 1 } else { *width };
+            let wper = fields_per_word(bw, e.storage.word_bits);
             e.engine_calls.push(format!("{FC_FUNCTION} {m}x{k}x{n}"));
             // Weights shared by every batch: one call over all rows.
             let total = batches.0.len() as u64 * m;
-            let weights = format!("weights + {word}, {bw}, {}, {}, {zname}", i32::from(*signed), per_word(bw));
+            let weights = format!("weights + {word}LL, {bw}, {}, {wper}, {zname}", i32::from(*signed));
             let code = format!(
-                "{FC_FUNCTION}({}, {weights}, {bias_ptr}, {bbits}, {has}, {}, {total}, {k}, {n}, {bounds});\n",
+                "{FC_FUNCTION}({}, {weights}, {bias_ptr}, {bbits}, {bper}, {has}, {}, {total}, {k}, {n}, {bounds});\n",
                 a_arg("0"),
                 out_arg("0")
             );

@@ -29,13 +29,13 @@ const FC: &str = r#"// FC engine: out[m][n] = clamp(bias[n] + sum_k (a[m][k] - z
 // hw.engine kind="fc": t_in = @T_IN@ input channels and t_out = @T_OUT@ output channels per cycle,
 // t_m = @T_M@ activation rows per tile; tiles sized for K <= @K_MAX@ (@KB@ blocks of t_in).
 // a: packed activations from element a_at; w: K x N weights packed `wper` fields of `wbits`
-// bits per 64-bit word (wbits = 1: binary, bit 1 = +1, bit 0 = -1); bias: N fields of `bbits`
-// bits; out: packed results from element out_at.
+// bits to a word (wbits = 1: binary, bit 1 = +1, bit 0 = -1); bias: N fields of `bbits` bits,
+// `bper` to a word; out: packed results from element out_at.
 typedef ap_int<@A_BITS@> fc_act_t;
 typedef ap_int<@W_BITS@> fc_wt_t;
 static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per, int a_signed, int64_t za,
-                      const uint64_t *w, int wbits, int wsigned, int wper, const long long *wzp,
-                      const uint64_t *bias, int bbits, int has_bias, weft_word *out, long long out_at,
+                      const weft_word *w, int wbits, int wsigned, int wper, const long long *wzp,
+                      const weft_word *bias, int bbits, int bper, int has_bias, weft_word *out, long long out_at,
                       int out_bits, int out_per, int M, int K, int N, int64_t lo, int64_t hi) {
 #pragma HLS INLINE off
   static fc_act_t a_tile[@T_M@][@KB@][@T_IN@];
@@ -64,7 +64,7 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
       for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS PIPELINE II=1
         const int n = n0 + j;
-        b_tile[j] = (has_bias && n < N) ? w_load_signed(bias, n, bbits, 64 / bbits) : 0;
+        b_tile[j] = (has_bias && n < N) ? act_get(bias, n, bbits, bper, 1) : 0;
       }
       for (int k = 0; k < kb_n * @T_IN@; ++k) {
         for (int j = 0; j < @T_OUT@; ++j) {
@@ -74,10 +74,9 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
           if (k < K && n < N) {
             const long long i = (long long)k * N + n;
             if (wbits == 1) {
-              v = w_field(w, i, 1, 64) ? 1 : -1;
+              v = act_get(w, i, 1, wper, 0) ? 1 : -1;
             } else {
-              const int64_t q = wsigned ? w_load_signed(w, i, wbits, wper) : w_load_unsigned(w, i, wbits, wper);
-              v = q_wrap_sub(q, wzp[n]);
+              v = q_wrap_sub(act_get(w, i, wbits, wper, wsigned), wzp[n]);
             }
           }
           w_tile[k / @T_IN@][k % @T_IN@][j] = v;

@@ -111,7 +111,7 @@ impl Tiling {
 | attn `t_in` | {} | `attn_engine`: `UNROLL` of the reduction block; `ARRAY_PARTITION complete dim=3` of `a_buf`, `dim=2` of `b_tile` |\n\
 | attn `t_out` | {} | `attn_engine`: `UNROLL` of the output columns; `ARRAY_PARTITION complete` of `acc` and `b_tile` `dim=3` |\n\
 | nonlinear `lanes` | {} | `UNROLL factor` of the innermost loop of every nl op (with its `PIPELINE II=1`) |\n\
-| `word_bits` | {w} | `weft_word` (kernel.h `WEFT_WORD_BITS`): the `act_i` port's word; a `b`-bit activation packs `{w} / b` to a word |\n",
+| `word_bits` | {w} | `weft_word` (kernel.h `WEFT_WORD_BITS`): the word of the `act_i` and `weights` ports; a `b`-bit activation or constant packs `{w} / b` to a word |\n",
             f.t_in, f.t_out, f.t_m, a.t_in, a.t_out, self.lanes
         )
     }

@@ -10,9 +10,11 @@
 //!   are read from their input ports.
 //! - Constants of at most [`INLINE_LIMIT`] elements become `static const`
 //!   arrays in kernel.cpp; larger ones (and every operand of a
-//!   `quant.qmatmul`) are packed into `weights.bin`: an integer of W bits
-//!   takes W bits (`64 / W` fields per 64-bit word, low bits first, no field
-//!   straddles two words; binary weights 1 bit), an f32 32 bits.
+//!   `quant.qmatmul`) are packed into `weights.bin` in the same
+//!   `weft_word`s: an integer of `b` bits takes a `b`-bit field
+//!   (`word_bits / b` per word, low bits first, no field straddles two
+//!   words; binary weights 1 bit), an f32 32 bits; each constant starts on
+//!   a word.
 //! - `nn.reshape` and `quant.storage_cast` do not move data: the result
 //!   shares its operand's place (and so its packing).
 //!
@@ -75,8 +77,9 @@ pub enum Place {
     Input { class: Class, name: String },
     /// A `static const` array in kernel.cpp.
     Inline { name: String },
-    /// Packed in weights.bin from word `word`.
-    Packed { class: Class, word: u64, width: u8, signed: bool },
+    /// Packed in weights.bin from word `word`, `per` fields of `width` bits
+    /// to a word.
+    Packed { class: Class, word: u64, width: u8, signed: bool, per: u32 },
 }
 
 impl Place {
@@ -89,10 +92,11 @@ impl Place {
             }
             Place::Floats { offset } => format!("act_f[{offset}LL + ({idx})]"),
             Place::Input { name, .. } | Place::Inline { name } => format!("{name}[{idx}]"),
-            Place::Packed { class: Class::F32, word, .. } => format!("w_load_f32(weights + {word}, {idx})"),
-            Place::Packed { word, width, signed, .. } => {
-                let f = if *signed { "w_load_signed" } else { "w_load_unsigned" };
-                format!("{f}(weights + {word}, {idx}, {width}, {})", per_word(*width))
+            Place::Packed { class: Class::F32, word, per, .. } => {
+                format!("act_f32(act_get(weights + {word}LL, {idx}, 32, {per}, 0))")
+            }
+            Place::Packed { word, width, signed, per, .. } => {
+                format!("act_get(weights + {word}LL, {idx}, {width}, {per}, {})", i32::from(*signed))
             }
         }
     }
@@ -117,11 +121,6 @@ impl Place {
             _ => None,
         }
     }
-}
-
-/// Fields of `width` bits per 64-bit word (the weights' words).
-pub fn per_word(width: u8) -> u32 {
-    fields_per_word(width, 64)
 }
 
 /// Fields of `width` bits per word of `word_bits` bits.
@@ -149,6 +148,7 @@ pub struct Storage {
     /// `act_i` in words, `act_f` in floats.
     pub act_i: arena::Arena,
     pub act_f: arena::Arena,
+    /// weights.bin as 64-bit lanes, `word_bits / 64` to a word.
     pub weights: Vec<u64>,
     pub manifest: Vec<ManifestEntry>,
     /// `static const ...` definitions of the inline constants.
@@ -208,20 +208,26 @@ impl Storage {
         Ok(())
     }
 
+    /// weights.bin's size in words.
+    pub fn weight_words(&self) -> u64 {
+        self.weights.len() as u64 / lanes(self.word_bits)
+    }
+
     fn pack(&mut self, t: &Tensor, class: Class, label: &str) -> Result<Place, String> {
-        let word = self.weights.len() as u64;
+        let word = self.weight_words();
+        let wb = self.word_bits;
         let (width, signed) = match class {
             Class::F32 => (32, false),
             Class::Int => packed_format(&t.elem),
         };
         match (&t.data, class) {
             (TensorData::F32(v), Class::F32) => {
-                pack_fields(&mut self.weights, v.iter().map(|f| u64::from(f.to_bits())), 32)
+                pack_fields(&mut self.weights, v.iter().map(|f| u64::from(f.to_bits())), 32, wb)
             }
-            (TensorData::Int(v), Class::Int) => pack_fields(&mut self.weights, v.iter().map(|&x| x as u64), width),
+            (TensorData::Int(v), Class::Int) => pack_fields(&mut self.weights, v.iter().map(|&x| x as u64), width, wb),
             _ => return Err(format!("constant '{label}' holds data that does not match its type {}", t.elem)),
         }
-        let words = self.weights.len() as u64 - word;
+        let words = self.weight_words() - word;
         self.manifest.push(ManifestEntry {
             name: label.to_string(),
             word,
@@ -229,27 +235,45 @@ impl Storage {
             elem: t.elem.to_string(),
             shape: t.shape.clone(),
         });
-        Ok(Place::Packed { class, word, width, signed })
+        Ok(Place::Packed { class, word, width, signed, per: fields_per_word(width, wb) })
     }
 }
 
-/// Appends `values` as fields of `width` bits, `64 / width` per word.
-fn pack_fields(out: &mut Vec<u64>, values: impl Iterator<Item = u64>, width: u8) {
-    let per = per_word(width) as usize;
+/// 64-bit lanes per word of `word_bits` bits.
+fn lanes(word_bits: u32) -> u64 {
+    u64::from(word_bits.max(64) / 64)
+}
+
+/// Appends `values` as fields of `width` bits, `word_bits / width` per
+/// word, each word as its 64-bit lanes (lowest first); a field may cross
+/// from one lane into the next, never into the next word.
+fn pack_fields(out: &mut Vec<u64>, values: impl Iterator<Item = u64>, width: u8, word_bits: u32) {
+    let width = u32::from(width.clamp(1, 64));
+    let per = fields_per_word(width as u8, word_bits);
     let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
-    let mut word = 0u64;
-    let mut filled = 0usize;
+    let mut word = vec![0u64; lanes(word_bits) as usize];
+    let mut filled = 0u32;
     for v in values {
-        word |= (v & mask) << (filled * usize::from(width.min(64)) % 64);
+        let pos = filled * width;
+        let (lane, shift) = ((pos / 64) as usize, pos % 64);
+        let x = v & mask;
+        if let Some(l) = word.get_mut(lane) {
+            *l |= x << shift;
+        }
+        if shift + width > 64 {
+            if let Some(l) = word.get_mut(lane + 1) {
+                *l |= x >> (64 - shift);
+            }
+        }
         filled += 1;
         if filled == per {
-            out.push(word);
-            word = 0;
+            out.extend_from_slice(&word);
+            word.iter_mut().for_each(|l| *l = 0);
             filled = 0;
         }
     }
     if filled > 0 {
-        out.push(word);
+        out.extend_from_slice(&word);
     }
 }
 
@@ -271,22 +295,31 @@ mod tests {
     #[test]
     fn fields_pack_low_bits_first_without_straddling() {
         let mut out = Vec::new();
-        pack_fields(&mut out, [1u64, 0, 1, 1].into_iter(), 1);
+        pack_fields(&mut out, [1u64, 0, 1, 1].into_iter(), 1, 64);
         assert_eq!(out, vec![0b1101]);
         let mut out = Vec::new();
         // -1 and 2 as 4-bit fields, then a third word-filling test at 3 bits.
-        pack_fields(&mut out, [(-1i64) as u64, 2].into_iter(), 4);
+        pack_fields(&mut out, [(-1i64) as u64, 2].into_iter(), 4, 64);
         assert_eq!(out, vec![0x2f]);
         let mut out = Vec::new();
-        pack_fields(&mut out, std::iter::repeat_n(7u64, 22), 3);
+        pack_fields(&mut out, std::iter::repeat_n(7u64, 22), 3, 64);
         assert_eq!(out.len(), 2, "21 fields of 3 bits per word");
         assert_eq!(out[1], 7);
+        // 128-bit words: 21 fields of 6 bits, the 11th across the lanes
+        // (bits 60..66); the 22nd opens a new word of two lanes.
+        let mut out = Vec::new();
+        pack_fields(&mut out, std::iter::repeat_n(0b10_1011u64, 22), 6, 128);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0] >> 60, 0b1011);
+        assert_eq!(out[1] & 0b11, 0b10);
+        assert_eq!(out[1] >> 62, 0, "bits 126..128 are left empty");
+        assert_eq!(out[2..], [0b10_1011, 0]);
     }
 
     #[test]
     fn places_read_as_cpp() {
-        let p = Place::Packed { class: Class::Int, word: 4, width: 8, signed: true };
-        assert_eq!(p.read("i"), "w_load_signed(weights + 4, i, 8, 8)");
+        let p = Place::Packed { class: Class::Int, word: 4, width: 8, signed: true, per: 8 };
+        assert_eq!(p.read("i"), "act_get(weights + 4LL, i, 8, 8, 1)");
         assert_eq!(Place::Floats { offset: 3 }.read("o"), "act_f[3LL + (o)]");
         assert_eq!(Place::Floats { offset: 3 }.store("o", "x").unwrap(), "act_f[3LL + (o)] = x;");
         let a = Place::Act { word: 2, bits: 4, signed: true, per: 32 };
