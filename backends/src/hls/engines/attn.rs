@@ -54,12 +54,13 @@ static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_pe
     }
   }
   for (int n0 = 0; n0 < N; n0 += @T_OUT@) {
+    act_stream bs = act_stream_of(b, b_bits, b_per, b_signed);
     for (int k = 0; k < kb_n * @T_IN@; ++k) {
       for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS PIPELINE II=1
         const int n = n0 + j;
         const long long idx = b_at + (long long)k * N + n;
-        b_tile[k / @T_IN@][k % @T_IN@][j] = (k < K && n < N) ? q_wrap_sub(act_get(b, idx, b_bits, b_per, b_signed), zb) : 0;
+        b_tile[k / @T_IN@][k % @T_IN@][j] = (k < K && n < N) ? q_wrap_sub(act_stream_get(bs, idx), zb) : 0;
       }
     }
     for (int r = 0; r < M; ++r) {

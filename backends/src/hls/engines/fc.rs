@@ -60,24 +60,22 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
       }
     }
     for (int n0 = 0; n0 < N; n0 += @T_OUT@) {
-      // Weight tile: K x t_out centred weights of columns n0.., and their bias.
+      // Weight tile: K x t_out centred weights of columns n0.. (each row's
+      // words read once), and their bias.
       for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS PIPELINE II=1
         const int n = n0 + j;
         b_tile[j] = (has_bias && n < N) ? act_get(bias, n, bbits, bper, 1) : 0;
       }
+      act_stream ws = act_stream_of(w, wbits, wper, wbits == 1 ? 0 : wsigned);
       for (int k = 0; k < kb_n * @T_IN@; ++k) {
         for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS PIPELINE II=1
           const int n = n0 + j;
           int64_t v = 0;
           if (k < K && n < N) {
-            const long long i = (long long)k * N + n;
-            if (wbits == 1) {
-              v = act_get(w, i, 1, wper, 0) ? 1 : -1;
-            } else {
-              v = q_wrap_sub(act_get(w, i, wbits, wper, wsigned), wzp[n]);
-            }
+            const int64_t q = act_stream_get(ws, (long long)k * N + n);
+            v = wbits == 1 ? (q ? 1 : -1) : q_wrap_sub(q, wzp[n]);
           }
           w_tile[k / @T_IN@][k % @T_IN@][j] = v;
         }
