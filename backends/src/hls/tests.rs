@@ -133,6 +133,9 @@ fn odd_tiles_and_straddling_fields_simulate_bit_exactly() {
     assert!(k.contains("static fc_act_t a_tile[2][4][3];"), "{k}");
     assert!(k.contains("static fc_wt_t w_tile[4][3][4];"), "{k}");
     assert!(k.contains("typedef ap_int<7> fc_act_t;") && k.contains("typedef ap_int<5> fc_wt_t;"), "{k}");
+    // Accumulators: 7 * 32 * 9 plus a 32-bit bias needs 33 bits; the
+    // attention's 11 * 32 * 32 needs 15.
+    assert!(k.contains("typedef ap_int<33> fc_acc_t;") && k.contains("typedef ap_int<15> attn_acc_t;"), "{k}");
     // Attention: all 5 rows of K = 11 (6 blocks of 2) on chip, 3 columns per tile.
     assert!(k.contains("static attn_a_t a_buf[5][6][2];") && k.contains("static attn_b_t b_tile[6][2][3];"), "{k}");
     assert!(k.contains("WEFT_PRAGMA(HLS ARRAY_PARTITION variable=w_tile complete dim=3)"), "{k}");

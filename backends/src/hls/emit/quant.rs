@@ -11,8 +11,8 @@
 
 use super::loops::{elementwise, strides};
 use super::{ll_list, operand, Emitter};
-use crate::hls::engines::{centred_bits, ATTN_FUNCTION, FC_FUNCTION};
-use crate::hls::storage::{fields_per_word, Class, Place};
+use crate::hls::engines::{centred_range, Range, ATTN_FUNCTION, FC_FUNCTION};
+use crate::hls::storage::{fields_per_word, packed_format, Class, Place};
 use crate::hls::text::{f64_literal, i64_literal};
 use weft_ir::ops::quant::common::{range_of, FixedMultiplier};
 use weft_ir::ops::quant::convert::requantize_multipliers;
@@ -227,11 +227,22 @@ fn weight_zps(belem: &ElemType, n: u64) -> Vec<i64> {
     }
 }
 
-/// Bits of the centred weights in the FC engine's tile (binary: +-1).
-fn weight_tile_bits(belem: &ElemType, zps: &[i64]) -> u32 {
+/// The range of the centred weights in the FC engine's tile (binary: +-1).
+fn weight_range(belem: &ElemType, zps: &[i64]) -> Range {
     match belem {
-        ElemType::Quant(q) => centred_bits(q, zps),
-        _ => 2,
+        ElemType::Quant(q) => centred_range(q, zps),
+        _ => (-1, 1),
+    }
+}
+
+/// The range of a bias's stored integers.
+fn bias_range(elem: &ElemType) -> Range {
+    let (bits, signed) = packed_format(elem);
+    let w = u32::from(bits.clamp(1, 64));
+    if signed {
+        (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1)
+    } else {
+        (0, (1i128 << w) - 1)
     }
 }
 
@@ -262,7 +273,11 @@ fn qmatmul(e: &mut Emitter, data: &OpData) -> Result<(), String> {
                 return Err("batched constant weights are not supported by the FC engine yet".into());
             }
             let wzp = weight_zps(belem, n);
-            e.engines.add_fc(k, centred_bits(qa, &[za]), weight_tile_bits(belem, &wzp));
+            let brange = match bias {
+                Some(bv) => bias_range(e.tensor(bv)?.1),
+                None => (0, 0),
+            };
+            e.engines.add_fc(k, centred_range(qa, &[za]), weight_range(belem, &wzp), brange);
             let zname = e.fresh("wzp_");
             e.statics.push_str(&format!("static const long long {zname}[] = {{{}}};\n", ll_list(&wzp)));
             let (bias_ptr, bbits, bper, has) = match bias {
@@ -292,7 +307,7 @@ fn qmatmul(e: &mut Emitter, data: &OpData) -> Result<(), String> {
             let qb = quant_elem(belem)?;
             let zb = int_params(qb).1[0];
             let (b_ptr, b_bits, b_per, b_signed) = act_args(&bplace, "right operand")?;
-            e.engines.add_attn(m, k, centred_bits(qa, &[za]), centred_bits(qb, &[zb]));
+            e.engines.add_attn(m, k, centred_range(qa, &[za]), centred_range(qb, &[zb]));
             e.engine_calls.push(format!("{ATTN_FUNCTION} {}x {m}x{k}x{n}", batches.0.len()));
             format!(
                 "{ATTN_FUNCTION}({}, {b_ptr}, b_off[bi] * {}LL, {b_bits}, {b_per}, {}, {}, {}, {m}, {k}, {n}, {bounds});",

@@ -20,6 +20,7 @@ pub fn definition(t: AttnTiling, s: AttnShape) -> String {
             ("K_MAX", s.k_max.to_string()),
             ("KB", kb.to_string()),
             ("A_BITS", s.a_bits.to_string()),
+            ("ACC_BITS", s.acc_bits.to_string()),
             ("B_BITS", s.b_bits.to_string()),
         ],
     )
@@ -32,6 +33,7 @@ const ATTN: &str = r#"// Attention engine: out[m][n] = clamp(sum_k (a[m][k] - za
 // column tiles of t_out.
 typedef ap_int<@A_BITS@> attn_a_t;
 typedef ap_int<@B_BITS@> attn_b_t;
+typedef ap_int<@ACC_BITS@> attn_acc_t;  // no call's sum overflows it
 static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_per, int a_signed, int64_t za,
                         const weft_word *b, long long b_at, int b_bits, int b_per, int b_signed, int64_t zb,
                         weft_word *out, long long out_at, int out_bits, int out_per, int M, int K, int N,
@@ -42,7 +44,7 @@ static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_pe
   static attn_b_t b_tile[@KB@][@T_IN@][@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=b_tile complete dim=2
 #pragma HLS ARRAY_PARTITION variable=b_tile complete dim=3
-  int64_t acc[@T_OUT@];
+  attn_acc_t acc[@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=acc complete
   const int kb_n = (K + @T_IN@ - 1) / @T_IN@;
   act_stream as = act_stream_of(a, a_bits, a_per, a_signed);
@@ -73,7 +75,7 @@ static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_pe
         for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS UNROLL
           // Adder tree of t_in products.
-          int64_t sum = 0;
+          attn_acc_t sum = 0;
           for (int i = 0; i < @T_IN@; ++i) {
 #pragma HLS UNROLL
             sum = q_wrap_add(sum, q_wrap_mul((int64_t)a_buf[r][kb][i], (int64_t)b_tile[kb][i][j]));

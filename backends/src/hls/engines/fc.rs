@@ -20,6 +20,7 @@ pub fn definition(t: FcTiling, s: FcShape) -> String {
             ("K_MAX", s.k_max.to_string()),
             ("KB", kb.to_string()),
             ("A_BITS", s.a_bits.to_string()),
+            ("ACC_BITS", s.acc_bits.to_string()),
             ("W_BITS", s.w_bits.to_string()),
         ],
     )
@@ -33,6 +34,7 @@ const FC: &str = r#"// FC engine: out[m][n] = clamp(bias[n] + sum_k (a[m][k] - z
 // `bper` to a word; out: packed results from element out_at.
 typedef ap_int<@A_BITS@> fc_act_t;
 typedef ap_int<@W_BITS@> fc_wt_t;
+typedef ap_int<@ACC_BITS@> fc_acc_t;  // no call's sum overflows it
 static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per, int a_signed, int64_t za,
                       const weft_word *w, int wbits, int wsigned, int wper, const long long *wzp,
                       const weft_word *bias, int bbits, int bper, int has_bias, weft_word *out, long long out_at,
@@ -43,9 +45,9 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
   static fc_wt_t w_tile[@KB@][@T_IN@][@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=w_tile complete dim=2
 #pragma HLS ARRAY_PARTITION variable=w_tile complete dim=3
-  int64_t b_tile[@T_OUT@];
+  fc_acc_t b_tile[@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=b_tile complete
-  int64_t acc[@T_OUT@];
+  fc_acc_t acc[@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=acc complete
   const int kb_n = (K + @T_IN@ - 1) / @T_IN@;
   for (int m0 = 0; m0 < M; m0 += @T_M@) {
@@ -90,7 +92,7 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
           for (int j = 0; j < @T_OUT@; ++j) {
 #pragma HLS UNROLL
             // Adder tree of t_in products.
-            int64_t sum = 0;
+            fc_acc_t sum = 0;
             for (int i = 0; i < @T_IN@; ++i) {
 #pragma HLS UNROLL
               sum = q_wrap_add(sum, q_wrap_mul((int64_t)a_tile[r][kb][i], (int64_t)w_tile[kb][i][j]));

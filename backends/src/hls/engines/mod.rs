@@ -19,9 +19,9 @@
 //! two's complement (wrap-around addition is associative, so the adder
 //! trees may sum in any order), clamped to the accumulator's range; binary
 //! weights contribute `+x` (bit 1) or `-x` (bit 0). Tiles hold centred
-//! operands in `ap_int`s wide enough for every call's exact range (64 bits,
-//! which wrap like the 64-bit reference, when more are needed); padding past
-//! K or N is 0 and is never written back.
+//! operands, and accumulators their sums, in `ap_int`s wide enough for every
+//! call's exact range (64 bits, which wrap like the 64-bit reference, when
+//! more are needed); padding past K or N is 0 and is never written back.
 
 mod attn;
 mod fc;
@@ -125,6 +125,8 @@ pub struct FcShape {
     /// Bits of the centred activations and weights in the tiles.
     pub a_bits: u32,
     pub w_bits: u32,
+    /// Bits of the accumulators: no call's sum can overflow them.
+    pub acc_bits: u32,
 }
 
 /// The attention engine's static sizes.
@@ -135,7 +137,11 @@ pub struct AttnShape {
     pub k_max: u64,
     pub a_bits: u32,
     pub b_bits: u32,
+    pub acc_bits: u32,
 }
+
+/// An inclusive range of integers.
+pub type Range = (i128, i128);
 
 /// The engines a program calls, with the sizes their tiles need.
 #[derive(Debug, Clone, Default)]
@@ -145,21 +151,24 @@ pub struct EngineUse {
 }
 
 impl EngineUse {
-    /// Records an FC call.
-    pub fn add_fc(&mut self, k: u64, a_bits: u32, w_bits: u32) {
-        let s = self.fc.get_or_insert(FcShape { k_max: 1, a_bits: 1, w_bits: 1 });
+    /// Records an FC call: reduction length, the ranges of the centred
+    /// activations and weights, and of the bias ((0, 0) without one).
+    pub fn add_fc(&mut self, k: u64, a: Range, w: Range, bias: Range) {
+        let s = self.fc.get_or_insert(FcShape { k_max: 1, a_bits: 1, w_bits: 1, acc_bits: 1 });
         s.k_max = s.k_max.max(k);
-        s.a_bits = s.a_bits.max(a_bits);
-        s.w_bits = s.w_bits.max(w_bits);
+        s.a_bits = s.a_bits.max(signed_bits(a.0, a.1));
+        s.w_bits = s.w_bits.max(signed_bits(w.0, w.1));
+        s.acc_bits = s.acc_bits.max(accumulator_bits(k, a, w, bias));
     }
 
-    /// Records an attention call.
-    pub fn add_attn(&mut self, m: u64, k: u64, a_bits: u32, b_bits: u32) {
-        let s = self.attn.get_or_insert(AttnShape { m_max: 1, k_max: 1, a_bits: 1, b_bits: 1 });
+    /// Records an attention call with the ranges of its centred operands.
+    pub fn add_attn(&mut self, m: u64, k: u64, a: Range, b: Range) {
+        let s = self.attn.get_or_insert(AttnShape { m_max: 1, k_max: 1, a_bits: 1, b_bits: 1, acc_bits: 1 });
         s.m_max = s.m_max.max(m);
         s.k_max = s.k_max.max(k);
-        s.a_bits = s.a_bits.max(a_bits);
-        s.b_bits = s.b_bits.max(b_bits);
+        s.a_bits = s.a_bits.max(signed_bits(a.0, a.1));
+        s.b_bits = s.b_bits.max(signed_bits(b.0, b.1));
+        s.acc_bits = s.acc_bits.max(accumulator_bits(k, a, b, (0, 0)));
     }
 
     /// The C++ definitions of the engines the program calls.
@@ -201,12 +210,22 @@ pub fn signed_bits(lo: i128, hi: i128) -> u32 {
     w
 }
 
-/// Bits of `x - zp` over the range of `q`, for every `zp` in `zps`.
-pub fn centred_bits(q: &QuantInt, zps: &[i64]) -> u32 {
+/// The range of `x - zp` over the range of `q`, for every `zp` in `zps`.
+pub fn centred_range(q: &QuantInt, zps: &[i64]) -> Range {
     let (lo, hi) = range_of(q);
     let zmin = zps.iter().copied().min().unwrap_or(0);
     let zmax = zps.iter().copied().max().unwrap_or(0);
-    signed_bits(i128::from(lo) - i128::from(zmax), i128::from(hi) - i128::from(zmin))
+    (i128::from(lo) - i128::from(zmax), i128::from(hi) - i128::from(zmin))
+}
+
+/// Bits of an accumulator holding `bias + sum of k products a * w`, and
+/// every partial sum on the way, for any values in the ranges (at most 64:
+/// a 64-bit accumulator wraps like the reference's).
+pub fn accumulator_bits(k: u64, a: Range, w: Range, bias: Range) -> u32 {
+    let mag = |r: Range| r.0.unsigned_abs().max(r.1.unsigned_abs());
+    let bound = u128::from(k).saturating_mul(mag(a)).saturating_mul(mag(w)).saturating_add(mag(bias));
+    let b = i128::try_from(bound).unwrap_or(i128::MAX);
+    signed_bits(-b, b)
 }
 
 /// `text` with every `@NAME@` replaced by its value.
@@ -229,6 +248,11 @@ mod tests {
         assert_eq!(signed_bits(-1, 1), 2);
         assert_eq!(signed_bits(0, 0), 1);
         assert_eq!(signed_bits(i128::from(i64::MIN) - 5, 0), 64);
+        // 64 products of 9-bit by 2-bit values: |sum| <= 64 * 256 * 1 = 2^14.
+        assert_eq!(accumulator_bits(64, (-256, 255), (-1, 1), (0, 0)), 16);
+        // A 32-bit bias dominates.
+        assert_eq!(accumulator_bits(4, (-8, 7), (-8, 7), (-(1 << 31), (1 << 31) - 1)), 33);
+        assert_eq!(accumulator_bits(u64::MAX, (0, i128::MAX), (1, 1), (0, 0)), 64);
     }
 
     #[test]
@@ -240,14 +264,16 @@ mod tests {
             word_bits: 128,
         };
         let mut u = EngineUse::default();
-        u.add_fc(10, 9, 2);
-        u.add_fc(4, 5, 8);
-        u.add_attn(17, 16, 9, 9);
+        u.add_fc(10, (-256, 255), (-1, 1), (0, 0));
+        u.add_fc(4, (-16, 15), (-128, 127), (0, 0));
+        u.add_attn(17, 16, (-256, 255), (-256, 255));
         let c = u.definitions(&t);
         // ceil(10 / 3) = 4 blocks of 3 input channels, 7 rows, 5 columns.
         assert!(c.contains("static fc_act_t a_tile[7][4][3];"), "{c}");
         assert!(c.contains("static fc_wt_t w_tile[4][3][5];"), "{c}");
         assert!(c.contains("typedef ap_int<9> fc_act_t;") && c.contains("typedef ap_int<8> fc_wt_t;"), "{c}");
+        // max(10 * 256 * 1, 4 * 16 * 128) = 8192 needs 15 bits; 16 * 256 * 256 = 2^20 needs 22.
+        assert!(c.contains("typedef ap_int<15> fc_acc_t;") && c.contains("typedef ap_int<22> attn_acc_t;"), "{c}");
         assert!(c.contains("static attn_a_t a_buf[17][8][2];"), "{c}");
         assert!(c.contains("static attn_b_t b_tile[8][2][6];"), "{c}");
         assert_eq!(u.functions(), vec![FC_FUNCTION, ATTN_FUNCTION]);
