@@ -1,8 +1,10 @@
 //! `weft compile` end to end: the testsuite's BERT-like and ViT-like models
-//! at W8A8, W1A8 and W4A4 (quark nonlinear units) become HLS projects whose
-//! `make csim` (plain g++, -Wall -Wextra) compiles without a warning and
-//! reproduces the reference's output bits (the testbench prints PASS); and
-//! bad requests are diagnostics with exit code 1 and no output directory.
+//! at W8A8, W1A8 and W4A4 (quark nonlinear units), and BERT at W1A6 on a
+//! small budget, become HLS projects whose `make csim` (plain g++, -Wall
+//! -Wextra) compiles without a warning and reproduces the reference's output
+//! bits (the testbench prints PASS); the engines' tiles, unrolling and word
+//! follow the parameters the report shows (tile-and-pack's choice); and bad
+//! requests are diagnostics with exit code 1 and no output directory.
 
 mod cli_util;
 
@@ -22,12 +24,51 @@ fn inputs(name: &str) -> PathBuf {
     root().join(format!("testsuite/models/{name}/inputs/batch1"))
 }
 
+/// A parameter `name=V` of the report's row for `engine`.
+fn report_param(report: &str, engine: &str, name: &str) -> u64 {
+    let row = report.lines().find(|l| l.split_whitespace().next() == Some(engine)).unwrap_or_default();
+    let prefix = format!("{name}=");
+    let value = row.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str()));
+    value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} for {engine} in:\n{report}"))
+}
+
+/// The kernel's engines are the design of the report: the FC tiles are
+/// `t_m` rows by blocks of `t_in`, the weight tile has `t_out` columns, the
+/// attention tiles likewise, and the activation word is the report's.
+fn check_parameters(kernel: &str, header: &str, report: &str) {
+    let (fi, fo, fm) =
+        (report_param(report, "fc", "t_in"), report_param(report, "fc", "t_out"), report_param(report, "fc", "t_m"));
+    let a_tile = kernel.lines().find(|l| l.contains("static fc_act_t a_tile[")).unwrap_or_default();
+    assert!(
+        a_tile.starts_with(&format!("  static fc_act_t a_tile[{fm}][")) && a_tile.ends_with(&format!("][{fi}];")),
+        "{a_tile}\n{report}"
+    );
+    let w_tile = kernel.lines().find(|l| l.contains("static fc_wt_t w_tile[")).unwrap_or_default();
+    assert!(w_tile.ends_with(&format!("][{fi}][{fo}];")), "{w_tile}\n{report}");
+    let (ai, ao) = (report_param(report, "attn", "t_in"), report_param(report, "attn", "t_out"));
+    let b_tile = kernel.lines().find(|l| l.contains("static attn_b_t b_tile[")).unwrap_or_default();
+    assert!(b_tile.ends_with(&format!("][{ai}][{ao}];")), "{b_tile}\n{report}");
+    let word =
+        report.lines().find_map(|l| l.split(", ").find_map(|p| p.strip_suffix("-bit AXI words"))).unwrap_or_default();
+    assert!(header.contains(&format!("#define WEFT_WORD_BITS {word}\n")), "{word}\n{header}");
+    let lanes = report_param(report, "nonlinear", "lanes");
+    if lanes > 1 {
+        assert!(kernel.contains(&format!("WEFT_PRAGMA(HLS UNROLL factor={lanes})")), "lanes={lanes}");
+    }
+}
+
 /// Compiles `name` at `scheme`, runs `make csim`, checks PASS and no warning.
 fn compile_and_simulate(name: &str, scheme: &str) {
+    compile_and_simulate_with(name, scheme, &[]);
+}
+
+fn compile_and_simulate_with(name: &str, scheme: &str, extra: &[&str]) {
     let dir = scratch(&format!("hls-{name}-{scheme}"));
     let out = dir.join("project");
     let (m, i) = (model(name), inputs(name));
-    let o = weft(&["compile", path_str(&m), "--quant", scheme, "--inputs", path_str(&i), "-o", path_str(&out)]);
+    let mut args = vec!["compile", path_str(&m), "--quant", scheme, "--inputs", path_str(&i), "-o", path_str(&out)];
+    args.extend_from_slice(extra);
+    let o = weft(&args);
     assert_eq!(code(&o), 0, "{name} {scheme}: {}", stderr(&o));
     for f in
         ["kernel.cpp", "kernel.h", "tb.cpp", "weights.bin", "weights.manifest", "Makefile", "run_hls.tcl", "README.md"]
@@ -37,6 +78,8 @@ fn compile_and_simulate(name: &str, scheme: &str) {
     let kernel = std::fs::read_to_string(out.join("kernel.cpp")).unwrap();
     assert!(kernel.contains("WEFT_PRAGMA(HLS ALLOCATION function instances=unit_exp2 limit=1)"), "{name} {scheme}");
     assert!(kernel.contains("fc_engine(") && kernel.contains("attn_engine("), "{name} {scheme}");
+    let header = std::fs::read_to_string(out.join("kernel.h")).unwrap();
+    check_parameters(&kernel, &header, &std::fs::read_to_string(out.join("report.txt")).unwrap());
     let tcl = std::fs::read_to_string(out.join("run_hls.tcl")).unwrap();
     assert!(tcl.contains("set_part {xczu9eg-ffvb1156-2-e}"), "{tcl}");
     let make = Command::new("make")
@@ -57,6 +100,14 @@ fn bert_like_model_simulates_bit_exactly() {
     for scheme in ["w8a8", "w1a8", "w4a4"] {
         compile_and_simulate("bert_tiny_opset17", scheme);
     }
+}
+
+/// 6-bit activations and a small budget: tile-and-pack picks 128-bit words
+/// (21 fields, one straddling the words' 64-bit lanes) and attention tiles
+/// that do not divide the 7-token sequence.
+#[test]
+fn small_budget_w1a6_design_simulates_bit_exactly() {
+    compile_and_simulate_with("bert_tiny_opset17", "w1a6", &["--cap", "0.05"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `weft compile`'s use of the performance model: the activation bits for
 //! `--fps` (the search of `weft explore`), the `tile-and-pack` step with
 //! the board's numbers, reading the chosen `hw.engine` ops (which set the
-//! HLS engines' parallelism and are then removed: the HLS backend does not
+//! HLS engines' parameters, hls::Tiling, and are then removed: the HLS backend does not
 //! emit them), and the report built from them.
 //!
 //! Invariants: an unreachable `--fps` is an error before any file is
@@ -95,16 +95,31 @@ pub fn take_engines(f: &mut Function) -> Vec<Engine> {
     engines
 }
 
-/// The HLS engines' parallelism from the chosen design (the default without one).
+/// The HLS engines' parameters from the chosen design: each `hw.engine`
+/// parameter (and the AXI word) that is present and positive replaces the
+/// default.
 pub fn tiling(engines: &[Engine]) -> Tiling {
     let mut t = Tiling::default();
     for e in engines {
-        let cols = u32::try_from(e.get("t_out")).unwrap_or(0);
-        match (e.kind.as_str(), cols) {
-            ("fc", c) if c > 0 => t.fc_columns = c,
-            ("attn", c) if c > 0 => t.attn_columns = c,
+        let set = |field: &mut u32, name: &str| {
+            if let Some(v) = u32::try_from(e.get(name)).ok().filter(|&v| v > 0) {
+                *field = v;
+            }
+        };
+        match e.kind.as_str() {
+            "fc" => {
+                set(&mut t.fc.t_in, "t_in");
+                set(&mut t.fc.t_out, "t_out");
+                set(&mut t.fc.t_m, "t_m");
+            }
+            "attn" => {
+                set(&mut t.attn.t_in, "t_in");
+                set(&mut t.attn.t_out, "t_out");
+            }
+            "nonlinear" => set(&mut t.lanes, "lanes"),
             _ => {}
         }
+        set(&mut t.word_bits, "word_bits");
     }
     t
 }

@@ -4,8 +4,9 @@
 //!
 //! [`generate`] translates the function ([`emit`]) into the files of a
 //! project ([`project`]): kernel.cpp/.h (the top function over DDR buffers,
-//! the FC and attention [`engines`], one function per nonlinear unit), the
-//! C++ rules of every op (weft_ops.h) and arbitrary-width integers
+//! the FC and attention [`engines`] with the parameters tile-and-pack chose
+//! ([`Tiling`]), one function per nonlinear unit), the C++ rules of every
+//! op (weft_ops.h), packed activations ([`storage`], weft_pack.h) and arbitrary-width integers
 //! (weft_types.h: the vendor's ap_int, else weft_int.h), weights.bin (packed
 //! constants, [`storage`]) with its manifest, tb.cpp with golden inputs and
 //! outputs, run_hls.tcl, a Makefile (`make csim`) and a README.
@@ -23,7 +24,10 @@ mod project;
 pub mod storage;
 pub mod text;
 
-pub use engines::Tiling;
+#[cfg(test)]
+mod tests;
+
+pub use engines::{AttnTiling, FcTiling, Tiling};
 pub use project::write_project;
 
 use storage::{class_of, Class, Place};
@@ -77,6 +81,7 @@ pub fn generate(
     golden: &Golden,
     opts: &HlsOptions,
 ) -> Result<Project, Vec<Diagnostic>> {
+    opts.tiling.check().map_err(|m| vec![Diagnostic::error(m, func.span)])?;
     let mut e = emit::Emitter::new(module, func, opts.tiling);
     let inputs = input_ports(&mut e, func).map_err(|d| vec![d])?;
     let body = func.blocks.get(func.body).map(|b| b.ops.clone()).unwrap_or_default();

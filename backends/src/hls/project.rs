@@ -1,6 +1,6 @@
 //! The files of a generated project, and writing them atomically.
 //!
-//! Layout: kernel.h, kernel.cpp, weft_ops.h, weft_types.h, weft_int.h,
+//! Layout: kernel.h, kernel.cpp, weft_ops.h, weft_pack.h, weft_types.h, weft_int.h,
 //! tb.cpp, weights.bin (+ weights.manifest), golden/in_NAME.bin and
 //! golden/out_NAME.bin (little-endian int64 or f32 per element), Makefile,
 //! run_hls.tcl, README.md.
@@ -18,6 +18,7 @@ use weft_ir::{Tensor, TensorData};
 
 const WEFT_INT_H: &str = include_str!("cpp/weft_int.h");
 const WEFT_OPS_H: &str = include_str!("cpp/weft_ops.h");
+const WEFT_PACK_H: &str = include_str!("cpp/weft_pack.h");
 const WEFT_TYPES_H: &str = include_str!("cpp/weft_types.h");
 
 pub(super) fn assemble(
@@ -32,11 +33,11 @@ pub(super) fn assemble(
         .iter()
         .map(|p| format!("const {} *{}", ctype(p.class), p.name))
         .chain(outputs.iter().map(|p| format!("{} *{}", ctype(p.class), p.name)))
-        .chain(["const uint64_t *weights".to_string(), "int64_t *act_i".into(), "float *act_f".into()])
+        .chain(["const weft_word *weights".to_string(), "weft_word *act_i".into(), "float *act_f".into()])
         .collect();
     let signature = format!("void weft_top({})", ports.join(", "));
-    let (ai, af, ww) = (e.storage.act_i_words.max(1), e.storage.act_f_words.max(1), e.storage.weights.len().max(1));
-    let header = kernel_h(&signature, inputs, outputs, (ai, af, ww as u64));
+    let (ai, af, ww) = (e.storage.act_i.size().max(1), e.storage.act_f.size().max(1), e.storage.weight_words().max(1));
+    let header = kernel_h(&signature, inputs, outputs, (ai, af, ww), e.tiling.word_bits);
     let mut kernel =
         String::from("// kernel.cpp: written by weft. The accelerator's top function, engines and units.\n");
     kernel.push_str("#include \"kernel.h\"\n#include \"weft_ops.h\"\n#include <cmath>\n#include <limits>\n\n");
@@ -47,7 +48,7 @@ pub(super) fn assemble(
     kernel.push_str("\n// ---- nonlinear units and their ROMs ----\n");
     kernel.push_str(&e.units.definitions());
     kernel.push_str("\n// ---- engines ----\n");
-    kernel.push_str(&e.tiling.definitions());
+    kernel.push_str(&e.engines.definitions(&e.tiling));
     kernel.push_str(&format!("{signature} {{\n"));
     for p in inputs.iter().chain(outputs) {
         let bundle = if inputs.iter().any(|i| i.name == p.name) { "gmem_in" } else { "gmem_out" };
@@ -63,14 +64,16 @@ pub(super) fn assemble(
     let _ = writeln!(kernel, "#pragma HLS INTERFACE m_axi port=act_f offset=slave bundle=gmem_actf depth={af}");
     let _ = writeln!(kernel, "#pragma HLS INTERFACE s_axilite port=return");
     kernel.push_str(&e.units.allocation_pragmas());
-    let _ = writeln!(kernel, "#pragma HLS ALLOCATION function instances=fc_engine limit=1");
-    let _ = writeln!(kernel, "#pragma HLS ALLOCATION function instances=attn_engine limit=1");
+    for f in e.engines.functions() {
+        let _ = writeln!(kernel, "#pragma HLS ALLOCATION function instances={f} limit=1");
+    }
     kernel.push_str("  (void)weights; (void)act_i; (void)act_f;\n");
     kernel.push_str(&e.body);
     kernel.push_str("}\n");
     files.push(("kernel.h".into(), header.into_bytes()));
     files.push(("kernel.cpp".into(), directives_as_macros(&kernel).into_bytes()));
     files.push(("weft_ops.h".into(), WEFT_OPS_H.as_bytes().to_vec()));
+    files.push(("weft_pack.h".into(), WEFT_PACK_H.as_bytes().to_vec()));
     files.push(("weft_types.h".into(), WEFT_TYPES_H.as_bytes().to_vec()));
     files.push(("weft_int.h".into(), WEFT_INT_H.as_bytes().to_vec()));
     files.push(("tb.cpp".into(), testbench(inputs, outputs).into_bytes()));
@@ -92,7 +95,7 @@ pub(super) fn assemble(
     files.push(("Makefile".into(), MAKEFILE.as_bytes().to_vec()));
     files.push(("run_hls.tcl".into(), tcl(opts).into_bytes()));
     let summary = summary(&e);
-    files.push(("README.md".into(), readme(opts, inputs, outputs, &summary).into_bytes()));
+    files.push(("README.md".into(), readme(opts, inputs, outputs, &summary, &e.tiling.pragma_table()).into_bytes()));
     Ok(Project { files, summary })
 }
 
@@ -123,11 +126,21 @@ fn ctype(c: Class) -> &'static str {
     }
 }
 
-fn kernel_h(signature: &str, inputs: &[Port], outputs: &[Port], (ai, af, ww): (u64, u64, u64)) -> String {
+fn kernel_h(
+    signature: &str,
+    inputs: &[Port],
+    outputs: &[Port],
+    (ai, af, ww): (u64, u64, u64),
+    word_bits: u32,
+) -> String {
     let mut s = String::from("// kernel.h: written by weft. The top function and its buffer sizes.\n#ifndef WEFT_KERNEL_H\n#define WEFT_KERNEL_H\n\n#include <cstdint>\n\n");
     let _ = writeln!(
         s,
-        "#define WEFT_ACT_I_WORDS {ai}LL\n#define WEFT_ACT_F_WORDS {af}LL\n#define WEFT_WEIGHT_WORDS {ww}LL"
+        "// The activation arena's AXI word (tile-and-pack's choice).\n#define WEFT_WORD_BITS {word_bits}\n#include \"weft_pack.h\"\n"
+    );
+    let _ = writeln!(
+        s,
+        "#define WEFT_ACT_I_WORDS {ai}LL  // weft_words\n#define WEFT_ACT_F_WORDS {af}LL\n#define WEFT_WEIGHT_WORDS {ww}LL"
     );
     for p in inputs.iter().chain(outputs) {
         let _ = writeln!(s, "#define WEFT_{}_ELEMENTS {}LL  // '{}'", p.name.to_uppercase(), p.elements, p.external);
@@ -150,8 +163,8 @@ fn tensor_bytes(t: &Tensor, p: &Port) -> Result<Vec<u8>, String> {
 fn testbench(inputs: &[Port], outputs: &[Port]) -> String {
     let mut s = String::from(TB_PRELUDE);
     s.push_str("int main() {\n  bool ok = true;\n");
-    s.push_str("  std::vector<uint64_t> weights(WEFT_WEIGHT_WORDS);\n  ok = read_file(\"weights.bin\", weights.data(), sizeof(uint64_t) * weights.size(), true) && ok;\n");
-    s.push_str("  std::vector<int64_t> act_i(WEFT_ACT_I_WORDS);\n  std::vector<float> act_f(WEFT_ACT_F_WORDS);\n");
+    s.push_str("  std::vector<weft_word> weights(WEFT_WEIGHT_WORDS);\n  ok = read_file(\"weights.bin\", weights.data(), sizeof(weft_word) * weights.size(), true) && ok;\n");
+    s.push_str("  std::vector<weft_word> act_i(WEFT_ACT_I_WORDS);\n  std::vector<float> act_f(WEFT_ACT_F_WORDS);\n");
     let mut args = Vec::new();
     for p in inputs {
         let _ = writeln!(s, "  std::vector<{t}> {n}({e});\n  ok = read_file(\"golden/{n}.bin\", {n}.data(), sizeof({t}) * {n}.size(), false) && ok;", t = ctype(p.class), n = p.name, e = p.elements.max(1));
@@ -219,7 +232,7 @@ static inline bool compare_i64(const char *name, const int64_t *got, const int64
 
 "#;
 
-const MAKEFILE: &str = "# Makefile: written by weft. `make csim` builds the C simulation with plain g++ and runs it.\nCXX ?= g++\nCXXFLAGS ?= -std=c++17 -O2 -Wall -Wextra -ffp-contract=off\n\n.PHONY: csim clean\n\ncsim: csim.bin\n\t./csim.bin\n\ncsim.bin: kernel.cpp tb.cpp kernel.h weft_ops.h weft_types.h weft_int.h\n\t$(CXX) $(CXXFLAGS) -o $@ kernel.cpp tb.cpp\n\nclean:\n\trm -f csim.bin\n";
+const MAKEFILE: &str = "# Makefile: written by weft. `make csim` builds the C simulation with plain g++ and runs it.\nCXX ?= g++\nCXXFLAGS ?= -std=c++17 -O2 -Wall -Wextra -ffp-contract=off\n\n.PHONY: csim clean\n\ncsim: csim.bin\n\t./csim.bin\n\ncsim.bin: kernel.cpp tb.cpp kernel.h weft_ops.h weft_pack.h weft_types.h weft_int.h\n\t$(CXX) $(CXXFLAGS) -o $@ kernel.cpp tb.cpp\n\nclean:\n\trm -f csim.bin\n";
 
 fn tcl(opts: &HlsOptions) -> String {
     format!(
@@ -231,7 +244,10 @@ fn tcl(opts: &HlsOptions) -> String {
 }
 
 fn manifest(e: &Emitter) -> String {
-    let mut s = String::from("# weights.bin: little-endian 64-bit words; name word_offset words element_type shape\n");
+    let mut s = format!(
+        "# weights.bin: {}-bit words (little-endian 64-bit lanes, lowest first); name word_offset words element_type shape\n",
+        e.storage.word_bits
+    );
     for m in &e.storage.manifest {
         let shape: Vec<String> = m.shape.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "{}\t{}\t{}\t{}\t{}", m.name, m.word, m.words, m.elem, shape.join("x"));
@@ -246,17 +262,26 @@ fn summary(e: &Emitter) -> String {
         let _ = writeln!(s, "  {c}");
     }
     let _ = writeln!(s, "nonlinear units: {}", e.units.used().join(", "));
+    let t = &e.tiling;
     let _ = writeln!(
         s,
-        "weights.bin: {} words; activations: {} int64 + {} f32 words",
-        e.storage.weights.len(),
-        e.storage.act_i_words,
-        e.storage.act_f_words
+        "engines: fc t_in={} t_out={} t_m={}; attn t_in={} t_out={}; nonlinear lanes={}; {}-bit words",
+        t.fc.t_in, t.fc.t_out, t.fc.t_m, t.attn.t_in, t.attn.t_out, t.lanes, t.word_bits
+    );
+    let _ = writeln!(
+        s,
+        "weights.bin: {} words; activations: {} packed {}-bit words ({} without reuse) + {} f32 ({} without reuse)",
+        e.storage.weight_words(),
+        e.storage.act_i.size(),
+        t.word_bits,
+        e.storage.act_i.requested,
+        e.storage.act_f.size(),
+        e.storage.act_f.requested
     );
     s
 }
 
-fn readme(opts: &HlsOptions, inputs: &[Port], outputs: &[Port], summary: &str) -> String {
+fn readme(opts: &HlsOptions, inputs: &[Port], outputs: &[Port], summary: &str, pragmas: &str) -> String {
     let ports = |ps: &[Port]| {
         ps.iter()
             .map(|p| format!("- `{}` ('{}'): {} x {}", p.name, p.external, p.elements, ctype(p.class)))
@@ -264,7 +289,7 @@ fn readme(opts: &HlsOptions, inputs: &[Port], outputs: &[Port], summary: &str) -
             .join("\n")
     };
     format!(
-        "# {name}\n\nWritten by weft ({desc}) for the {board} ({part}).\n\n- `make csim`: builds the C simulation with g++ (`-std=c++17 -O2 -Wall -Wextra`) and runs it: the testbench feeds `golden/in_*.bin` to `weft_top` and compares every output bit with `golden/out_*.bin`, printing PASS or the first mismatch.\n- `vitis_hls -f run_hls.tcl`: C simulation, synthesis, co-simulation and IP export for the part.\n\nFiles: `kernel.cpp`/`kernel.h` (the top function `weft_top`, the FC and attention engines, the nonlinear units), `weft_ops.h` (the integer rules of weft's quant and nl ops), `weft_types.h` + `weft_int.h` (ap_int: the vendor's when `<ap_int.h>` is found, else weft's), `weights.bin` + `weights.manifest` (packed constants), `tb.cpp`, `golden/`.\n\nInputs:\n{}\n\nOutputs:\n{}\n\nDDR buffers: `weights` (read-only), `act_i` and `act_f` (activations; sizes in kernel.h).\n\n```\n{summary}```\n",
+        "# {name}\n\nWritten by weft ({desc}) for the {board} ({part}).\n\n- `make csim`: builds the C simulation with g++ (`-std=c++17 -O2 -Wall -Wextra`) and runs it: the testbench feeds `golden/in_*.bin` to `weft_top` and compares every output bit with `golden/out_*.bin`, printing PASS or the first mismatch.\n- `vitis_hls -f run_hls.tcl`: C simulation, synthesis, co-simulation and IP export for the part.\n\nFiles: `kernel.cpp`/`kernel.h` (the top function `weft_top`, the FC and attention engines, the nonlinear units), `weft_ops.h` (the integer rules of weft's quant and nl ops), `weft_pack.h` (packed activations), `weft_types.h` + `weft_int.h` (ap_int: the vendor's when `<ap_int.h>` is found, else weft's), `weights.bin` + `weights.manifest` (packed constants), `tb.cpp`, `golden/`.\n\nInputs:\n{}\n\nOutputs:\n{}\n\nDDR buffers: `weights` (read-only), `act_i` and `act_f` (activations; sizes in kernel.h). Integer activations are packed in `act_i`'s `weft_word`s at their own width (weft_pack.h); regions are reused once their value is dead.\n\n## Engine parameters\n\nChosen by tile-and-pack (`hw.engine`, the report) and used by the code:\n\n{pragmas}\n```\n{summary}```\n",
         ports(inputs),
         ports(outputs),
         name = opts.name,

@@ -180,33 +180,4 @@ static inline wide_t w_log2(wide_t x, int frac, int mantissa_frac, const long lo
     return w_add(p, exponent);
 }
 
-// ---- packed constants -------------------------------------------------------
-
-// Element i of a packed integer constant: `per_word` fields of `width` bits
-// per 64-bit word, low bits first.
-static inline uint64_t w_field(const uint64_t *words, long long i, int width, int per_word) {
-    const uint64_t word = words[i / per_word];
-    const int pos = (int)(i % per_word) * width;
-    const uint64_t mask = width == 64 ? ~0ull : ((1ull << width) - 1ull);
-    return (word >> pos) & mask;
-}
-
-static inline int64_t w_load_signed(const uint64_t *words, long long i, int width, int per_word) {
-    const uint64_t v = w_field(words, i, width, per_word);
-    if (width == 64) return (int64_t)v;
-    const uint64_t sign = 1ull << (width - 1);
-    return (int64_t)((v ^ sign) - sign);
-}
-
-static inline int64_t w_load_unsigned(const uint64_t *words, long long i, int width, int per_word) {
-    return (int64_t)w_field(words, i, width, per_word);
-}
-
-static inline float w_load_f32(const uint64_t *words, long long i) {
-    const uint32_t bits = (uint32_t)w_field(words, i, 32, 2);
-    float f;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
-}
-
 #endif

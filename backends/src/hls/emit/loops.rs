@@ -1,5 +1,6 @@
 //! Loop nests over static shapes: the elementwise skeleton every
-//! broadcasting op uses, and row-major index arithmetic.
+//! broadcasting op uses, row-major index arithmetic, and the lanes of the
+//! nonlinear loops.
 //!
 //! Invariants: the generated nest visits the output in row-major order; the
 //! innermost loop carries `#pragma HLS PIPELINE II=1`; an operand's index
@@ -73,6 +74,25 @@ pub fn elementwise(out: &[u64], operands: &[&[u64]], body: &str) -> String {
     s
 }
 
+/// `code` with `#pragma HLS UNROLL factor=lanes` after each pipelined
+/// loop's `PIPELINE` directive: `lanes` elements per cycle (the nonlinear
+/// unit's parameter). `lanes <= 1` leaves `code` as it is.
+pub fn with_lanes(code: &str, lanes: u32) -> String {
+    if lanes <= 1 {
+        return code.to_string();
+    }
+    let mut s = String::with_capacity(code.len());
+    for line in code.lines() {
+        s.push_str(line);
+        s.push('\n');
+        if line.trim() == "#pragma HLS PIPELINE II=1" {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let _ = writeln!(s, "{indent}#pragma HLS UNROLL factor={lanes}");
+        }
+    }
+    s
+}
+
 fn indent(d: usize) -> String {
     "  ".repeat(d)
 }
@@ -96,6 +116,9 @@ mod tests {
         assert!(s.contains("for (long long i1 = 0; i1 < 3LL; ++i1) {\n    #pragma HLS PIPELINE II=1"), "{s}");
         assert!(s.contains("const long long o = i0 * 3LL + i1;"), "{s}");
         assert!(s.contains("const long long x0 = i1;"), "{s}");
+        let four = with_lanes(&s, 4);
+        assert!(four.contains("#pragma HLS PIPELINE II=1\n    #pragma HLS UNROLL factor=4\n"), "{four}");
+        assert_eq!(with_lanes(&s, 1), s);
         let scalar = elementwise(&[], &[], "y[o] = 1;");
         assert!(scalar.contains("const long long o = 0;"), "{scalar}");
     }

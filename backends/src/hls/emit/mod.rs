@@ -1,7 +1,8 @@
 //! Translation of the compiled function's ops into the statements of the
 //! top function: one block per op, in block order, each a loop nest (or an
 //! engine call) reading its operands' places and writing its result's
-//! arena region. [`nl`], [`quant`] and [`nn`] hold the op families;
+//! arena region (packed integers, reused once dead: [`arena`]). [`nl`],
+//! [`quant`] and [`nn`] hold the op families;
 //! [`loops`] the loop nests; [`units`] the shared nonlinear units.
 //!
 //! Invariants: an op the backend cannot execute is a diagnostic at the op
@@ -16,9 +17,9 @@ mod nn;
 mod quant;
 pub mod units;
 
-use super::engines::Tiling;
-use super::storage::{class_of, Class, Place, Storage};
-use std::collections::HashSet;
+use super::engines::{EngineUse, Tiling};
+use super::storage::{arena, class_of, Class, Place, Storage};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use weft_ir::{Diagnostic, ElemType, Function, Module, Op, OpData, TensorType, Value};
 
@@ -37,7 +38,14 @@ pub struct Emitter<'a> {
     engine_operands: HashSet<Value>,
     /// Engine calls made (for the report).
     pub engine_calls: Vec<String>,
+    /// The engines called and the sizes of their tiles.
+    pub engines: EngineUse,
     counter: usize,
+    /// The position of each op in the body, the last position reading
+    /// each value, and the position of the op being emitted.
+    position: HashMap<Op, usize>,
+    until: HashMap<Value, usize>,
+    now: usize,
 }
 
 impl<'a> Emitter<'a> {
@@ -48,23 +56,29 @@ impl<'a> Emitter<'a> {
                 engine_operands.extend(data.operands.iter().skip(1).copied());
             }
         }
+        let (position, until) = arena::lifetimes(func);
         Emitter {
             module,
             func,
-            storage: Storage::default(),
+            storage: Storage::new(tiling.word_bits),
             units: units::Units::default(),
             tiling,
             body: String::new(),
             statics: String::new(),
             engine_operands,
             engine_calls: Vec::new(),
+            engines: EngineUse::default(),
             counter: 0,
+            position,
+            until,
+            now: 0,
         }
     }
 
     /// Emits one op of the body (not the terminator).
     pub fn emit_op(&mut self, op: Op) -> Result<(), Diagnostic> {
         let data = &self.func.ops[op];
+        self.now = self.position.get(&op).copied().unwrap_or(self.now);
         self.emit_inner(data).map_err(|e| op_error(data, e))
     }
 
@@ -74,7 +88,7 @@ impl<'a> Emitter<'a> {
             return self.constant(data);
         }
         let _ = writeln!(self.body, "  // {} at {}", name, loc_text(data));
-        if name == "nn.reshape" {
+        if arena::is_alias(name) {
             let src = self.place(operand(data, 0)?)?.clone();
             self.storage.set(result(data)?, src);
             return Ok(());
@@ -125,13 +139,13 @@ impl<'a> Emitter<'a> {
         Ok((shape, &t.elem))
     }
 
-    /// A fresh arena region for the result of `data`; its lvalue builder.
+    /// An arena region for the result of `data`, live until its last read.
     pub fn alloc_result(&mut self, data: &OpData) -> Result<(Place, Vec<u64>, &'a ElemType), String> {
         let v = result(data)?;
         let (shape, elem) = self.tensor(v)?;
-        let class = class_of(elem)?;
         let n = shape.iter().product::<u64>();
-        Ok((self.storage.alloc(v, class, n), shape, elem))
+        let until = self.until.get(&v).copied().unwrap_or(self.now);
+        Ok((self.storage.alloc(v, elem, n, self.now, until)?, shape, elem))
     }
 
     /// A name unique in kernel.cpp for a table of the current op.

@@ -8,10 +8,11 @@
 //! Invariants: each op's expression mirrors its `eval` in
 //! `weft_ir::ops::nl` step by step (same saturation points, same rounding).
 
-use super::loops::elementwise;
+use super::loops::{elementwise, with_lanes};
 use super::units::Unit;
 use super::{int_attr, ints_attr};
 use super::{operand, Emitter};
+use crate::hls::storage::Place;
 use crate::hls::text::wide_literal;
 use weft_ir::ops::nl::unit::coeffs;
 use weft_ir::ops::nl::{Exp2Format, Log2Format, Rounding};
@@ -38,10 +39,9 @@ fn elementwise_op(e: &mut Emitter, data: &OpData) -> Result<bool, String> {
     }
     let Some(expr) = scalar(e, data, &args)? else { return Ok(false) };
     let (place, shape, elem) = e.alloc_result(data)?;
-    let lv = place.write("o").ok_or("an nl result must be in the arena")?;
-    let body = format!("const wide_t r = {expr};\n{}", store(&lv, "r", elem)?);
+    let body = format!("const wide_t r = {expr};\n{}", store(&place, "o", "r", elem)?);
     let refs: Vec<&[u64]> = shapes.iter().map(Vec::as_slice).collect();
-    e.block(&elementwise(&shape, &refs, &body));
+    e.block(&with_lanes(&elementwise(&shape, &refs, &body), e.tiling.lanes));
     Ok(true)
 }
 
@@ -126,12 +126,11 @@ fn tree(e: &mut Emitter, data: &OpData, init: &str, f: &str) -> Result<(), Strin
     let inner: u64 = shape.iter().skip(axis + 1).product();
     let read = wide_read(&e.read(x, &format!("(i0 * {n}LL + k) * {inner}LL + i1"))?, elem);
     let (place, _, relem) = e.alloc_result(data)?;
-    let lv = place.write(&format!("i0 * {inner}LL + i1")).ok_or("a tree result must be in the arena")?;
     let code = format!(
         "for (long long i0 = 0; i0 < {outer}LL; ++i0) {{\n  for (long long i1 = 0; i1 < {inner}LL; ++i1) {{\n    wide_t acc = {init};\n    for (long long k = 0; k < {n}LL; ++k) {{\n#pragma HLS PIPELINE II=1\n      acc = {f}(acc, {read});\n    }}\n    {}\n  }}\n}}\n",
-        store(&lv, "acc", relem)?
+        store(&place, &format!("i0 * {inner}LL + i1"), "acc", relem)?
     );
-    e.block(&code);
+    e.block(&with_lanes(&code, e.tiling.lanes));
     Ok(())
 }
 
@@ -144,9 +143,9 @@ pub fn wide_read(expr: &str, elem: &ElemType) -> String {
     }
 }
 
-/// `lv = value` saturated to `elem` and passed through an integer of its
-/// exact width.
-pub fn store(lv: &str, value: &str, elem: &ElemType) -> Result<String, String> {
+/// Stores `value` saturated to `elem` and passed through an integer of its
+/// exact width as element `idx` of `place`.
+pub fn store(place: &Place, idx: &str, value: &str, elem: &ElemType) -> Result<String, String> {
     let (width, signed) = match elem {
         ElemType::Int { width, signed } => (*width, *signed),
         ElemType::Quant(q) => (q.width, q.signed),
@@ -155,11 +154,12 @@ pub fn store(lv: &str, value: &str, elem: &ElemType) -> Result<String, String> {
     let w = u32::from(width.clamp(1, 64));
     let (lo, hi) = if signed { (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1) } else { (0, (1i128 << w) - 1) };
     let clamped = format!("w_clamp({value}, {}, {})", wide_literal(lo), wide_literal(hi));
-    Ok(if signed {
-        format!("{lv} = (int64_t)ap_int<{w}>((long long){clamped}).to_int64();")
+    let exact = if signed {
+        format!("(int64_t)ap_int<{w}>((long long){clamped}).to_int64()")
     } else {
-        format!("{lv} = (int64_t)ap_uint<{w}>((unsigned long long){clamped}).to_uint64();")
-    })
+        format!("(int64_t)ap_uint<{w}>((unsigned long long){clamped}).to_uint64()")
+    };
+    place.store(idx, &exact)
 }
 
 #[cfg(test)]
@@ -168,11 +168,15 @@ mod tests {
 
     #[test]
     fn stores_saturate_to_the_declared_width() {
-        let s = store("y[o]", "r", &ElemType::Int { width: 9, signed: true }).unwrap();
-        assert_eq!(s, "y[o] = (int64_t)ap_int<9>((long long)w_clamp(r, (wide_t)-256LL, (wide_t)255LL)).to_int64();");
-        let u = store("y[o]", "r", &ElemType::Int { width: 4, signed: false }).unwrap();
+        let p = Place::Act { word: 0, bits: 9, signed: true, per: 7 };
+        let s = store(&p, "o", "r", &ElemType::Int { width: 9, signed: true }).unwrap();
+        assert_eq!(
+            s,
+            "act_put(act_i + 0LL, o, 9, 7, (int64_t)ap_int<9>((long long)w_clamp(r, (wide_t)-256LL, (wide_t)255LL)).to_int64());"
+        );
+        let u = store(&p, "o", "r", &ElemType::Int { width: 4, signed: false }).unwrap();
         assert!(u.contains("ap_uint<4>") && u.contains("(wide_t)15LL"), "{u}");
-        assert!(store("y", "r", &ElemType::F32).is_err());
+        assert!(store(&p, "o", "r", &ElemType::F32).is_err());
         assert_eq!(super::super::units::Units::unit_for("nl.exp2"), Some(Unit::Exp2));
     }
 }

@@ -15,7 +15,7 @@
 use super::loops::{elementwise, index_expr, strides};
 use super::{int_attr, ints_attr};
 use super::{operand, Emitter};
-use crate::hls::storage::Class;
+use crate::hls::storage::{Class, Place};
 use weft_ir::ops::shape::normalize_axis;
 use weft_ir::{ElemType, OpData};
 
@@ -43,8 +43,7 @@ fn arith(e: &mut Emitter, data: &OpData, op: &str) -> Result<(), String> {
     let (ash, bsh) = (e.tensor(a)?.0, e.tensor(b)?.0);
     let (ra, rb) = (e.read(a, "x0")?, e.read(b, "x1")?);
     let (place, shape, _) = e.alloc_result(data)?;
-    let lv = place.write("o").ok_or("no arena place")?;
-    let body = format!("{lv} = (float)((double){ra} {op} (double){rb});");
+    let body = place.store("o", &format!("(float)((double){ra} {op} (double){rb})"))?;
     e.block(&elementwise(&shape, &[&ash, &bsh], &body));
     Ok(())
 }
@@ -54,32 +53,36 @@ fn cast(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let (xs, xelem) = e.tensor(x)?;
     let read = e.read(x, "x0")?;
     let (place, shape, elem) = e.alloc_result(data)?;
-    let lv = place.write("o").ok_or("no arena place")?;
     let body = match (xelem, elem) {
-        (ElemType::Int { width: 64, signed: false }, ElemType::F32) => format!("{lv} = (float)(uint64_t){read};"),
-        (ElemType::Int { .. } | ElemType::Bool, ElemType::F32) => format!("{lv} = (float)(int64_t){read};"),
-        (ElemType::F32, ElemType::F32) => format!("{lv} = {read};"),
+        (ElemType::Int { width: 64, signed: false }, ElemType::F32) => {
+            place.store("o", &format!("(float)(uint64_t){read}"))?
+        }
+        (ElemType::Int { .. } | ElemType::Bool, ElemType::F32) => {
+            place.store("o", &format!("(float)(int64_t){read}"))?
+        }
+        (ElemType::F32, ElemType::F32) => place.store("o", &read)?,
         (from, to) => return Err(format!("a cast from {from} to {to} has no engine in the HLS backend")),
     };
     e.block(&elementwise(&shape, &[&xs], &body));
     Ok(())
 }
 
-/// Copies with `lv = read` over the output, the source index given by
+/// Copies `src` into `dst` over the output, the source index given by
 /// strides over the output's loop indices.
-fn copy_nest(out: &[u64], src_strides: &[u64], read: &dyn Fn(&str) -> String, lv: &dyn Fn(&str) -> String) -> String {
+fn copy_nest(out: &[u64], src_strides: &[u64], src: &Place, dst: &Place) -> Result<String, String> {
     let mut s = String::new();
     for (d, &n) in out.iter().enumerate() {
         s.push_str(&format!("for (long long i{d} = 0; i{d} < {n}LL; ++i{d}) {{\n"));
     }
     s.push_str("#pragma HLS PIPELINE II=1\n");
     let o = index_expr(&strides(out));
-    let src = index_expr(src_strides);
-    s.push_str(&format!("{} = {};\n", lv(&o), read(&src)));
+    let from = src.read(&index_expr(src_strides));
+    s.push_str(&dst.store(&o, &from)?);
+    s.push('\n');
     for _ in out {
         s.push_str("}\n");
     }
-    s
+    Ok(s)
 }
 
 fn transpose(e: &mut Emitter, data: &OpData) -> Result<(), String> {
@@ -93,7 +96,7 @@ fn transpose(e: &mut Emitter, data: &OpData) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let place_x = e.place(x)?.clone();
     let (place, shape, _) = e.alloc_result(data)?;
-    let code = copy_nest(&shape, &src, &|i| place_x.read(i), &|i| place.write(i).unwrap_or_default());
+    let code = copy_nest(&shape, &src, &place_x, &place)?;
     e.block(&code);
     Ok(())
 }
@@ -118,8 +121,8 @@ fn concat(e: &mut Emitter, data: &OpData) -> Result<(), String> {
             s.push_str(&format!("for (long long i{d} = 0; i{d} < {n}LL; ++i{d}) {{\n"));
         }
         s.push_str("#pragma HLS PIPELINE II=1\n");
-        let lv = place.write(&format!("{base}LL + {out_idx}")).ok_or("no arena place")?;
-        s.push_str(&format!("{lv} = {};\n", px.read(&index_expr(&xst))));
+        s.push_str(&place.store(&format!("{base}LL + {out_idx}"), &px.read(&index_expr(&xst)))?);
+        s.push('\n');
         for _ in &xs {
             s.push_str("}\n");
         }
@@ -141,10 +144,10 @@ fn gather(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let n: u64 = is.iter().product();
     let (pd, pi) = (e.place(d)?.clone(), e.place(ix)?.clone());
     let (place, _, _) = e.alloc_result(data)?;
-    let lv = place.write(&format!("(o0 * {n}LL + j) * {inner}LL + k")).ok_or("no arena place")?;
     let src = pd.read(&format!("(o0 * {extent}LL + r) * {inner}LL + k"));
+    let put = place.store(&format!("(o0 * {n}LL + j) * {inner}LL + k"), &src)?;
     let code = format!(
-        "for (long long o0 = 0; o0 < {outer}LL; ++o0) {{\n  for (long long j = 0; j < {n}LL; ++j) {{\n    long long r = (long long){};\n    if (r < 0) r += {extent}LL;\n    if (r < 0) r = 0;\n    if (r >= {extent}LL) r = {extent}LL - 1;\n    for (long long k = 0; k < {inner}LL; ++k) {{\n#pragma HLS PIPELINE II=1\n      {lv} = {src};\n    }}\n  }}\n}}\n",
+        "for (long long o0 = 0; o0 < {outer}LL; ++o0) {{\n  for (long long j = 0; j < {n}LL; ++j) {{\n    long long r = (long long){};\n    if (r < 0) r += {extent}LL;\n    if (r < 0) r = 0;\n    if (r >= {extent}LL) r = {extent}LL - 1;\n    for (long long k = 0; k < {inner}LL; ++k) {{\n#pragma HLS PIPELINE II=1\n      {put}\n    }}\n  }}\n}}\n",
         pi.read("j")
     );
     e.block(&code);
@@ -172,11 +175,11 @@ fn conv(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let (place, os, _) = e.alloc_result(data)?;
     let (cg, mg) = (ws[1], os[1] / groups);
     let (xst, wst) = (strides(&xs), strides(&ws));
-    let lv = place.write(&index_expr(&strides(&os))).ok_or("no arena place")?;
+    let put = place.store(&index_expr(&strides(&os)), "(float)sum")?;
     let xr = px.read(&format!("b * {}LL + (g * {cg}LL + c) * {}LL + ih * {}LL + iw", xst[0], xst[1], xst[2]));
     let wr = pw.read(&format!("i1 * {}LL + c * {}LL + kh * {}LL + kw", wst[0], wst[1], wst[2]));
     let code = format!(
-        "for (long long i0 = 0; i0 < {b}LL; ++i0) {{\nfor (long long i1 = 0; i1 < {m}LL; ++i1) {{\nfor (long long i2 = 0; i2 < {oh}LL; ++i2) {{\nfor (long long i3 = 0; i3 < {ow}LL; ++i3) {{\n  const long long b = i0, g = i1 / {mg}LL;\n  double sum = 0.0;\n  for (long long c = 0; c < {cg}LL; ++c) {{\n    for (long long kh = 0; kh < {kh}LL; ++kh) {{\n      for (long long kw = 0; kw < {kw}LL; ++kw) {{\n#pragma HLS PIPELINE II=1\n        const long long ih = i2 * {sh}LL + kh * {dh}LL - {pt}LL;\n        const long long iw = i3 * {sw}LL + kw * {dw}LL - {pl}LL;\n        if (ih < 0 || ih >= {h}LL || iw < 0 || iw >= {wd}LL) continue;\n        sum += (double){xr} * (double){wr};\n      }}\n    }}\n  }}\n  {lv} = (float)sum;\n}}\n}}\n}}\n}}\n",
+        "for (long long i0 = 0; i0 < {b}LL; ++i0) {{\nfor (long long i1 = 0; i1 < {m}LL; ++i1) {{\nfor (long long i2 = 0; i2 < {oh}LL; ++i2) {{\nfor (long long i3 = 0; i3 < {ow}LL; ++i3) {{\n  const long long b = i0, g = i1 / {mg}LL;\n  double sum = 0.0;\n  for (long long c = 0; c < {cg}LL; ++c) {{\n    for (long long kh = 0; kh < {kh}LL; ++kh) {{\n      for (long long kw = 0; kw < {kw}LL; ++kw) {{\n#pragma HLS PIPELINE II=1\n        const long long ih = i2 * {sh}LL + kh * {dh}LL - {pt}LL;\n        const long long iw = i3 * {sw}LL + kw * {dw}LL - {pl}LL;\n        if (ih < 0 || ih >= {h}LL || iw < 0 || iw >= {wd}LL) continue;\n        sum += (double){xr} * (double){wr};\n      }}\n    }}\n  }}\n  {put}\n}}\n}}\n}}\n}}\n",
         b = os[0], m = os[1], oh = os[2], ow = os[3], kh = ws[2], kw = ws[3], h = xs[2], wd = xs[3], mg = mg.max(1)
     );
     e.block(&code);

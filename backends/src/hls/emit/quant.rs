@@ -10,9 +10,9 @@
 //! are written as exact hexadecimal literals.
 
 use super::loops::{elementwise, strides};
-use super::{ll_list, operand, result, Emitter};
-use crate::hls::engines::{ATTN_FUNCTION, FC_FUNCTION};
-use crate::hls::storage::{per_word, Class, Place};
+use super::{ll_list, operand, Emitter};
+use crate::hls::engines::{centred_range, Range, ATTN_FUNCTION, FC_FUNCTION};
+use crate::hls::storage::{fields_per_word, packed_format, Class, Place};
 use crate::hls::text::{f64_literal, i64_literal};
 use weft_ir::ops::quant::common::{range_of, FixedMultiplier};
 use weft_ir::ops::quant::convert::requantize_multipliers;
@@ -27,10 +27,6 @@ pub fn emit(e: &mut Emitter, data: &OpData) -> Result<bool, String> {
         "quant.requantize" => requantize(e, data)?,
         "quant.qadd" | "quant.qmul" => binary(e, data)?,
         "quant.qmatmul" => qmatmul(e, data)?,
-        "quant.storage_cast" => {
-            let src = e.place(operand(data, 0)?)?.clone();
-            e.storage.set(result(data)?, src);
-        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -81,21 +77,18 @@ fn quantize(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let xs = e.tensor(x)?.0;
     let read = e.read(x, "x0")?;
     let (place, shape, elem) = e.alloc_result(data)?;
-    let lv = place.write("o").ok_or("no arena place")?;
     let body = match elem {
         ElemType::Quant(q) => {
             let (scales, zps, axis) = int_params(q);
             let p = params(e, &scales, &zps, axis, &shape);
             let (lo, hi) = range_of(q);
-            format!(
-                "{lv} = q_quantize((double){read}, {}, {}, {}, {});",
-                p.scale,
-                p.zp,
-                i64_literal(lo),
-                i64_literal(hi)
-            )
+            let value =
+                format!("q_quantize((double){read}, {}, {}, {}, {})", p.scale, p.zp, i64_literal(lo), i64_literal(hi));
+            place.store("o", &value)?
         }
-        ElemType::Bin(_) => format!("{{ const float v = {read}; {lv} = (std::isnan(v) || v >= 0.0f) ? 1 : 0; }}"),
+        ElemType::Bin(_) => {
+            format!("{{ const float v = {read}; {} }}", place.store("o", "(std::isnan(v) || v >= 0.0f) ? 1 : 0")?)
+        }
         other => return Err(format!("cannot quantize to {other}")),
     };
     e.block(&elementwise(&shape, &[&xs], &body));
@@ -110,17 +103,16 @@ fn dequantize(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     if *elem != ElemType::F32 {
         return Err(format!("dequantizes to f32 only in the HLS backend, got {elem}"));
     }
-    let lv = place.write("o").ok_or("no arena place")?;
     let body = match xelem {
         ElemType::Quant(q) => {
             let (scales, zps, axis) = int_params(q);
             let p = params(e, &scales, &zps, axis, &xs);
-            format!("{lv} = (float)((double)q_wrap_sub({read}, {}) * {});", p.zp, p.scale)
+            place.store("o", &format!("(float)((double)q_wrap_sub({read}, {}) * {})", p.zp, p.scale))?
         }
         ElemType::Bin(b) => {
             let (scales, axis) = bin_params(b);
             let p = params(e, &scales, &vec![0; scales.len()], axis, &xs);
-            format!("{lv} = (float)(({read}) != 0 ? {} : -{});", p.scale, p.scale)
+            place.store("o", &format!("(float)(({read}) != 0 ? {} : -{})", p.scale, p.scale))?
         }
         other => return Err(format!("cannot dequantize {other}")),
     };
@@ -156,12 +148,12 @@ fn requantize(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let zout_p = params(e, &vec![1.0; zout.len()], &zout, aout, &shape).zp;
     let (m, n) = multiplier_exprs(e, &mults, ain.or(aout), &shape);
     let (lo, hi) = range_of(qout);
-    let lv = place.write("o").ok_or("no arena place")?;
-    let body = format!(
-        "{lv} = q_clamp(q_sat_add(q_apply(q_wrap_sub({read}, {zin_p}), {m}, {n}), {zout_p}), {}, {});",
+    let value = format!(
+        "q_clamp(q_sat_add(q_apply(q_wrap_sub({read}, {zin_p}), {m}, {n}), {zout_p}), {}, {})",
         i64_literal(lo),
         i64_literal(hi)
     );
+    let body = place.store("o", &value)?;
     e.block(&elementwise(&shape, &[&xs], &body));
     Ok(())
 }
@@ -193,7 +185,6 @@ fn binary(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let qr = quant_elem(elem)?;
     let (za, zb, zr) = (int_params(qa).1[0], int_params(qb).1[0], int_params(qr).1[0]);
     let (lo, hi) = range_of(qr);
-    let lv = place.write("o").ok_or("no arena place")?;
     let (xa, xb) = (format!("q_wrap_sub({ra}, {})", i64_literal(za)), format!("q_wrap_sub({rb}, {})", i64_literal(zb)));
     let core = if data.name() == "quant.qadd" {
         let (ma, mb) = qadd_multipliers(qa, qb, qr)?;
@@ -207,18 +198,51 @@ fn binary(e: &mut Emitter, data: &OpData) -> Result<(), String> {
         let m = qmul_multiplier(qa, qb, qr)?;
         format!("q_apply(q_wrap_mul({xa}, {xb}), {}, {})", i64_literal(m.m), m.shift)
     };
-    let body =
-        format!("{lv} = q_clamp(q_sat_add({core}, {}), {}, {});", i64_literal(zr), i64_literal(lo), i64_literal(hi));
+    let value = format!("q_clamp(q_sat_add({core}, {}), {}, {})", i64_literal(zr), i64_literal(lo), i64_literal(hi));
+    let body = place.store("o", &value)?;
     e.block(&elementwise(&shape, &[&ashape, &bshape], &body));
     Ok(())
 }
 
-/// A pointer expression to the start of an integer arena or input value.
-fn pointer(place: &Place) -> Result<String, String> {
+/// The engine arguments naming a packed activation: base pointer, bits,
+/// fields per word, signedness.
+fn act_args(place: &Place, what: &str) -> Result<(String, u8, u32, bool), String> {
     match place {
-        Place::Arena { class: Class::Int, offset } => Ok(format!("act_i + {offset}LL")),
-        Place::Input { class: Class::Int, name } => Ok(name.clone()),
-        _ => Err("the engines read activations from DDR buffers; this operand is a constant".into()),
+        Place::Act { word, bits, signed, per } => Ok((format!("act_i + {word}LL"), *bits, *per, *signed)),
+        Place::Input { .. } => Err(format!(
+            "the engines read packed activations; the {what} is an integer input of the function, which the HLS backend does not pack yet"
+        )),
+        _ => Err(format!("the engines read activations from the DDR arena; the {what} is a constant")),
+    }
+}
+
+/// Per-column weight zero points of a qmatmul's right operand (0 for binary).
+fn weight_zps(belem: &ElemType, n: u64) -> Vec<i64> {
+    match belem {
+        ElemType::Quant(q) => {
+            let (_, zps, _) = int_params(q);
+            (0..n as usize).map(|j| zps.get(j).or(zps.first()).copied().unwrap_or(0)).collect()
+        }
+        _ => vec![0; n as usize],
+    }
+}
+
+/// The range of the centred weights in the FC engine's tile (binary: +-1).
+fn weight_range(belem: &ElemType, zps: &[i64]) -> Range {
+    match belem {
+        ElemType::Quant(q) => centred_range(q, zps),
+        _ => (-1, 1),
+    }
+}
+
+/// The range of a bias's stored integers.
+fn bias_range(elem: &ElemType) -> Range {
+    let (bits, signed) = packed_format(elem);
+    let w = u32::from(bits.clamp(1, 64));
+    if signed {
+        (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1)
+    } else {
+        (0, (1i128 << w) - 1)
     }
 }
 
@@ -226,71 +250,72 @@ fn qmatmul(e: &mut Emitter, data: &OpData) -> Result<(), String> {
     let (a, b) = (operand(data, 0)?, operand(data, 1)?);
     let (ashape, aelem) = e.tensor(a)?;
     let (bshape, belem) = e.tensor(b)?;
-    let za = int_params(quant_elem(aelem)?).1[0];
+    let qa = quant_elem(aelem)?;
+    let za = int_params(qa).1[0];
     let (ra, rb) = (ashape.len(), bshape.len());
     if ra < 2 || rb < 2 {
         return Err("operands must have rank 2 or more".into());
     }
     let (m, k, n) = (ashape[ra - 2], ashape[ra - 1], bshape[rb - 1]);
-    let a_ptr = pointer(e.place(a)?)?;
+    let (a_ptr, a_bits, a_per, a_signed) = act_args(e.place(a)?, "left operand")?;
     let bplace = e.place(b)?.clone();
     let bias = data.operands.get(2).copied();
-    let (place, shape, elem) = e.alloc_result(data)?;
+    let (place, _, elem) = e.alloc_result(data)?;
     let (lo, hi) = range_of(quant_elem(elem)?);
-    let out_ptr = pointer(&place)?;
+    let (out_ptr, o_bits, o_per, _) = act_args(&place, "result")?;
     let batches = batch_offsets(&ashape[..ra - 2], &bshape[..rb - 2])?;
-    let _ = shape;
+    let a_arg = |off: &str| format!("{a_ptr}, {off}, {a_bits}, {a_per}, {}, {}", i32::from(a_signed), i64_literal(za));
+    let out_arg = |off: &str| format!("{out_ptr}, {off}, {o_bits}, {o_per}");
+    let bounds = format!("{}, {}", i64_literal(lo), i64_literal(hi));
     let call = match &bplace {
         Place::Packed { word, width, signed, .. } => {
-            let wzp = match belem {
-                ElemType::Quant(q) => {
-                    let (_, zps, _) = int_params(q);
-                    (0..n as usize).map(|j| zps.get(j).or(zps.first()).copied().unwrap_or(0)).collect()
-                }
-                _ => vec![0; n as usize],
-            };
-            let zname = e.fresh("wzp_");
-            e.statics.push_str(&format!("static const long long {zname}[] = {{{}}};\n", ll_list(&wzp)));
-            let (bias_ptr, bbits, has) = match bias {
-                Some(bv) => match e.place(bv)? {
-                    Place::Packed { word, width, .. } => (format!("weights + {word}"), *width, 1),
-                    _ => return Err("the bias of a qmatmul must be a constant".into()),
-                },
-                None => ("weights".to_string(), 32, 0),
-            };
-            let bw = if matches!(belem, ElemType::Bin(_)) { 1 } else { *width };
-            e.engine_calls.push(format!("{FC_FUNCTION} {m}x{k}x{n}"));
-            let rows = if batches.1.iter().all(|&o| o == 0) && rb == 2 {
-                // Weights shared by every batch: one call over all rows.
-                let total = batches.0.len() as u64 * m;
-                return finish(
-                    e,
-                    format!(
-                        "{FC_FUNCTION}({a_ptr}, {}, weights + {word}, {bw}, {}, {}, {zname}, {bias_ptr}, {bbits}, {has}, {out_ptr}, {total}, {k}, {n}, {}, {});\n",
-                        i64_literal(za), i32::from(*signed), per_word(bw), i64_literal(lo), i64_literal(hi)
-                    ),
-                );
-            } else {
-                format!(
-                    "{FC_FUNCTION}({a_ptr} + a_off[bi] * {}LL, {}, weights + {word}, {bw}, {}, {}, {zname}, {bias_ptr}, {bbits}, {has}, {out_ptr} + bi * {}LL, {m}, {k}, {n}, {}, {});",
-                    m * k, i64_literal(za), i32::from(*signed), per_word(bw), m * n, i64_literal(lo), i64_literal(hi)
-                )
-            };
             if rb != 2 || batches.1.iter().any(|&o| o != 0) {
                 return Err("batched constant weights are not supported by the FC engine yet".into());
             }
-            rows
+            let wzp = weight_zps(belem, n);
+            let brange = match bias {
+                Some(bv) => bias_range(e.tensor(bv)?.1),
+                None => (0, 0),
+            };
+            e.engines.add_fc(k, centred_range(qa, &[za]), weight_range(belem, &wzp), brange);
+            let zname = e.fresh("wzp_");
+            e.statics.push_str(&format!("static const long long {zname}[] = {{{}}};\n", ll_list(&wzp)));
+            let (bias_ptr, bbits, bper, has) = match bias {
+                Some(bv) => match e.place(bv)? {
+                    Place::Packed { word, width, per, .. } => (format!("weights + {word}LL"), *width, *per, 1),
+                    _ => return Err("the bias of a qmatmul must be a constant".into()),
+                },
+                None => ("weights".to_string(), 32, fields_per_word(32, e.storage.word_bits), 0),
+            };
+            let bw = if matches!(belem, ElemType::Bin(_)) { 1 } else { *width };
+            let wper = fields_per_word(bw, e.storage.word_bits);
+            e.engine_calls.push(format!("{FC_FUNCTION} {m}x{k}x{n}"));
+            // Weights shared by every batch: one call over all rows.
+            let total = batches.0.len() as u64 * m;
+            let weights = format!("weights + {word}LL, {bw}, {}, {wper}, {zname}", i32::from(*signed));
+            let code = format!(
+                "{FC_FUNCTION}({}, {weights}, {bias_ptr}, {bbits}, {bper}, {has}, {}, {total}, {k}, {n}, {bounds});\n",
+                a_arg("0"),
+                out_arg("0")
+            );
+            return finish(e, code);
         }
-        Place::Arena { .. } | Place::Input { .. } => {
+        Place::Act { .. } | Place::Input { .. } => {
             if bias.is_some() {
                 return Err("a qmatmul of two activations with a bias has no engine".into());
             }
-            let zb = int_params(quant_elem(belem)?).1[0];
-            let b_ptr = pointer(&bplace)?;
+            let qb = quant_elem(belem)?;
+            let zb = int_params(qb).1[0];
+            let (b_ptr, b_bits, b_per, b_signed) = act_args(&bplace, "right operand")?;
+            e.engines.add_attn(m, k, centred_range(qa, &[za]), centred_range(qb, &[zb]));
             e.engine_calls.push(format!("{ATTN_FUNCTION} {}x {m}x{k}x{n}", batches.0.len()));
             format!(
-                "{ATTN_FUNCTION}({a_ptr} + a_off[bi] * {}LL, {}, {b_ptr} + b_off[bi] * {}LL, {}, {out_ptr} + bi * {}LL, {m}, {k}, {n}, {}, {});",
-                m * k, i64_literal(za), k * n, i64_literal(zb), m * n, i64_literal(lo), i64_literal(hi)
+                "{ATTN_FUNCTION}({}, {b_ptr}, b_off[bi] * {}LL, {b_bits}, {b_per}, {}, {}, {}, {m}, {k}, {n}, {bounds});",
+                a_arg(&format!("a_off[bi] * {}LL", m * k)),
+                k * n,
+                i32::from(b_signed),
+                i64_literal(zb),
+                out_arg(&format!("bi * {}LL", m * n))
             )
         }
         _ => return Err("the right operand of a qmatmul must be packed weights or an activation".into()),
