@@ -17,6 +17,14 @@
 //!   one use in the IR: an intermediate another op also reads would be
 //!   computed twice, so the chain is left alone.
 //!
+//! The keys are taken as the matmul's right operand `kt` (`[.., D, T]`),
+//! whatever computed it: exporters fold the keys' head split and transpose
+//! into one Transpose (perm `[0, 2, 3, 1]`), so there is no separate
+//! last-two-axes swap to match. A chain through a softmax spelled out in
+//! exp/reduce_sum/div reads the logits twice, so the single-use condition
+//! leaves it unfused in the run that fuses the softmax (a later `fuse` run
+//! sees one `nn.softmax` and fuses it).
+//!
 //! Invariants: the fused node is exactly the matched computation (the
 //! scale keeps its form and bits), so `nn.attention`'s semantics, defined
 //! as that composition, give the same bits.
