@@ -7,10 +7,14 @@
 //! 1. Conversion, in block order: a pure float nn op of the language
 //!    becomes a node over its operands' classes; any other value is a
 //!    [`Leaf`] (with its type, and its value when it is a single-element
-//!    float constant). The class of each op result records its type.
+//!    float constant). The class of each op result records its type and
+//!    adds the result's IR use count (rules check that an intermediate
+//!    they absorb has no other use).
 //! 2. Saturation with the limits of [`FuseLimits`].
 //! 3. Write-back, in block order: for each converted result whose class's
-//!    best node is fused, the fused op is built right before the result's
+//!    best node is fused and is not the node the result's own op became
+//!    (an imported `nn.softmax` stays as it is), the fused op is built
+//!    right before the result's
 //!    defining op (operands: leaves, the earliest original value of a
 //!    non-fused class, or fused ops built the same way) and replaces the
 //!    result's uses; then dead pure ops are removed.
