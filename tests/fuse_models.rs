@@ -5,14 +5,19 @@
 //! after `fuse,canonicalize`,
 //! and the two runs must agree within `1e-5 * |before| + 1e-5 * max(1,
 //! max |before|)` (a fused op rounds once where the decomposition rounded
-//! at every step). The fused op counts are printed; the opset-14 BERT
-//! (decomposed LayerNorm) must end with the same LayerNorm, GELU and
-//! Softmax counts as the opset-17 one (LayerNormalization imported whole).
+//! at every step), and expanding the fused attention ops again
+//! (`expand-attention`) must give the fused program's outputs to the bit
+//! (`nn.attention` is defined as its decomposition). The fused op counts
+//! are printed; the opset-14 BERT (decomposed LayerNorm) must end with the
+//! same LayerNorm, GELU, Softmax and attention counts as the opset-17 one
+//! (LayerNormalization imported whole); every exported softmax is inside an
+//! attention.
 //!
 //! The second test runs the integer-only pipeline (`prepare-quant`,
 //! `quantize`, `lower-nonlinear`) on each testsuite model: after
 //! `quantize` no float nonlinear arithmetic is left (every exported GELU,
-//! LayerNorm and Softmax became one quant op, one per fused op), and after
+//! LayerNorm and Softmax became one quant op, one per fused op; attention
+//! is expanded by `prepare-quant`, so its softmax is one of them), and after
 //! `lower-nonlinear` no quant nonlinear op is left.
 
 mod legalize_util;
@@ -21,13 +26,13 @@ use legalize_util::{compare, context, import_bound, max_abs, read_npy, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use weft_ir::{Module, Tensor};
+use weft_ir::{Module, Tensor, TensorData};
 use weft_passes::{PassManager, PassManagerOptions, PassRegistry, Pipeline};
 
 /// `onnx-to-nn` without `fuse`.
 const UNFUSED: &str = "canonicalize,legalize-onnx,fold-qdq,canonicalize,cse,dce";
 
-const FUSED: &[&str] = &["nn.layer_norm", "nn.gelu", "nn.softmax"];
+const FUSED: &[&str] = &["nn.layer_norm", "nn.gelu", "nn.softmax", "nn.attention"];
 
 fn manifests() -> Vec<PathBuf> {
     let mut found = vec![PathBuf::from("testsuite/models/models.json")];
@@ -100,7 +105,30 @@ fn check_model(dir: &Path, model: &Value) -> Result<Counts, String> {
     for (i, (a, b)) in after.iter().zip(&before).enumerate() {
         compare(a, b, 1e-5, 1e-5 * max_abs(b).max(1.0)).map_err(|e| format!("output {i} before vs after: {e}"))?;
     }
+    let mut expanded = fused.clone();
+    run_pipeline(&mut expanded, "expand-attention").map_err(|e| format!("expand-attention: {e}"))?;
+    if op_counts(&expanded, &["nn.attention"])["nn.attention"] != 0 {
+        return Err("expand-attention left an nn.attention".into());
+    }
+    let again = run(&expanded, &args).map_err(|e| format!("after expand-attention: {e}"))?;
+    if again.len() != after.len() || !again.iter().zip(&after).all(|(a, b)| same_bits(a, b)) {
+        return Err("expanding nn.attention changed the outputs' bits".into());
+    }
     Ok((counts_before, fused_counts(&fused)))
+}
+
+/// Equal shapes and element types and, element by element, equal bits.
+fn same_bits(a: &Tensor, b: &Tensor) -> bool {
+    let bits = |t: &Tensor| -> Vec<u64> {
+        match &t.data {
+            TensorData::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            TensorData::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
+            TensorData::F16(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            TensorData::BF16(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            TensorData::Int(v) => v.iter().map(|&x| x as u64).collect(),
+        }
+    };
+    a.elem == b.elem && a.shape == b.shape && bits(a) == bits(b)
 }
 
 #[test]
@@ -126,7 +154,9 @@ fn fuse_keeps_model_outputs_and_finds_the_decomposed_ops() {
     assert_eq!(b14, b17, "opset 14 after fuse vs opset 17");
     assert_eq!(b14["nn.layer_norm"], 5);
     assert_eq!(b14["nn.gelu"], 2);
-    assert_eq!(b14["nn.softmax"], 2);
+    assert_eq!(b14["nn.attention"], 2);
+    assert_eq!(b14["nn.softmax"], 0, "every softmax is an attention's");
+    assert_eq!(after_by_model["vit_tiny_opset17"]["nn.attention"], 2, "ViT: attention without a mask");
 }
 
 #[test]
@@ -138,7 +168,8 @@ fn onnx_to_nn_fuses() {
     let mut module = import_bound(path, &ctx, &[("input_ids".into(), ids), ("attention_mask".into(), mask)]).unwrap();
     run_pipeline(&mut module, "onnx-to-nn").unwrap();
     let counts = fused_counts(&module);
-    assert_eq!((counts["nn.layer_norm"], counts["nn.gelu"], counts["nn.softmax"]), (5, 2, 2), "{counts:?}");
+    let got = (counts["nn.layer_norm"], counts["nn.gelu"], counts["nn.softmax"], counts["nn.attention"]);
+    assert_eq!(got, (5, 2, 0, 2), "{counts:?}");
 }
 
 /// Float ops that compute (part of) a nonlinear function.
@@ -185,6 +216,8 @@ fn the_quantized_pipeline_leaves_no_float_nonlinear_op() {
         let mut module = legalized_testsuite_model(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         run_pipeline(&mut module, "prepare-quant").unwrap_or_else(|e| panic!("{name}: {e}"));
         let fused = fused_counts(&module);
+        assert_eq!(fused["nn.attention"], 0, "{name}: prepare-quant expands attention");
+        assert_eq!(fused["nn.softmax"], 2, "{name}: the attention's softmax is back");
         run_pipeline(&mut module, "quantize,dce").unwrap_or_else(|e| panic!("{name}: quantize: {e}"));
         let left: Vec<_> = op_counts(&module, FLOAT_NONLINEAR).into_iter().filter(|&(_, n)| n > 0).collect();
         assert!(left.is_empty(), "{name}: float nonlinear ops left after quantize: {left:?}");

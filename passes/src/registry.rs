@@ -9,8 +9,8 @@
 
 use crate::pipeline::{Pipeline, PipelineEntry};
 use crate::transforms::{
-    canonicalize, cse, dce, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference, share_nonlinear,
-    tile_and_pack,
+    canonicalize, cse, dce, expand_attention, fold, fuse, legalize_onnx, lower_nonlinear, quantize, shape_inference,
+    share_nonlinear, tile_and_pack,
 };
 use crate::{Pass, PassOption, PassStatistic};
 use std::collections::BTreeMap;
@@ -57,6 +57,7 @@ impl PassRegistry {
         r.register(|| Box::new(canonicalize::Canonicalize::default()));
         r.register(|| Box::new(cse::Cse::default()));
         r.register(|| Box::new(dce::Dce));
+        r.register(|| Box::new(expand_attention::ExpandAttention));
         r.register(|| Box::new(fold::Fold::default()));
         r.register(|| Box::new(fuse::Fuse::default()));
         r.register(|| Box::new(tile_and_pack::TileAndPack::default()));
@@ -73,13 +74,13 @@ impl PassRegistry {
         );
         r.register_pipeline(
             "onnx-to-nn",
-            "Imported ONNX to the nn dialect: fold shapes, legalize, fuse LayerNorm/GELU/SiLU/Softmax, clean up",
+            "Imported ONNX to the nn dialect: fold shapes, legalize, fuse LayerNorm/GELU/SiLU/Softmax/attention, clean up",
             "canonicalize,legalize-onnx,fold-qdq,canonicalize,fuse,cse,dce",
         );
         r.register_pipeline(
             "prepare-quant",
-            "An nn program made ready for quantize: fuse LayerNorm, GELU, SiLU and Softmax, clean up",
-            "fuse,cse,dce",
+            "An nn program made ready for quantize: fuse LayerNorm, GELU, SiLU and Softmax, expand attention, clean up",
+            "fuse,expand-attention,cse,dce",
         );
         r
     }
@@ -207,6 +208,7 @@ mod tests {
                 "canonicalize",
                 "cse",
                 "dce",
+                "expand-attention",
                 "fold",
                 "fold-qdq",
                 "fuse",

@@ -116,7 +116,8 @@ pub fn model_workload(
 ) -> Result<Workload, Vec<Diagnostic>> {
     let ctx = crate::context();
     let mut module = import_file(path, &import_options(shapes, DEFAULT_INLINE_LIMIT), &ctx, sources)?;
-    run_pipeline(&mut module, &ctx, "onnx-to-nn")?;
+    // The performance model reads attention as its matmuls and softmax.
+    run_pipeline(&mut module, &ctx, "onnx-to-nn,expand-attention")?;
     let func = match module.funcs.iter().find(|f| f.name == "main") {
         Some(f) => f,
         None => module.funcs.first().ok_or_else(|| error("the model has no function"))?,

@@ -91,6 +91,7 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
         "nn.reduce_sum" | "nn.reduce_mean" | "nn.reduce_max" => reduce(op, arg(ins, 0)?, out)?,
         "nn.softmax" | "nn.log_softmax" => softmax(op, arg(ins, 0)?, out, name == "nn.log_softmax")?,
         "nn.layer_norm" => layer_norm(op, ins, out)?,
+        "nn.attention" => return Err("is expanded before lowering (see `expand_composites`)".into()),
         "nn.conv" => {
             kernel.parts = super::lower_conv_gemm::conv(super::lower_conv::conv(op, ins, out)?);
             return Ok(Some(kernel));
@@ -103,6 +104,19 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
     };
     kernel.parts.push(part);
     Ok(Some(kernel))
+}
+
+/// `func` with its composite ops (`nn.attention`) replaced by the ops they
+/// are defined as, when it has any: the JIT compiles those, with the same
+/// bits. `Ok(None)` when there is nothing to expand.
+pub(crate) fn expand_composites(func: &weft_ir::Function) -> Result<Option<weft_ir::Function>, (weft_ir::Op, String)> {
+    let composite = |o: weft_ir::Op| func.ops[o].name() == weft_ir::ops::nn::ATTENTION.name;
+    if !func.walk().into_iter().any(composite) {
+        return Ok(None);
+    }
+    let mut expanded = func.clone();
+    weft_ir::ops::nn::attention::expand_all(&mut expanded)?;
+    Ok(Some(expanded))
 }
 
 /// The message for an op the JIT cannot compile.

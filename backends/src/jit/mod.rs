@@ -2,7 +2,9 @@
 //! shapes) to native code and runs it on tensors — the fast executable
 //! reference, checked against the interpreter (spec/jit.md).
 //!
-//! Compilation: constants are materialized once (inline `dense<..>` data
+//! Compilation: composite ops (`nn.attention`) are first expanded into
+//! the ops they are defined as ([`lower::expand_composites`]); constants
+//! are materialized once (inline `dense<..>` data
 //! into owned buffers; resources are read in place from their shared
 //! bytes); the planner ([`plan`]) places every other tensor in one arena,
 //! reusing the bytes of dead values; each op is lowered ([`lower`]) to a
@@ -172,6 +174,8 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
 /// that computes it (calibration reads every float value this way).
 pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -> Result<CompiledFunction, Diagnostic> {
     let started = Instant::now();
+    let expanded = lower::expand_composites(func).map_err(|(op, e)| op_error(&func.ops[op], e))?;
+    let func = expanded.as_ref().unwrap_or(func);
     let body = func.blocks.get(func.body).ok_or_else(|| func_error(func, "has no body block"))?;
     let mut constants: Vec<SlotData> = Vec::new();
     let mut constant_bytes = 0;

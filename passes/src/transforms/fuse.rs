@@ -1,7 +1,7 @@
-//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms), SiLU and
-//! Softmax in their decomposed forms by equality saturation
+//! `fuse`: recognizes LayerNorm, GELU (erf and tanh forms), SiLU,
+//! Softmax and attention in their decomposed forms by equality saturation
 //! ([`crate::eqsat::nn`]) and replaces them by `nn.layer_norm`, `nn.gelu`,
-//! `nn.silu` and `nn.softmax`.
+//! `nn.silu`, `nn.softmax` and `nn.attention`.
 //!
 //! Invariants: by default the pass only replaces values by fused ops that
 //! compute the same function (up to float rounding); the one rule that
@@ -48,6 +48,7 @@ const GELU_SIGMOIDS: PassStatistic =
     PassStatistic { name: "fused-gelu-sigmoid", doc: "nn.gelu ops built from x * sigmoid(1.702 x)" };
 const SILUS: PassStatistic = PassStatistic { name: "fused-silu", doc: "nn.silu ops built" };
 const SOFTMAXES: PassStatistic = PassStatistic { name: "fused-softmax", doc: "nn.softmax ops built" };
+const ATTENTIONS: PassStatistic = PassStatistic { name: "fused-attention", doc: "nn.attention ops built" };
 
 const STATISTICS: &[PassStatistic] = &[
     NODES,
@@ -61,6 +62,7 @@ const STATISTICS: &[PassStatistic] = &[
     GELU_SIGMOIDS,
     SILUS,
     SOFTMAXES,
+    ATTENTIONS,
 ];
 
 fn kind_statistic(kind: FusedKind) -> &'static PassStatistic {
@@ -71,6 +73,7 @@ fn kind_statistic(kind: FusedKind) -> &'static PassStatistic {
         FusedKind::GeluSigmoid => &GELU_SIGMOIDS,
         FusedKind::Silu => &SILUS,
         FusedKind::Softmax => &SOFTMAXES,
+        FusedKind::Attention => &ATTENTIONS,
     }
 }
 
@@ -80,12 +83,12 @@ impl Pass for Fuse {
     }
 
     fn summary(&self) -> &'static str {
-        "Recognizes decomposed LayerNorm, GELU, SiLU and Softmax by equality saturation and fuses them"
+        "Recognizes decomposed LayerNorm, GELU, SiLU, Softmax and attention by equality saturation and fuses them"
     }
 
     fn description(&self) -> &'static str {
         "Puts the pure float nn ops of each function body (add, sub, mul, div, pow, sqrt, erf, \
-tanh, exp, sigmoid, reduce_mean, reduce_sum, reduce_max) into an egg e-graph; every other value is an \
+tanh, exp, sigmoid, reduce_mean, reduce_sum, reduce_max, matmul, softmax) into an egg e-graph; every other value is an \
 opaque leaf. Rules state that the decomposed forms exported models spell out equal a fused op, \
 with conditions on constants and axes:\n\n\
 - `layer-norm-pow`, `layer-norm-square`: `(x - mean(x)) / sqrt(mean(d^2) + eps) * scale + bias` \
@@ -98,6 +101,14 @@ two muls) -> `nn.gelu {approximate = \"tanh\"}`.\n\
 - `softmax-shifted`, `softmax-plain`: `exp(s) / reduce_sum(exp(s))` over one axis with keepdims, \
 `s = x - reduce_max(x)` or `x` -> `nn.softmax`.\n\
 - `silu`: `x * sigmoid(x)` -> `nn.silu`.\n\
+- `attention-div-masked`, `attention-mul-masked`, `attention-div`, `attention-mul`: \
+`softmax(s + mask) @ v` with `s = (q @ kt) / c` or `(q @ kt) * c` (the mask optional) -> \
+`nn.attention` with `scale = c` and `scale_op` \"div\" or \"mul\", when `c` is a finite (for div \
+non-zero) constant that does not widen the scores, the softmax is over the last axis, the mask \
+broadcasts to the scores without widening them and no intermediate (scores, scaled, masked, \
+probabilities) has another use: a chain whose intermediates other ops also read stays as it is. \
+The fused op computes the same bits (its semantics are that composition); its location fuses \
+the five ops' locations, which `expand-attention` gives back.\n\
 - `gelu-sigmoid` (only with `gelu-sigmoid=true`): `x * sigmoid(1.702 x)` -> `nn.gelu`. This \
 replaces an approximation by the function it approximates (they differ by up to 0.02), so it is \
 off by default, also in `prepare-quant`: unfused, `quantize` makes the chain (of a quantized `x`, \

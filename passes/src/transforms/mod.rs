@@ -8,6 +8,7 @@
 pub mod canonicalize;
 pub mod cse;
 pub mod dce;
+pub mod expand_attention;
 pub mod fold;
 pub mod folding;
 pub mod fuse;

@@ -4,7 +4,7 @@
 //!
 //! One file per op family: [`arith`] (binary arithmetic), [`unary`],
 //! [`logic`] (comparisons, boolean logic, select), [`convert`] (cast,
-//! clip), [`linalg`] (matmul), [`conv`], [`reduce`], [`norm`] (softmax,
+//! clip), [`linalg`] (matmul), [`attention`], [`conv`], [`reduce`], [`norm`] (softmax,
 //! log-softmax, layer norm), [`layout`] (data movement) and [`resize`].
 //!
 //! Invariants: every op has static attributes only (no shape operands), so
@@ -13,6 +13,7 @@
 //! [`DIALECT`]'s description hold for all of them.
 
 pub mod arith;
+pub mod attention;
 pub(crate) mod common;
 pub mod conv;
 pub mod convert;
@@ -27,6 +28,7 @@ mod testing;
 pub mod unary;
 
 pub use arith::{ADD, DIV, MAX, MIN, MUL, POW, SUB};
+pub use attention::ATTENTION;
 pub use conv::{CONV, CONV_TRANSPOSE};
 pub use convert::{CAST, CLIP};
 pub use layout::{BROADCAST, CONCAT, GATHER, RESHAPE, SLICE, TRANSPOSE};
@@ -105,6 +107,7 @@ distinct axes. `legalize-onnx` always writes them normalized (non-negative, sort
         SOFTMAX,
         LOG_SOFTMAX,
         LAYER_NORM,
+        ATTENTION,
         RESHAPE,
         TRANSPOSE,
         BROADCAST,

@@ -7,10 +7,14 @@
 //! 1. Conversion, in block order: a pure float nn op of the language
 //!    becomes a node over its operands' classes; any other value is a
 //!    [`Leaf`] (with its type, and its value when it is a single-element
-//!    float constant). The class of each op result records its type.
+//!    float constant). The class of each op result records its type and
+//!    adds the result's IR use count (rules check that an intermediate
+//!    they absorb has no other use).
 //! 2. Saturation with the limits of [`FuseLimits`].
 //! 3. Write-back, in block order: for each converted result whose class's
-//!    best node is fused, the fused op is built right before the result's
+//!    best node is fused and is not the node the result's own op became
+//!    (an imported `nn.softmax` stays as it is), the fused op is built
+//!    right before the result's
 //!    defining op (operands: leaves, the earliest original value of a
 //!    non-fused class, or fused ops built the same way) and replaces the
 //!    result's uses; then dead pure ops are removed.
@@ -20,12 +24,13 @@
 //! block stays in definition order; the output depends only on the input
 //! (deterministic e-graph, block-order iteration).
 
+use super::attention::chain_location;
 use super::cost::FusedOpCost;
 use super::lang::{FusedKind, Leaf, LeafInfo, NnAnalysis, NnEGraph, NnLang, Param};
 use super::rules::{rules, RuleOptions};
 use crate::transforms::canonicalize::remove_unused_pure_ops;
-use egg::{Extractor, Id, Runner, StopReason};
-use std::collections::{BTreeMap, HashMap};
+use egg::{Extractor, Id, Language, Runner, StopReason};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 use weft_ir::attr::Attribute;
 use weft_ir::entity::SecondaryMap;
@@ -86,8 +91,8 @@ pub fn fuse_function(f: &mut Function, limits: FuseLimits, options: RuleOptions)
         fused: BTreeMap::new(),
     };
     let mut back = WriteBack::new(f, &egraph, &graph.leaves);
-    for &(v, id) in &graph.results {
-        back.replace(v, id);
+    for (v, id, node) in &graph.results {
+        back.replace(*v, *id, node);
     }
     let WriteBack { replaced, fused, .. } = back;
     if !replaced.is_empty() {
@@ -113,11 +118,12 @@ fn stop_reason_text(reason: &StopReason) -> String {
 }
 
 /// The converted function: the e-graph, the value of each leaf, and each
-/// converted op result with its class, in block order.
+/// converted op result with its class and the node it became, in block
+/// order.
 struct Converted {
     egraph: NnEGraph,
     leaves: Vec<Value>,
-    results: Vec<(Value, Id)>,
+    results: Vec<(Value, Id, NnLang)>,
 }
 
 fn to_egraph(f: &Function) -> Converted {
@@ -125,6 +131,7 @@ fn to_egraph(f: &Function) -> Converted {
     let mut leaves = Vec::new();
     let mut results = Vec::new();
     let mut class_of: HashMap<Value, Id> = HashMap::new();
+    let uses = f.use_counts();
     for &op in &f.blocks[f.body].ops {
         let Some(build) = node_builder(f, op) else { continue };
         let mut operand_ids = Vec::new();
@@ -141,14 +148,15 @@ fn to_egraph(f: &Function) -> Converted {
         }
         let Some(node) = build.node(&mut egraph, &operand_ids) else { continue };
         let result = f.ops[op].results[0];
-        let id = egraph.add(node);
+        let id = egraph.add(node.clone());
         if let Type::Tensor(t) = f.value_type(result) {
             if egraph[id].data.ty.is_none() {
                 egraph[id].data.ty = Some(t.clone());
             }
         }
+        egraph[id].data.uses = egraph[id].data.uses.saturating_add(uses[result]);
         class_of.insert(result, id);
-        results.push((result, id));
+        results.push((result, id, node));
     }
     egraph.rebuild();
     Converted { egraph, leaves, results }
@@ -163,7 +171,7 @@ fn add_leaf(egraph: &mut NnEGraph, leaves: &mut Vec<Value>, f: &Function, v: Val
         .dense_constant(v)
         .filter(|d| d.ty.elem.is_float() && d.data.len() == 1 && d.ty.num_elements() == Some(1))
         .map(|d| as_f64(d.data.get(0)));
-    egraph.analysis.leaves.push(LeafInfo { ty, konst });
+    egraph.analysis.leaves.push(LeafInfo { ty, konst, uses: 0 });
     leaves.push(v);
     egraph.add(NnLang::Leaf(Leaf(leaves.len() as u32 - 1)))
 }
@@ -211,6 +219,8 @@ fn node_builder(f: &Function, op: Op) -> Option<NodeBuilder> {
         "nn.reduce_mean" => NodeBuilder::Reduce(NnLang::ReduceMean, reduce_param(f, op)?),
         "nn.reduce_sum" => NodeBuilder::Reduce(NnLang::ReduceSum, reduce_param(f, op)?),
         "nn.reduce_max" => NodeBuilder::Reduce(NnLang::ReduceMax, reduce_param(f, op)?),
+        "nn.matmul" => NodeBuilder::Binary(NnLang::MatMul),
+        "nn.softmax" => NodeBuilder::Reduce(NnLang::Softmax, softmax_param(f, op)?),
         _ => return None,
     })
 }
@@ -231,6 +241,17 @@ fn reduce_param(f: &Function, op: Op) -> Option<Param> {
     Some(Param::Axes { axes, keep })
 }
 
+/// The normalized axis of a softmax.
+fn softmax_param(f: &Function, op: Op) -> Option<Param> {
+    let data = &f.ops[op];
+    let rank = match f.value_type(*data.operands.first()?) {
+        Type::Tensor(t) => t.rank(),
+        _ => return None,
+    };
+    let axis = normalize_axis(data.attr("axis")?.as_int()?, rank).ok()?;
+    Some(Param::Axis(u32::try_from(axis).ok()?))
+}
+
 /// Builds fused ops from the extracted classes.
 struct WriteBack<'a> {
     f: &'a mut Function,
@@ -241,6 +262,9 @@ struct WriteBack<'a> {
     position: SecondaryMap<Op, u32>,
     /// The earliest original value of each class.
     original: HashMap<Id, Value>,
+    /// Classes whose best node is a fused op the IR already has (an
+    /// `nn.softmax` as imported): their original value is used as it is.
+    native: HashSet<Id>,
     /// Fused ops built so far, by class, with the position of the op they
     /// were placed before.
     built: HashMap<Id, (Value, u32)>,
@@ -261,17 +285,28 @@ impl<'a> WriteBack<'a> {
             leaves,
             position,
             original: HashMap::new(),
+            native: HashSet::new(),
             built: HashMap::new(),
             replaced: Vec::new(),
             fused: BTreeMap::new(),
         }
     }
 
-    /// Replaces `v` (of class `id`) by a fused op when that is the class's
-    /// best node; otherwise records `v` as the class's original value.
-    fn replace(&mut self, v: Value, id: Id) {
+    /// Replaces `v` (of class `id`, converted to `node`) by a fused op when
+    /// that is the class's best node and not `node` itself; otherwise
+    /// records `v` as the class's original value.
+    fn replace(&mut self, v: Value, id: Id, node: &NnLang) {
         let id = self.egraph.find(id);
-        if self.extractor.find_best_node(id).fused_kind().is_none() {
+        let best = self.extractor.find_best_node(id);
+        let canonical = |n: &NnLang| n.clone().map_children(|c| self.egraph.find(c));
+        if canonical(best) == canonical(node) {
+            if best.fused_kind().is_some() {
+                self.native.insert(id);
+            }
+            self.original.entry(id).or_insert(v);
+            return;
+        }
+        if best.fused_kind().is_none() {
             self.original.entry(id).or_insert(v);
             return;
         }
@@ -295,7 +330,7 @@ impl<'a> WriteBack<'a> {
                 let v = *self.leaves.get(*i as usize)?;
                 self.defined_before(v, at).then_some(v)
             }
-            n if n.fused_kind().is_some() => self.build(id, &node, anchor, at),
+            n if n.fused_kind().is_some() && !self.native.contains(&id) => self.build(id, &node, anchor, at),
             _ => {
                 let v = *self.original.get(&id)?;
                 self.defined_before(v, at).then_some(v)
@@ -325,6 +360,10 @@ impl<'a> WriteBack<'a> {
                 };
                 (&nn::LAYER_NORM, vec![*x, *scale, *bias], vec![("axis", self.axis_attr(*axis)?), ("epsilon", eps)])
             }
+            NnLang::Attention([q, k, v, scale]) => (&nn::ATTENTION, vec![*q, *k, *v], self.scale_attrs(*scale)?),
+            NnLang::AttentionMasked([q, k, v, mask, scale]) => {
+                (&nn::ATTENTION, vec![*q, *k, *v, *mask], self.scale_attrs(*scale)?)
+            }
             _ => return None,
         };
         let mut values = Vec::new();
@@ -332,6 +371,9 @@ impl<'a> WriteBack<'a> {
             values.push(self.materialize(operand, anchor, at)?);
         }
         let mut spec = NewOp::new(def, values, vec![ty]).at(&self.f.ops[anchor]);
+        if let NnLang::Attention(_) | NnLang::AttentionMasked(_) = node {
+            spec.loc = chain_location(self.f, anchor, matches!(node, NnLang::AttentionMasked(_)));
+        }
         for (name, value) in attrs {
             spec = spec.attr(name, value);
         }
@@ -350,6 +392,17 @@ impl<'a> WriteBack<'a> {
             NnLang::Param(p) => Some(p),
             _ => None,
         })
+    }
+
+    /// `nn.attention`'s `scale` and `scale_op`.
+    fn scale_attrs(&self, id: Id) -> Option<Vec<(&'static str, Attribute)>> {
+        match self.param(id)? {
+            Param::Scale { bits, divides } => Some(vec![
+                ("scale", Attribute::Float(f64::from_bits(*bits))),
+                ("scale_op", Attribute::Str(if *divides { "div" } else { "mul" }.into())),
+            ]),
+            _ => None,
+        }
     }
 
     fn axis_attr(&self, id: Id) -> Option<Attribute> {

@@ -1,8 +1,8 @@
-//! The e-graph language of the nn dialect's float arithmetic (and the
-//! fused ops LayerNorm, GELU, SiLU and Softmax), its
-//! parameters (reduction axes, softmax axis, epsilon) and the analysis that
-//! carries each class's tensor type and, for single-element constants,
-//! their value.
+//! The e-graph language of the nn dialect's float arithmetic and matmul
+//! (and the fused ops LayerNorm, GELU, SiLU, Softmax and attention), its
+//! parameters (reduction axes, softmax axis, epsilon, attention scale) and
+//! the analysis that carries each class's tensor type, how many times the
+//! IR uses its values, and, for single-element constants, their value.
 //!
 //! Invariants: a [`Leaf`] is an index into [`NnAnalysis::leaves`]; a class's
 //! type is the type of the IR values it stands for (all equal, since rules
@@ -30,6 +30,7 @@ define_language! {
         "reduce-mean" = ReduceMean([Id; 2]),
         "reduce-sum" = ReduceSum([Id; 2]),
         "reduce-max" = ReduceMax([Id; 2]),
+        "matmul" = MatMul([Id; 2]),
         // Fused ops: input, then parameters.
         "softmax" = Softmax([Id; 2]),
         "gelu" = Gelu([Id; 1]),
@@ -39,6 +40,10 @@ define_language! {
         "silu" = Silu([Id; 1]),
         // input, scale, bias, first normalized axis, epsilon
         "layer-norm" = LayerNorm([Id; 5]),
+        // q, kt, v, scale (nn.attention without a mask)
+        "attention" = Attention([Id; 4]),
+        // q, kt, v, mask, scale
+        "attention-masked" = AttentionMasked([Id; 5]),
         Param(Param),
         Leaf(Leaf),
     }
@@ -55,6 +60,7 @@ pub enum FusedKind {
     GeluSigmoid,
     Silu,
     Softmax,
+    Attention,
 }
 
 impl NnLang {
@@ -67,6 +73,7 @@ impl NnLang {
             NnLang::GeluSigmoid(_) => Some(FusedKind::GeluSigmoid),
             NnLang::Silu(_) => Some(FusedKind::Silu),
             NnLang::Softmax(_) => Some(FusedKind::Softmax),
+            NnLang::Attention(_) | NnLang::AttentionMasked(_) => Some(FusedKind::Attention),
             _ => None,
         }
     }
@@ -101,6 +108,9 @@ pub enum Param {
     Axis(u32),
     /// A float attribute by its bits (layer norm's epsilon).
     Float(u64),
+    /// Attention's scale constant by its bits, and whether the scores are
+    /// divided by it (else multiplied).
+    Scale { bits: u64, divides: bool },
 }
 
 impl fmt::Display for Param {
@@ -112,6 +122,7 @@ impl fmt::Display for Param {
             }
             Param::Axis(a) => write!(f, "#axis{a}"),
             Param::Float(bits) => write!(f, "#f{bits:x}"),
+            Param::Scale { bits, divides } => write!(f, "#{}{bits:x}", if *divides { "div" } else { "mul" }),
         }
     }
 }
@@ -137,6 +148,12 @@ impl FromStr for Param {
         if let Some(a) = s.strip_prefix("#axis") {
             return a.parse().map(Param::Axis).map_err(|_| bad());
         }
+        for (prefix, divides) in [("#div", true), ("#mul", false)] {
+            if let Some(bits) = s.strip_prefix(prefix) {
+                let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
+                return Ok(Param::Scale { bits, divides });
+            }
+        }
         if let Some(bits) = s.strip_prefix("#f") {
             return u64::from_str_radix(bits, 16).map(Param::Float).map_err(|_| bad());
         }
@@ -150,6 +167,9 @@ pub struct LeafInfo {
     pub ty: Option<TensorType>,
     /// The value of a single-element float constant.
     pub konst: Option<f64>,
+    /// How many operands of IR ops are values of the class (op results;
+    /// 0 for leaves, which `fuse` never removes).
+    pub uses: u32,
 }
 
 /// What is known about a class: the type of its values, and its value when
@@ -183,7 +203,11 @@ impl Analysis<NnLang> for NnAnalysis {
         if a.konst.is_none() {
             a.konst = b.konst;
         }
-        DidMerge(a_gains, b_gains)
+        // Distinct IR values can meet in one class (duplicated
+        // computations): their uses add up.
+        let (a_uses, b_uses) = (a.uses, b.uses);
+        a.uses = a_uses.saturating_add(b_uses);
+        DidMerge(a_gains || b_uses > 0, b_gains || a_uses > 0)
     }
 }
 
@@ -198,6 +222,8 @@ mod tests {
             Param::Axes { axes: vec![], keep: false },
             Param::Axis(3),
             Param::Float(1e-12f64.to_bits()),
+            Param::Scale { bits: 8f64.to_bits(), divides: true },
+            Param::Scale { bits: 0.125f64.to_bits(), divides: false },
         ] {
             assert_eq!(p.to_string().parse::<Param>(), Ok(p));
         }

@@ -1,7 +1,8 @@
 //! The nn-level e-graph used by `fuse`: the language ([`lang`]), the
 //! conversion of a function's float nn ops into it ([`convert`]), the rules
-//! that recognize decomposed LayerNorm, GELU and Softmax ([`rules`]), and the
-//! cost that prefers the fused ops ([`cost`]).
+//! that recognize decomposed LayerNorm, GELU, SiLU and Softmax ([`rules`])
+//! and attention ([`attention`]), and the cost that prefers the fused ops
+//! ([`cost`]).
 //!
 //! Invariants: only pure float nn ops of the top-level block enter the
 //! e-graph; every other value (arguments, constants, results of other ops)
@@ -9,6 +10,7 @@
 //! whose operands are classes of the matched term, so every extracted term
 //! uses values that the term it replaces used.
 
+mod attention;
 pub mod convert;
 pub mod cost;
 pub mod lang;

@@ -5,7 +5,8 @@
 //! Commutativity of add and mul lets one pattern match both operand orders.
 //!
 //! Rule families (kebab-case names): `layer-norm-*`, `gelu-erf-*`,
-//! `gelu-tanh-*`, `softmax-*`, `silu`, and `add-commute`, `mul-commute`; with
+//! `gelu-tanh-*`, `softmax-*`, `attention-*` (in [`super::attention`]),
+//! `silu`, and `add-commute`, `mul-commute`; with
 //! [`RuleOptions::gelu_sigmoid`] also `gelu-sigmoid`, which replaces the
 //! approximation `x * sigmoid(1.702 x)` by the erf GELU (a change of the
 //! function by up to 0.02, so never by default).
@@ -54,6 +55,7 @@ pub fn rules(options: RuleOptions) -> Result<Vec<NnRewrite>, String> {
         rule(&mut out, "gelu-sigmoid", "(mul ?x (sigmoid (mul ?x ?c)))", fuse)?;
     }
     softmax_rules(&mut out)?;
+    super::attention::attention_rules(&mut out)?;
     rule(
         &mut out,
         "silu",
@@ -183,6 +185,8 @@ impl Applier<NnLang, NnAnalysis> for Fuse {
                 let eps = egraph.add(NnLang::Param(Param::Float(eps.to_bits())));
                 NnLang::LayerNorm([x, scale, bias, axis, eps])
             }),
+            // Built by its own applier (super::attention).
+            FusedKind::Attention => None,
         };
         let Some(node) = node else { return Vec::new() };
         let id = egraph.add(node);
@@ -260,7 +264,7 @@ mod tests {
 
     #[test]
     fn rules_parse_and_have_distinct_kebab_case_names() {
-        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 1);
+        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 4 + 1);
         let rules = rules(RuleOptions { gelu_sigmoid: true }).unwrap();
         let mut names: Vec<String> = rules.iter().map(|r| r.name.to_string()).collect();
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')), "{names:?}");
@@ -268,6 +272,6 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 1);
+        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 4 + 1);
     }
 }
