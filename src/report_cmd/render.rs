@@ -150,6 +150,10 @@ pub fn table(r: &NonlinearReport) -> String {
     ];
     for (plan, title) in quark_settings {
         match plan {
+            // The plan above is this setting already.
+            Ok(q) if q.shared.methods == p.shared.methods && q.shared.ii == p.shared.ii => {
+                let _ = writeln!(out, "\n  ({title}: the design above)");
+            }
             Ok(q) => designs(&mut out, title, q),
             Err(why) => {
                 let _ = writeln!(out, "\n  QUARK's setting (every kind quark) is not possible: {why}");

@@ -1,7 +1,8 @@
 //! The hardware resource model: LUT, FF, DSP (DSP48E2) and BRAM of every
 //! nl primitive as a function of its bit widths, and of a hardware unit
 //! (primitives times lanes, with a mode mux in front of each shared
-//! primitive). One model serves `share-nonlinear`'s extraction and the
+//! primitive, and for a time-multiplexed primitive its slot mux, hold
+//! registers and the unit's sequencer). One model serves `share-nonlinear`'s extraction and the
 //! reports; spec/hw.md gives every formula and where its constants come
 //! from (UG574 for the CLB, UG579 for the DSP48E2, UG573 for block RAM).
 //!
