@@ -50,6 +50,68 @@ fn json_has_shared_and_unshared_resources() {
     assert!(lut_ff(&q["shared"]) < lut_ff(&q["unshared_same_methods"]), "{q}");
 }
 
+/// `kind -> (ii, passes, elements_per_cycle)` of a design's `throughput`.
+fn rates(d: &serde_json::Value) -> std::collections::BTreeMap<String, (u64, u64, f64)> {
+    let t = d["throughput"].as_object().expect("throughput");
+    t.iter()
+        .map(|(k, r)| {
+            let n = |key: &str| r[key].as_u64().unwrap_or(0);
+            (k.clone(), (n("ii"), n("passes"), r["elements_per_cycle"].as_f64().unwrap_or(f64::NAN)))
+        })
+        .collect()
+}
+
+#[test]
+fn json_reports_each_kinds_rate_and_the_baselines_at_the_same_rate() {
+    let v = report(&[]);
+    // The default is full rate: every kind ii 1, 4 lanes / passes.
+    let first = rates(&v["nonlinear"]["shared"]);
+    assert_eq!(first["softmax"], (1, 3, 4.0 / 3.0), "{v}");
+    assert_eq!(first["gelu"], (1, 1, 4.0), "{v}");
+    assert!(v["nonlinear"]["unshared_full_rate"].is_null(), "{v}");
+    // QUARK's setting with auto intervals: GELU (one pass) takes up to the
+    // three cycles per element softmax and layer norm take anyway.
+    let q = &v["nonlinear"]["quark_setting"];
+    let tm = rates(&q["shared"]);
+    assert_eq!(tm["gelu"], (3, 1, 4.0 / 3.0), "{q}");
+    assert_eq!(tm["softmax"].0, 1, "{q}");
+    assert_eq!(tm["layer-norm"].0, 1, "{q}");
+    assert_eq!(q["shared"]["ii"]["gelu"], 3, "{q}");
+    // The same-methods baseline runs GELU at the same interval; the
+    // full-rate baseline at 1, and it is larger.
+    let units = q["unshared_same_methods"]["units"].as_array().expect("units");
+    let gelu = units.iter().find(|u| u["methods"]["gelu"] == "quark").expect("a GELU unit");
+    assert_eq!(gelu["ii"]["gelu"], 3, "{q}");
+    let full = &q["unshared_full_rate"];
+    assert!(
+        full["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .all(|u| u["ii"].as_object().is_some_and(|m| m.values().all(|x| x == 1))),
+        "{q}"
+    );
+    assert!(lut_ff(full) > lut_ff(&q["unshared_same_methods"]), "{q}");
+    // Time-multiplexing GELU makes the shared unit smaller than at full rate.
+    let full_rate = &q["full_rate"];
+    assert_eq!(rates(&full_rate["shared"])["gelu"].0, 1, "{q}");
+    assert!(lut_ff(&q["shared"]) < lut_ff(&full_rate["shared"]), "{q}");
+}
+
+#[test]
+fn ii_reaches_the_first_plan() {
+    let v = report(&["--methods", "quark", "--ii", "gelu=2"]);
+    assert_eq!(v["ii"], "gelu=2", "{v}");
+    let r = rates(&v["nonlinear"]["shared"]);
+    assert_eq!(r["gelu"], (2, 1, 2.0), "{v}");
+    assert_eq!(r["softmax"].0, 1, "{v}");
+    assert!(v["nonlinear"]["unshared_full_rate"]["lut"].as_u64().is_some(), "{v}");
+    let o = weft(&["report", &model(), "--quant", "w8a8", "--nonlinear", "--ii", "gelu=0"]);
+    assert_eq!(code(&o), 2);
+    let o = weft(&["report", &model(), "--quant", "w8a8", "--nonlinear", "--ii", "attention=2"]);
+    assert_eq!(code(&o), 2);
+}
+
 #[test]
 fn methods_and_wide_acts_reach_the_plan() {
     let v = report(&["--methods", "ibert", "--wide-acts", "12"]);

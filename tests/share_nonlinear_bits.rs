@@ -2,7 +2,8 @@
 //! layer norm at several widths and budgets, the module it writes (nl
 //! programs, `hw.unit`, `hw.apply`) gives, on the interpreter and on the
 //! JIT, exactly the bits `lower-nonlinear` gives with the methods the
-//! pass chose (read back from the `hw.apply` ops).
+//! pass chose (read back from the `hw.apply` ops), also when it
+//! time-multiplexes a kind (an initiation interval above 1).
 
 use weft_ir::attr::Attribute;
 use weft_ir::interp::run_function;
@@ -50,6 +51,17 @@ fn chosen_methods(m: &Module) -> Vec<String> {
     out
 }
 
+/// The `ii` of the function's `hw.unit` (empty when every mode runs at
+/// full rate).
+fn unit_ii(m: &Module) -> Vec<i64> {
+    let f = &m.funcs[0];
+    let unit = f.walk().into_iter().find(|&op| f.ops[op].name() == "hw.unit").expect("a hw.unit");
+    match f.ops[unit].attrs.get("ii") {
+        Some(Attribute::Array(items)) => items.iter().filter_map(Attribute::as_int).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn input(m: &Module, w: u8, seed: u64) -> Tensor {
     let elem = m.funcs[0].arg_types()[0].as_tensor().map(|t| t.elem.clone()).expect("a tensor argument");
     assert!(matches!(elem, ElemType::Quant(_)));
@@ -74,6 +86,9 @@ fn shared_programs_have_the_bits_of_lower_nonlinear_on_both_engines() {
         (10, ",layer-norm-budget=0.0057"),
         (12, ""),
         (12, ",softmax-budget=0.0003"),
+        // Time-multiplexed: an initiation interval is a schedule, not numerics.
+        (8, ",methods=quark,ii=auto"),
+        (12, ",methods=quark,gelu-ii=3,layer-norm-ii=2"),
     ];
     let mut methods_seen = std::collections::BTreeSet::new();
     for (w, budget) in cases {
@@ -82,6 +97,9 @@ fn shared_programs_have_the_bits_of_lower_nonlinear_on_both_engines() {
         let chosen = chosen_methods(&shared);
         assert_eq!(chosen.len(), 3, "{w} bits{budget}: {chosen:?}");
         methods_seen.extend(chosen.iter().cloned());
+        if budget.contains("ii") {
+            assert!(unit_ii(&shared).iter().any(|&ii| ii > 1), "{w} bits{budget}: no mode time-multiplexed");
+        }
         let lowered = run_passes(&text, &format!("lower-nonlinear{{{}}}", chosen.join(",")));
         let x = input(&shared, w, u64::from(w) * 7 + budget.len() as u64);
         let want = run_function(&lowered, &lowered.funcs[0], vec![x.clone()]).expect("interpreter");

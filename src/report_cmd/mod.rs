@@ -1,7 +1,9 @@
 //! `weft report MODEL --quant SCHEME --nonlinear [--json]`: the nonlinear
 //! hardware of a quantized model as `share-nonlinear` plans it, with one
 //! shared unit and without sharing (each op kind its own unit), in the
-//! resource model of spec/hw.md, beside QUARK's Table IV.
+//! resource model of spec/hw.md, beside QUARK's Table IV, with each op
+//! kind's rate on the unit (initiation interval, passes, elements per
+//! cycle) so that an area saving bought with throughput shows.
 //!
 //! Invariants: the model is imported, legalized and quantized exactly as
 //! `weft accuracy MODEL --quant` does, plus `fuse` (random calibration samples, their
@@ -21,6 +23,7 @@ use weft_ir::diag::render_all;
 use weft_ir::{Diagnostic, Module, SourceMap, Span};
 use weft_passes::transforms::lower_nonlinear::{LowerNonlinear, Method};
 use weft_passes::transforms::quantize::scheme::parse_scheme;
+use weft_passes::transforms::share_nonlinear::ii::Ii;
 use weft_passes::transforms::share_nonlinear::{plan_function, ShareOptions, SharePlan};
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +47,12 @@ pub struct ReportArgs {
     /// letting share-nonlinear choose; QUARK's setting is always reported too.
     #[arg(long, value_name = "METHOD", value_parser = parse_method)]
     pub methods: Option<Method>,
+    /// Initiation intervals of the first plan (cycles per element per
+    /// lane): `1` (full rate), `N`, `auto` (the smallest unit within each
+    /// kind's rate), or per kind `gelu=3,softmax=1` (a bare value sets
+    /// the rest). QUARK's setting is reported with `auto` and at full rate.
+    #[arg(long, value_name = "SPEC", default_value = "1", value_parser = parse_ii)]
+    pub ii: IiSpec,
     /// Bits of the activations other than matmul inputs (the nonlinear
     /// ops' inputs among them). Default with a wXaY scheme: Y, as in
     /// QUARK's WxAy (with a TOML file: what it says).
@@ -65,6 +74,36 @@ fn parse_method(text: &str) -> Result<Method, String> {
     Method::parse(text)
 }
 
+/// `--ii`: the option settings of share-nonlinear it stands for, as
+/// `(option, value)` pairs, checked on a scratch [`ShareOptions`].
+#[derive(Debug, Clone)]
+pub struct IiSpec {
+    pub text: String,
+    pub settings: Vec<(String, String)>,
+}
+
+impl IiSpec {
+    fn apply(&self, options: &mut ShareOptions) -> Result<(), String> {
+        self.settings.iter().try_for_each(|(name, value)| options.set(name, value))
+    }
+}
+
+fn parse_ii(text: &str) -> Result<IiSpec, String> {
+    let settings: Vec<(String, String)> = text
+        .split(',')
+        .map(|item| match item.split_once('=') {
+            Some((kind, value)) => (format!("{}-ii", kind.trim()), value.trim().to_string()),
+            None => ("ii".to_string(), item.trim().to_string()),
+        })
+        .collect();
+    // A bare value first, so that `gelu=3,1` means what `1,gelu=3` does.
+    let mut settings = settings;
+    settings.sort_by_key(|(name, _)| name != "ii");
+    let spec = IiSpec { text: text.to_string(), settings };
+    spec.apply(&mut ShareOptions::default())?;
+    Ok(spec)
+}
+
 /// What the report shows for one model.
 pub struct NonlinearReport {
     pub model: String,
@@ -76,8 +115,13 @@ pub struct NonlinearReport {
     pub pinned: Option<Method>,
     /// share-nonlinear's plan (each kind's method chosen, or `--methods`).
     pub plan: SharePlan,
-    /// QUARK's setting: every kind pinned to `quark`, or why it cannot be.
+    /// `--ii` as given.
+    pub ii: String,
+    /// QUARK's setting: every kind pinned to `quark`, intervals `auto`
+    /// (GELU time-multiplexed on the softmax's rate), or why it cannot be.
     pub quark: Result<SharePlan, String>,
+    /// QUARK's setting at full rate (every interval 1).
+    pub quark_full_rate: Result<SharePlan, String>,
     /// Wall time of planning (inventories, e-graph, choice).
     pub plan_seconds: f64,
 }
@@ -137,11 +181,18 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
     eprint!("{}", render_all(&warnings, sources));
     let mut options = ShareOptions { lanes: args.lanes, ..ShareOptions::default() };
     options.pin_all(args.methods);
+    args.ii.apply(&mut options).map_err(|e| error(format!("--ii: {e}")))?;
     let start = Instant::now();
     let plan = plan_module(&module, &options)?;
     let plan_seconds = start.elapsed().as_secs_f64();
     options.pin_all(Some(Method::Quark));
-    let quark = plan_module(&module, &options).map_err(|ds| ds.iter().map(why_not).collect::<Vec<_>>().join("; "));
+    let quark_plan = |options: &ShareOptions| {
+        plan_module(&module, options).map_err(|ds| ds.iter().map(why_not).collect::<Vec<_>>().join("; "))
+    };
+    options.ii_all(Ii::Auto);
+    let quark = quark_plan(&options);
+    options.ii_all(Ii::Fixed(1));
+    let quark_full_rate = quark_plan(&options);
     Ok(NonlinearReport {
         model: args.model.display().to_string(),
         scheme: spec.text.clone(),
@@ -149,7 +200,9 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
         wide_acts,
         pinned: args.methods,
         plan,
+        ii: args.ii.text.clone(),
         quark,
+        quark_full_rate,
         plan_seconds,
     })
 }

@@ -2,7 +2,11 @@
 //!
 //! Invariants: both show the same numbers; JSON keys are stable
 //! (`nonlinear.shared` and `nonlinear.unshared` with `lut`, `ff`, `dsp`,
-//! `bram`; `bram` in RAMB36 tiles).
+//! `bram`; `bram` in RAMB36 tiles; `nonlinear.shared.throughput` per
+//! kind with `ii`, `passes`, `elements_per_cycle`); every unshared design
+//! runs each kind at the shared design's rate, except
+//! `unshared_full_rate` (every interval 1; `null` when the shared design
+//! is at full rate already).
 
 use super::NonlinearReport;
 use std::fmt::Write as _;
@@ -22,11 +26,19 @@ fn total(choices: &[Choice]) -> Resources {
 }
 
 fn methods(c: &Choice) -> String {
-    c.methods.iter().map(|(k, m)| format!("{}={}", k.option(), m.name())).collect::<Vec<_>>().join(" ")
+    let ii = |k| c.ii.get(k).copied().unwrap_or(1);
+    c.methods
+        .iter()
+        .map(|(k, m)| match ii(k) {
+            1 => format!("{}={}", k.option(), m.name()),
+            n => format!("{}={}@ii{n}", k.option(), m.name()),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn row(out: &mut String, name: &str, r: Resources, note: &str) {
-    let _ = writeln!(out, "  {name:<34} {:>9} {:>9} {:>6} {:>7.1}  {note}", r.lut, r.ff, r.dsp, r.bram36());
+    let _ = writeln!(out, "  {name:<40} {:>9} {:>9} {:>6} {:>7.1}  {note}", r.lut, r.ff, r.dsp, r.bram36());
 }
 
 fn saving(shared: Resources, unshared: Resources) -> f64 {
@@ -38,23 +50,45 @@ fn saving(shared: Resources, unshared: Resources) -> f64 {
     }
 }
 
+/// Each kind's rate on the shared unit, one line.
+fn rates(p: &SharePlan) -> String {
+    let items: Vec<String> = p
+        .throughput
+        .iter()
+        .map(|(k, t)| {
+            format!("{} ii {} x {} passes = {:.2} el/cycle", k.option(), t.ii, t.passes, t.elements_per_cycle)
+        })
+        .collect();
+    items.join("; ")
+}
+
 /// The designs of one plan: shared, each kind alone, and their totals.
 fn designs(out: &mut String, title: &str, p: &SharePlan) {
-    let _ = writeln!(out, "\n  {:<34} {:>9} {:>9} {:>6} {:>7}  ({title})", "design", "LUT", "FF", "DSP", "BRAM36");
+    let _ = writeln!(out, "\n  {:<40} {:>9} {:>9} {:>6} {:>7}  ({title})", "design", "LUT", "FF", "DSP", "BRAM36");
     row(out, "shared (one unit)", p.shared.cost, &methods(&p.shared));
+    let _ = writeln!(out, "    rates ({} lanes): {}", p.lanes, rates(p));
     for c in &p.unshared {
         row(out, &format!("  alone: {}", methods(c)), c.cost, "");
     }
     let unshared = total(&p.unshared);
-    row(out, "unshared (each kind its best)", unshared, "");
+    row(out, "unshared (each kind its best)", unshared, "same rates");
     let separate = total(&p.separate);
-    row(out, "unshared (shared's methods)", separate, "");
+    row(out, "unshared (shared's methods)", separate, "same rates");
     let _ = writeln!(
         out,
         "  sharing saves {:.1}% of LUT + FF against each kind's best unit, {:.1}% against the same methods unshared",
         saving(p.shared.cost, unshared),
         saving(p.shared.cost, separate)
     );
+    if let Some(full) = &p.separate_full_rate {
+        let full = total(full);
+        row(out, "unshared (shared's methods, full rate)", full, "every ii 1");
+        let _ = writeln!(
+            out,
+            "  against it the shared unit saves {:.1}% of LUT + FF: sharing and the lower rates together",
+            saving(p.shared.cost, full)
+        );
+    }
 }
 
 pub fn table(r: &NonlinearReport) -> String {
@@ -62,12 +96,13 @@ pub fn table(r: &NonlinearReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "nonlinear hardware of {} ({}, nonlinear inputs {} bits), {} lanes per unit, methods: {}",
+        "nonlinear hardware of {} ({}, nonlinear inputs {} bits), {} lanes per unit, methods: {}, ii: {}",
         r.model,
         r.scheme,
         r.wide_acts,
         r.lanes,
-        r.pinned.map_or("chosen per kind", |m| m.name())
+        r.pinned.map_or("chosen per kind", |m| m.name()),
+        r.ii
     );
     let s = &p.saturation;
     let _ = writeln!(
@@ -105,16 +140,25 @@ pub fn table(r: &NonlinearReport) -> String {
         );
     }
     let title = match r.pinned {
-        Some(m) => format!("every kind {}", m.name()),
-        None => "methods chosen by share-nonlinear".to_string(),
+        Some(m) => format!("every kind {}, ii {}", m.name(), r.ii),
+        None => format!("methods chosen by share-nonlinear, ii {}", r.ii),
     };
     designs(&mut out, &title, p);
-    match &r.quark {
-        // The plan above is QUARK's setting already.
-        Ok(_) if r.pinned.is_some_and(|m| m.name() == "quark") => {}
-        Ok(q) => designs(&mut out, "QUARK's setting: every kind quark", q),
-        Err(why) => {
-            let _ = writeln!(out, "\n  QUARK's setting (every kind quark) is not possible: {why}");
+    let quark_settings = [
+        (&r.quark, "QUARK's setting: every kind quark, ii auto (GELU on the softmax's rate)"),
+        (&r.quark_full_rate, "QUARK's setting at full rate: every kind quark, every ii 1"),
+    ];
+    for (plan, title) in quark_settings {
+        match plan {
+            // The plan above is this setting already.
+            Ok(q) if q.shared.methods == p.shared.methods && q.shared.ii == p.shared.ii => {
+                let _ = writeln!(out, "\n  ({title}: the design above)");
+            }
+            Ok(q) => designs(&mut out, title, q),
+            Err(why) => {
+                let _ = writeln!(out, "\n  QUARK's setting (every kind quark) is not possible: {why}");
+                break;
+            }
         }
     }
     let _ = writeln!(out, "\n  QUARK Table IV (paper, ZCU102, softmax + GELU + layer norm):");
@@ -136,13 +180,58 @@ fn resources_json(r: Resources) -> String {
 fn units_json(choices: &[Choice]) -> String {
     let items: Vec<String> = choices
         .iter()
-        .map(|c| format!("{{\"methods\": {{{}}}, {}}}", methods_json(c), resources_json(c.cost)))
+        .map(|c| {
+            format!("{{\"methods\": {{{}}}, \"ii\": {{{}}}, {}}}", methods_json(c), ii_json(c), resources_json(c.cost))
+        })
         .collect();
     format!("[{}]", items.join(", "))
 }
 
 fn methods_json(c: &Choice) -> String {
     c.methods.iter().map(|(k, m)| format!("\"{}\": \"{}\"", k.option(), m.name())).collect::<Vec<_>>().join(", ")
+}
+
+fn ii_json(c: &Choice) -> String {
+    c.ii.iter().map(|(k, ii)| format!("\"{}\": {ii}", k.option())).collect::<Vec<_>>().join(", ")
+}
+
+fn throughput_json(p: &SharePlan) -> String {
+    let items: Vec<String> = p
+        .throughput
+        .iter()
+        .map(|(k, t)| {
+            format!(
+                "\"{}\": {{\"ii\": {}, \"passes\": {}, \"elements_per_cycle\": {}}}",
+                k.option(),
+                t.ii,
+                t.passes,
+                t.elements_per_cycle
+            )
+        })
+        .collect();
+    items.join(", ")
+}
+
+/// The designs of one plan as JSON fields: `shared` (with its methods,
+/// intervals and throughput), `unshared`, `unshared_same_methods`,
+/// `unshared_full_rate`.
+fn designs_json(p: &SharePlan) -> String {
+    let full = match &p.separate_full_rate {
+        Some(c) => format!("{{{}, \"units\": {}}}", resources_json(total(c)), units_json(c)),
+        None => "null".into(),
+    };
+    format!(
+        "\"shared\": {{{}, \"methods\": {{{}}}, \"ii\": {{{}}}, \"throughput\": {{{}}}}}, \
+\"unshared\": {{{}, \"units\": {}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}, \"unshared_full_rate\": {full}",
+        resources_json(p.shared.cost),
+        methods_json(&p.shared),
+        ii_json(&p.shared),
+        throughput_json(p),
+        resources_json(total(&p.unshared)),
+        units_json(&p.unshared),
+        resources_json(total(&p.separate)),
+        units_json(&p.separate),
+    )
 }
 
 pub fn json(r: &NonlinearReport) -> String {
@@ -169,15 +258,9 @@ pub fn json(r: &NonlinearReport) -> String {
             )
         })
         .collect();
-    let quark = match &r.quark {
-        Ok(q) => format!(
-            "{{\"shared\": {{{}, \"methods\": {{{}}}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}}}",
-            resources_json(q.shared.cost),
-            methods_json(&q.shared),
-            resources_json(total(&q.separate)),
-            units_json(&q.separate)
-        ),
-        Err(why) => format!("{{\"error\": {why:?}}}"),
+    let quark = match (&r.quark, &r.quark_full_rate) {
+        (Ok(q), Ok(full)) => format!("{{{}, \"full_rate\": {{{}}}}}", designs_json(q), designs_json(full)),
+        (Err(why), _) | (_, Err(why)) => format!("{{\"error\": {why:?}}}"),
     };
     let s = &p.saturation;
     let table_iv: Vec<String> = TABLE_IV
@@ -185,9 +268,8 @@ pub fn json(r: &NonlinearReport) -> String {
         .map(|(n, lut, ff, dsp)| format!("{{\"design\": \"{n}\", \"lut\": {lut}, \"ff\": {ff}, \"dsp\": {dsp}}}"))
         .collect();
     format!(
-        "{{\n  \"model\": {:?},\n  \"scheme\": {:?},\n  \"lanes\": {},\n  \"wide_acts\": {},\n  \"methods\": {:?},\n  \"nonlinear\": {{\n    \
-\"shared\": {{{}, \"methods\": {{{}}}}},\n    \"unshared\": {{{}, \"units\": {}}},\n    \
-\"unshared_same_methods\": {{{}, \"units\": {}}},\n    \"quark_setting\": {},\n    \"kinds\": [{}],\n    \
+        "{{\n  \"model\": {:?},\n  \"scheme\": {:?},\n  \"lanes\": {},\n  \"wide_acts\": {},\n  \"methods\": {:?},\n  \
+\"ii\": {:?},\n  \"nonlinear\": {{\n    {},\n    \"quark_setting\": {},\n    \"kinds\": [{}],\n    \
 \"egraph\": {{\"nodes\": {}, \"classes\": {}, \"iterations\": {}, \"stop\": \"{}\"}},\n    \
 \"quark_table_iv\": [{}]\n  }}\n}}\n",
         r.model,
@@ -195,12 +277,8 @@ pub fn json(r: &NonlinearReport) -> String {
         r.lanes,
         r.wide_acts,
         r.pinned.map_or("chosen", |m| m.name()),
-        resources_json(p.shared.cost),
-        methods_json(&p.shared),
-        resources_json(total(&p.unshared)),
-        units_json(&p.unshared),
-        resources_json(total(&p.separate)),
-        units_json(&p.separate),
+        r.ii,
+        designs_json(p),
         quark,
         kinds.join(", "),
         s.nodes,

@@ -213,10 +213,8 @@ pub fn nl_engine(e: NlEngine, units: &[(Vec<Instance>, u64)], p: Precision, ext:
 pub fn default_units(act_bits: u64) -> Vec<(Vec<Instance>, u64)> {
     let a = act_bits.max(1);
     let wide = 2 * a + 8;
-    let inst = |kind, x, y, out, per_lane| Instance {
-        primitive: Primitive::new(kind, x, y, out, if kind == PrimitiveKind::Exp2 { 1 } else { 2 }),
-        modes: 1,
-        per_lane,
+    let inst = |kind, x, y, out, per_lane| {
+        Instance::new(Primitive::new(kind, x, y, out, if kind == PrimitiveKind::Exp2 { 1 } else { 2 }), 1, per_lane)
     };
     let softmax = vec![
         inst(PrimitiveKind::MaxTree, a, 0, a, true),

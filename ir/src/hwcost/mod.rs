@@ -1,7 +1,8 @@
 //! The hardware resource model: LUT, FF, DSP (DSP48E2) and BRAM of every
 //! nl primitive as a function of its bit widths, and of a hardware unit
 //! (primitives times lanes, with a mode mux in front of each shared
-//! primitive). One model serves `share-nonlinear`'s extraction and the
+//! primitive, and for a time-multiplexed primitive its slot mux, hold
+//! registers and the unit's sequencer). One model serves `share-nonlinear`'s extraction and the
 //! reports; spec/hw.md gives every formula and where its constants come
 //! from (UG574 for the CLB, UG579 for the DSP48E2, UG573 for block RAM).
 //!
@@ -121,27 +122,51 @@ pub fn mux(width: u64, inputs: u64) -> Resources {
     Resources::new((width * mux_luts_per_bit_x2(inputs)).div_ceil(2), 0, 0, 0)
 }
 
-/// One primitive instance of a unit: how many modes use it, and whether
-/// it exists once per lane (elementwise work) or once per unit (the trees,
-/// and steps on a row's reduced value, which come once per row).
+/// One primitive instance of a unit: how many modes use it, how many
+/// evaluations per element it makes for them (a time-multiplexed
+/// instance serves several uses of one program at an initiation interval
+/// above 1, spec/hw.md "Initiation interval"), and whether it exists once
+/// per lane (elementwise work) or once per unit (the trees, and steps on
+/// a row's reduced value, which come once per row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instance {
     pub primitive: Primitive,
     pub modes: u64,
+    /// Evaluations per element summed over the modes: the inputs of its
+    /// operand muxes; `uses - modes` results are held in registers.
+    pub uses: u64,
     pub per_lane: bool,
 }
 
+impl Instance {
+    /// An instance evaluated once per element by each of its `modes`.
+    pub fn new(primitive: Primitive, modes: u64, per_lane: bool) -> Instance {
+        Instance { primitive, modes, uses: modes, per_lane }
+    }
+
+    /// Result registers beyond the primitive's own: every evaluation of a
+    /// mode but its last is captured when it leaves the instance, because
+    /// the next evaluation overwrites the output register one cycle later.
+    pub fn held(&self) -> u64 {
+        self.uses.saturating_sub(self.modes.max(1))
+    }
+}
+
 /// A hardware unit of `lanes` lanes: each instance (once per lane when it
-/// is `per_lane`), with an `m`:1 mux on each operand of an instance `m > 1`
-/// modes share, plus the mode register.
+/// is `per_lane`), with a `u`:1 mux on each operand of an instance with
+/// `u > 1` uses (modes, and evaluations of a time-multiplexed instance),
+/// the hold registers of a time-multiplexed instance's results, plus the
+/// mode register.
 pub fn unit(instances: &[Instance], lanes: u64, modes: u64) -> Resources {
     let mut total = Resources::ZERO;
     for i in instances {
         let p = i.primitive;
         let mut one = p.cost(lanes);
-        if i.modes > 1 {
-            one += mux(p.input_width(), i.modes) * p.operands();
+        let inputs = i.uses.max(i.modes);
+        if inputs > 1 {
+            one += mux(p.input_width(), inputs) * p.operands();
         }
+        one += Resources::new(0, i.held() * p.out, 0, 0);
         let copies = if i.per_lane && !p.is_lane_reduction() { lanes } else { 1 };
         total += one * copies;
     }
@@ -149,4 +174,14 @@ pub fn unit(instances: &[Instance], lanes: u64, modes: u64) -> Resources {
         total += Resources::new(0, clog2(modes), 0, 0);
     }
     total
+}
+
+/// The sequencer of a unit whose slowest mode takes `ii` cycles per
+/// element: a `clog2 ii`-bit slot counter (one LUT and one FF per bit)
+/// whose count drives the select lines of the time-multiplexed
+/// instances' muxes and the enables of their hold registers; the lanes
+/// run in lockstep, so there is one per unit.
+pub fn sequencer(ii: u64) -> Resources {
+    let bits = clog2(ii);
+    Resources::new(bits, bits, 0, 0)
 }

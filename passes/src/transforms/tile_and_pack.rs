@@ -294,18 +294,17 @@ fn shared_units(f: &Function) -> Option<Vec<(Vec<Instance>, u64)>> {
     (!units.is_empty()).then_some(units)
 }
 
-/// One `[kind, a, b, out, modes]` row of a `hw.unit`.
+/// One `[kind, a, b, out, modes]` or `[kind, a, b, out, modes, uses]`
+/// row of a `hw.unit`.
 fn instance(row: &Attribute) -> Option<Instance> {
     let Attribute::Array(items) = row else { return None };
     let name = items.first()?.as_str()?;
     let kind = KINDS.into_iter().find(|k| k.name() == name)?;
     let int = |i: usize| items.get(i).and_then(Attribute::as_int).map(|v| v.max(0) as u64);
     let operands = if matches!(kind, PrimitiveKind::Exp2 | PrimitiveKind::Log2 | PrimitiveKind::Table) { 1 } else { 2 };
-    Some(Instance {
-        primitive: Primitive::new(kind, int(1)?, int(2)?, int(3)?, operands),
-        modes: int(4)?.max(1),
-        per_lane: true,
-    })
+    let modes = int(4)?.max(1);
+    let primitive = Primitive::new(kind, int(1)?, int(2)?, int(3)?, operands);
+    Some(Instance { uses: int(5).unwrap_or(modes).max(modes), ..Instance::new(primitive, modes, true) })
 }
 
 /// One `hw.engine` to write: kind, parameters, resources, cycles.

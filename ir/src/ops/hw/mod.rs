@@ -27,19 +27,35 @@ fn strings(attrs: &Attrs, name: &str) -> Result<Vec<String>, String> {
     items.iter().map(|a| a.as_str().map(str::to_string).ok_or_else(bad)).collect()
 }
 
-/// One row of a unit's `primitives`: `[kind, a, b, out, modes]`.
+/// One row of a unit's `primitives`: `[kind, a, b, out, modes]`, or
+/// `[kind, a, b, out, modes, uses]` for a time-multiplexed instance
+/// (`uses >= modes` evaluations per element).
 fn check_primitive_row(row: &Attribute) -> Result<(), String> {
-    let bad =
-        || "each entry of 'primitives' must be [kind, a, b, out, modes]: a string and four integers >= 0".to_string();
+    let bad = || {
+        "each entry of 'primitives' must be [kind, a, b, out, modes] or [kind, a, b, out, modes, uses]: \
+a string and four or five integers >= 0"
+            .to_string()
+    };
     let Attribute::Array(items) = row else { return Err(bad()) };
-    match items.as_slice() {
-        [Attribute::Str(_), rest @ ..]
-            if rest.len() == 4 && rest.iter().all(|a| a.as_int().is_some_and(|v| v >= 0)) =>
-        {
-            Ok(())
-        }
+    let [Attribute::Str(_), rest @ ..] = items.as_slice() else { return Err(bad()) };
+    let ints: Option<Vec<i64>> = rest.iter().map(|a| a.as_int().filter(|&v| v >= 0)).collect();
+    match ints.as_deref() {
+        Some([_, _, _, _]) => Ok(()),
+        Some([_, _, _, modes, uses]) if uses >= modes => Ok(()),
+        Some([_, _, _, _, _]) => Err("a row's 'uses' (its sixth entry) must be at least its 'modes'".into()),
         _ => Err(bad()),
     }
+}
+
+/// The optional `ii` of a unit: one initiation interval >= 1 per mode.
+fn check_ii(attrs: &Attrs, modes: usize) -> Result<(), String> {
+    let Some(ii) = attrs.get("ii") else { return Ok(()) };
+    let bad = || format!("attribute 'ii' must be an array of {modes} integers >= 1, one per mode");
+    let Attribute::Array(items) = ii else { return Err(bad()) };
+    if items.len() != modes || !items.iter().all(|a| a.as_int().is_some_and(|v| v >= 1)) {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 fn verify_unit(info: &OpInfo) -> Result<(), String> {
@@ -47,9 +63,11 @@ fn verify_unit(info: &OpInfo) -> Result<(), String> {
     if name.is_empty() {
         return Err("attribute 'name' must be a non-empty string".into());
     }
-    if strings(info.attrs, "modes")?.is_empty() {
+    let modes = strings(info.attrs, "modes")?;
+    if modes.is_empty() {
         return Err("attribute 'modes' must name at least one mode".into());
     }
+    check_ii(info.attrs, modes.len())?;
     if int_attr(info.attrs, "lanes")? < 1 {
         return Err("attribute 'lanes' must be at least 1".into());
     }
@@ -75,8 +93,11 @@ pub const UNIT: OpDef = OpDef {
 each: the primitive kind of the resource model (`exp2`, `log2`, `adder`, `multiplier`, \
 `add-tree`, ...), its widths (`a` the widest operand, `b` the second operand or, for tables, \
 the entries and, for `exp2`/`log2`, the coefficient rows; `out` the result) and how many modes \
-use it (a primitive used by several modes has a mode mux on its operands). Every primitive but \
-the trees exists once per lane. `lut`, `ff`, `dsp` and `bram18` are the model's estimate of \
+use it (a primitive used by several modes has a mode mux on its operands); an optional sixth \
+entry `uses` counts its evaluations per element over all modes when it is time-multiplexed (a \
+mode with an initiation interval above 1 runs several of its ops on it, spec/hw.md). `ii`, \
+when present, gives each mode's initiation interval (cycles per element per lane; absent: 1). \
+Every primitive but the trees exists once per lane. `lut`, `ff`, `dsp` and `bram18` are the model's estimate of \
 the whole unit. The op computes nothing; `hw.apply` ops name the unit by `name`.\n\n\
 ```\n\"hw.unit\"() {bram18 = 0, dsp = 64, ff = 9000, lanes = 16, lut = 12000, modes = [\"softmax\", \"gelu\"], \
 name = \"nonlinear\", primitives = [[\"exp2\", 25, 4, 18, 2], [\"log2\", 19, 4, 24, 2]]} : () -> ()\n```",
@@ -90,7 +111,13 @@ name = \"nonlinear\", primitives = [[\"exp2\", 25, 4, 18, 2], [\"log2\", 19, 4, 
             name: "primitives",
             kind: AttrKind::Any,
             required: true,
-            doc: "rows [kind, a, b, out, modes]: the primitive instances of one lane",
+            doc: "rows [kind, a, b, out, modes] or [kind, a, b, out, modes, uses]: the primitive instances of one lane",
+        },
+        AttrSpec {
+            name: "ii",
+            kind: AttrKind::Any,
+            required: false,
+            doc: "per mode, the initiation interval (cycles per element per lane), >= 1; absent: all 1",
         },
         AttrSpec { name: "lut", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
         AttrSpec { name: "ff", kind: AttrKind::Int, required: true, doc: RESOURCE_DOC },
@@ -206,5 +233,26 @@ mod tests {
         let bad = Attribute::Array(vec![Attribute::Array(vec![Attribute::Str("exp2".into()), Attribute::Int(-1)])]);
         let e = verify_unit(&OpInfo::new(&[], &unit_attrs(bad))).unwrap_err();
         assert!(e.contains("[kind, a, b, out, modes]"), "{e}");
+        let row = |uses| {
+            let ints = [24, 4, 18, 1, uses].map(Attribute::Int);
+            Attribute::Array(vec![Attribute::Array(
+                std::iter::once(Attribute::Str("exp2".into())).chain(ints).collect(),
+            )])
+        };
+        assert_eq!(verify_unit(&OpInfo::new(&[], &unit_attrs(row(3)))), Ok(()));
+        let e = verify_unit(&OpInfo::new(&[], &unit_attrs(row(0)))).unwrap_err();
+        assert!(e.contains("at least its 'modes'"), "{e}");
+    }
+
+    #[test]
+    fn unit_ii_has_one_entry_per_mode() {
+        let mut a = unit_attrs(Attribute::Array(vec![]));
+        a.insert("ii".into(), Attribute::Array(vec![Attribute::Int(3)]));
+        assert_eq!(verify_unit(&OpInfo::new(&[], &a)), Ok(()));
+        a.insert("ii".into(), Attribute::Array(vec![Attribute::Int(3), Attribute::Int(1)]));
+        let e = verify_unit(&OpInfo::new(&[], &a)).unwrap_err();
+        assert!(e.contains("one per mode"), "{e}");
+        a.insert("ii".into(), Attribute::Array(vec![Attribute::Int(0)]));
+        assert!(verify_unit(&OpInfo::new(&[], &a)).is_err());
     }
 }

@@ -4,11 +4,15 @@
 //! resource model (`weft_ir::hwcost`). The union over several op kinds
 //! (the shared unit) and its cost are here too.
 //!
-//! Invariants: a program's inventory is the instance-wise merge of its
-//! passes' ([`super::schedule`]), so it holds what the busiest pass needs;
-//! an [`Inventory`] holds, per primitive kind, its instances
-//! widest first; merging two inventories pairs instances in that order
-//! and keeps the wider of each pair, so the result serves both; the cost
+//! Invariants: a kind's [`Programs`] keep every distinct pass of its
+//! programs ([`super::schedule`]) unfolded; [`Programs::fold`] at an
+//! initiation interval `ii` folds each pass's instances of a primitive
+//! kind, widest first, `ii` at a time onto one instance (so a pass needs
+//! `ceil(k / ii)` of a kind it uses `k` times) and merges the passes, so
+//! the result holds what the busiest pass needs; an [`Inventory`] holds,
+//! per primitive kind, its instances widest first; merging two
+//! inventories pairs instances in that order and keeps the wider of each
+//! pair (and the more evaluations), so the result serves both; the cost
 //! of a union depends only on the inventories and the lanes.
 
 use super::schedule::passes;
@@ -24,18 +28,29 @@ pub struct Slot {
     pub primitive: Primitive,
     /// Elementwise work (once per lane) rather than once per row.
     pub per_lane: bool,
+    /// Evaluations per element (above 1 when time-multiplexed).
+    pub uses: u64,
 }
 
-/// The primitive instances of one op kind's programs under one method.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The primitive instances of one op kind's programs under one method,
+/// at the initiation interval `ii` (cycles per element per lane).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
     pub slots: BTreeMap<PrimitiveKind, Vec<Slot>>,
+    pub ii: u64,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory { slots: BTreeMap::new(), ii: 1 }
+    }
 }
 
 impl Inventory {
     /// The primitives of the ops `ops` of `f` (one program, in program
-    /// order), as a streaming unit needs them ([`passes`]): per primitive
-    /// kind, the most instances any one pass over the row uses.
+    /// order), as a streaming unit at full rate needs them ([`passes`]):
+    /// per primitive kind, the most instances any one pass over the row
+    /// uses.
     pub fn of_program(f: &Function, ops: &[Op]) -> Inventory {
         let mut inv = Inventory::default();
         for pass in passes(f, ops) {
@@ -50,7 +65,7 @@ impl Inventory {
         let mut inv = Inventory::default();
         for &(op, per_lane) in ops {
             let Some(primitive) = Primitive::of_nl_op(f, op) else { continue };
-            inv.slots.entry(primitive.kind).or_default().push(Slot { primitive, per_lane });
+            inv.slots.entry(primitive.kind).or_default().push(Slot { primitive, per_lane, uses: 1 });
         }
         for list in inv.slots.values_mut() {
             sort_widest_first(list);
@@ -58,8 +73,27 @@ impl Inventory {
         inv
     }
 
+    /// One pass's instances at `ii`: per primitive kind, the widest-first
+    /// list in chunks of `ii`, each chunk one instance as wide as its
+    /// widest and evaluated once per member.
+    fn folded(&self, ii: u64) -> Inventory {
+        let chunk = usize::try_from(ii.max(1)).unwrap_or(usize::MAX);
+        let mut out = Inventory { slots: BTreeMap::new(), ii: ii.max(1) };
+        for (kind, list) in &self.slots {
+            let folded = list.chunks(chunk).filter_map(|c| {
+                let first = c.first()?;
+                let primitive = c.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
+                let uses = c.iter().map(|s| s.uses).sum();
+                Some(Slot { primitive, per_lane: c.iter().any(|s| s.per_lane), uses })
+            });
+            out.slots.insert(*kind, folded.collect());
+        }
+        out
+    }
+
     /// The inventory that serves both (instance-wise the wider).
     pub fn merge(&mut self, other: &Inventory) {
+        self.ii = self.ii.max(other.ii);
         for (kind, theirs) in &other.slots {
             let ours = self.slots.entry(*kind).or_default();
             for (i, t) in theirs.iter().enumerate() {
@@ -67,6 +101,7 @@ impl Inventory {
                     Some(o) => {
                         o.primitive = o.primitive.widest(t.primitive);
                         o.per_lane |= t.per_lane;
+                        o.uses = o.uses.max(t.uses);
                     }
                     None => ours.push(*t),
                 }
@@ -83,13 +118,57 @@ impl Inventory {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The most instances of one kind a lane has: the largest `ii` at
+    /// which folding can still remove an instance.
+    pub fn widest_demand(&self) -> u64 {
+        self.slots.values().map(|l| l.len() as u64).max().unwrap_or(1)
+    }
 }
 
 fn sort_widest_first(list: &mut [Slot]) {
     list.sort_by(|x, y| {
-        let key = |s: &Slot| (s.primitive.out, s.primitive.a, s.primitive.b, s.per_lane);
+        let key = |s: &Slot| (s.primitive.out, s.primitive.a, s.primitive.b, s.per_lane, s.uses);
         key(y).cmp(&key(x))
     });
+}
+
+/// The distinct passes of every program of one op kind under one method,
+/// unfolded, and the most passes a program of it makes over its row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Programs {
+    pub passes: Vec<Inventory>,
+    pub pass_count: u64,
+}
+
+impl Programs {
+    /// Adds the program `ops` of `f`.
+    fn add(&mut self, f: &Function, ops: &[Op]) {
+        let list = passes(f, ops);
+        self.pass_count = self.pass_count.max(list.len() as u64);
+        for pass in list {
+            let inv = Inventory::of_ops(f, &pass);
+            if !self.passes.contains(&inv) {
+                self.passes.push(inv);
+            }
+        }
+    }
+
+    /// What a unit running these programs at `ii` cycles per element per
+    /// lane needs: every pass folded at `ii`, merged.
+    pub fn fold(&self, ii: u64) -> Inventory {
+        let mut inv = Inventory { slots: BTreeMap::new(), ii: ii.max(1) };
+        for pass in &self.passes {
+            inv.merge(&pass.folded(ii));
+        }
+        inv
+    }
+
+    /// The largest useful initiation interval: beyond it no pass has a
+    /// primitive kind left to fold.
+    pub fn max_useful_ii(&self) -> u64 {
+        self.passes.iter().map(Inventory::widest_demand).max().unwrap_or(1).max(1)
+    }
 }
 
 /// One unit serving `members` (one inventory per mode): per primitive
@@ -108,20 +187,23 @@ pub fn unit_instances(members: &[&Inventory]) -> Vec<Instance> {
             let Some(first) = users.first() else { continue };
             let primitive = users.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
             let per_lane = users.iter().any(|s| s.per_lane);
-            out.push(Instance { primitive, modes: users.len() as u64, per_lane });
+            let uses = users.iter().map(|s| s.uses).sum();
+            out.push(Instance { uses, ..Instance::new(primitive, users.len() as u64, per_lane) });
         }
     }
     out
 }
 
-/// The resources of one unit serving `members`.
+/// The resources of one unit serving `members`, with the sequencer of
+/// its slowest mode.
 pub fn unit_cost(members: &[&Inventory], lanes: u64) -> Resources {
-    hwcost::unit(&unit_instances(members), lanes, members.len() as u64)
+    let ii = members.iter().map(|m| m.ii).max().unwrap_or(1);
+    hwcost::unit(&unit_instances(members), lanes, members.len() as u64) + hwcost::sequencer(ii)
 }
 
-/// Per op kind present in `f` and per method: the inventory of all its
-/// ops' programs, or why the method cannot build one of them.
-pub type Inventories = BTreeMap<(OpKind, Method), Result<Inventory, String>>;
+/// Per op kind present in `f` and per method: the passes of all its ops'
+/// programs, or why the method cannot build one of them.
+pub type Inventories = BTreeMap<(OpKind, Method), Result<Programs, String>>;
 
 /// Emits every op's program under every method into scratch copies of
 /// `f` and reads their primitives.
@@ -130,9 +212,9 @@ pub fn inventories(f: &Function, resources: &ModuleResources, tables: QuarkTable
     for method in Method::ALL {
         let mut scratch = f.clone();
         for (kind, program) in LowerNonlinear::emit_programs(&mut scratch, resources, method, tables) {
-            let entry = out.entry((kind, method)).or_insert_with(|| Ok(Inventory::default()));
+            let entry = out.entry((kind, method)).or_insert_with(|| Ok(Programs::default()));
             match (entry.as_mut(), program) {
-                (Ok(inv), Ok(ops)) => inv.merge(&Inventory::of_program(&scratch, &ops)),
+                (Ok(programs), Ok(ops)) => programs.add(&scratch, &ops),
                 (Ok(_), Err(why)) => *entry = Err(why),
                 (Err(_), _) => {}
             }
@@ -146,7 +228,7 @@ mod tests {
     use super::*;
 
     fn slot(kind: PrimitiveKind, out: u64) -> Slot {
-        Slot { primitive: Primitive::new(kind, out, 0, out, 1), per_lane: true }
+        Slot { primitive: Primitive::new(kind, out, 0, out, 1), per_lane: true, uses: 1 }
     }
 
     fn inventory(slots: &[Slot]) -> Inventory {
@@ -174,5 +256,36 @@ mod tests {
         let (ua, ub, shared) = (unit_cost(&[&a], 8), unit_cost(&[&b], 8), unit_cost(&[&a, &b], 8));
         assert!(shared.weight() < ua.weight() + ub.weight());
         assert!(shared.weight() >= ua.weight().max(ub.weight()));
+    }
+
+    #[test]
+    fn folding_puts_ii_uses_on_one_instance_widest_first() {
+        let pass = inventory(&[
+            slot(PrimitiveKind::Exp2, 18),
+            slot(PrimitiveKind::Exp2, 17),
+            slot(PrimitiveKind::Exp2, 17),
+            slot(PrimitiveKind::Log2, 24),
+        ]);
+        let programs = Programs { passes: vec![pass.clone()], pass_count: 1 };
+        assert_eq!(programs.max_useful_ii(), 3);
+        assert_eq!(programs.fold(1), pass);
+        let exp2 = |inv: &Inventory| -> Vec<(u64, u64)> {
+            inv.slots[&PrimitiveKind::Exp2].iter().map(|s| (s.primitive.out, s.uses)).collect()
+        };
+        assert_eq!(exp2(&programs.fold(2)), [(18, 2), (17, 1)]);
+        assert_eq!(exp2(&programs.fold(3)), [(18, 3)]);
+        assert_eq!(programs.fold(3).slots[&PrimitiveKind::Log2].len(), 1);
+        // Folding saves area but pays muxes, hold registers and a sequencer.
+        let (full, folded) = (unit_cost(&[&programs.fold(1)], 8), unit_cost(&[&programs.fold(3)], 8));
+        assert!(folded.weight() < full.weight(), "{folded:?} {full:?}");
+        assert!(
+            folded.ff > unit_cost(&[&inventory(&[slot(PrimitiveKind::Exp2, 18), slot(PrimitiveKind::Log2, 24)])], 8).ff
+        );
+        // A shared unit's instance counts every mode's evaluations.
+        let other = inventory(&[slot(PrimitiveKind::Exp2, 20)]);
+        let folded3 = programs.fold(3);
+        let unit = unit_instances(&[&folded3, &other]);
+        let e = unit.iter().find(|i| i.primitive.kind == PrimitiveKind::Exp2).expect("exp2");
+        assert_eq!((e.modes, e.uses, e.primitive.out, e.held()), (2, 4, 20, 2));
     }
 }

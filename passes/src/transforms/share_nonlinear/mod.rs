@@ -14,8 +14,11 @@
 //!    datapaths each method can build.
 //! 3. Choice ([`choose`]): candidates are the methods with a datapath,
 //!    a buildable program and a measured error ([`errors`]) within the
-//!    kind's budget (only the pinned method when the kind is pinned); the combination whose union of primitives is
-//!    cheapest wins (exhaustive, exact).
+//!    kind's budget (only the pinned method when the kind is pinned),
+//!    each at the initiation intervals the kind allows ([`ii`]); the
+//!    combination whose union of primitives is cheapest wins
+//!    (exhaustive, exact). The unshared baselines run every kind at the
+//!    interval the shared design chose for it.
 //! 4. Rewrite: `lower-nonlinear` with the chosen method per kind; each
 //!    program's result goes through `hw.apply {unit, mode, method, impl}`
 //!    and the units are `hw.unit` ops at the top of the function.
@@ -27,17 +30,20 @@
 
 pub mod choose;
 pub mod errors;
+pub mod ii;
 pub mod inventory;
+pub mod options;
 pub mod schedule;
 
-use crate::eqsat::nl::{extract::units_of, saturate, Datapaths, SaturationLimits, SaturationOutcome};
+use crate::eqsat::nl::{extract::units_of, saturate, Datapaths, SaturationOutcome};
 use crate::eqsat::stats::{CLASSES, ITERATIONS, NODES, SATURATED, STOPPED_BY_LIMIT};
 use crate::transforms::lower_nonlinear::{LowerNonlinear, LoweredOp, Method, OpKind};
-use crate::{parse_bool_option, parse_uint_option, Pass, PassContext, PassOption, PassStatistic};
-use choose::Choice;
+use crate::{Pass, PassContext, PassOption, PassStatistic};
+use choose::{Candidates, Choice};
+use ii::Throughput;
 use inventory::Inventories;
+pub use options::ShareOptions;
 use std::collections::BTreeMap;
-use std::time::Duration;
 use weft_ir::attr::Attribute;
 use weft_ir::hwcost::{Instance, Resources};
 use weft_ir::ops::hw;
@@ -46,43 +52,6 @@ use weft_ir::{Diagnostic, Function, Module, NewOp, Op};
 
 /// The name of the shared unit.
 pub const SHARED_UNIT: &str = "nonlinear";
-
-/// The pass's options.
-#[derive(Debug, Clone)]
-pub struct ShareOptions {
-    /// Elements per cycle of every unit.
-    pub lanes: u64,
-    /// One unit for all kinds (`true`) or one per kind.
-    pub share: bool,
-    pub limits: SaturationLimits,
-    /// Per kind, a budget replacing [`errors::default_budget`].
-    pub budgets: BTreeMap<OpKind, f64>,
-    /// Per kind, the only method considered (QUARK's setting pins every
-    /// kind to `quark`); other kinds choose freely.
-    pub pinned: BTreeMap<OpKind, Method>,
-}
-
-impl ShareOptions {
-    /// Pins every op kind to `method` (`None`: every kind chooses).
-    pub fn pin_all(&mut self, method: Option<Method>) {
-        self.pinned.clear();
-        if let Some(m) = method {
-            self.pinned.extend(OpKind::ALL.into_iter().map(|k| (k, m)));
-        }
-    }
-}
-
-impl Default for ShareOptions {
-    fn default() -> Self {
-        ShareOptions {
-            lanes: 16,
-            share: true,
-            limits: SaturationLimits::default(),
-            budgets: BTreeMap::new(),
-            pinned: BTreeMap::new(),
-        }
-    }
-}
 
 /// One op kind of a function: its ops, widest input, budget, and each
 /// method's standing.
@@ -98,14 +67,23 @@ pub struct KindReport {
 
 /// What the pass decided for one function: the shared and the unshared
 /// design (both are always computed; `share` picks which is written).
+/// Every unshared design runs each kind at the shared design's interval,
+/// so that the comparison is of sharing, not of throughput.
 #[derive(Debug, Clone)]
 pub struct SharePlan {
     pub kinds: Vec<KindReport>,
     pub shared: Choice,
+    /// Each kind in its own unit, its cheapest method.
     pub unshared: Vec<Choice>,
     /// Each kind in its own unit with the method the shared design
     /// chose for it (what sharing alone saves).
     pub separate: Vec<Choice>,
+    /// `separate` at full rate (every interval 1), when the shared
+    /// design time-multiplexes a kind.
+    pub separate_full_rate: Option<Vec<Choice>>,
+    /// Per kind, its rate on the shared unit.
+    pub throughput: BTreeMap<OpKind, Throughput>,
+    pub lanes: u64,
     pub datapaths: Datapaths,
     pub saturation: SaturationOutcome,
 }
@@ -144,16 +122,65 @@ pub fn plan_function(
         candidates.insert(kind, ok);
         reports.push(report);
     }
+    let candidates = with_intervals(&candidates, &invs, options);
+    let combinations = choose::combinations(&candidates);
+    if combinations > choose::MAX_COMBINATIONS {
+        let message = format!(
+            "share-nonlinear would cost {combinations} combinations of methods and intervals (at most {})",
+            choose::MAX_COMBINATIONS
+        );
+        return Err(Diagnostic::error(message, f.span)
+            .note("pin methods (`<kind>-method`) or fix intervals (`<kind>-ii=N`) of some kinds"));
+    }
+    let folded = choose::fold_all(&candidates, &invs);
     let internal = || Diagnostic::error("internal error: share-nonlinear found no combination", f.span);
-    let shared = choose::shared(&candidates, &invs, options.lanes).ok_or_else(internal)?;
-    let unshared = choose::unshared(&candidates, &invs, options.lanes).ok_or_else(internal)?;
-    let separate = shared
+    let shared = choose::shared(&candidates, &folded, options.lanes).ok_or_else(internal)?;
+    let ii_of = |k: OpKind| shared.ii.get(&k).copied().unwrap_or(1);
+    let same_rate: Candidates =
+        candidates.iter().map(|(&k, list)| (k, list.iter().copied().filter(|c| c.1 == ii_of(k)).collect())).collect();
+    let unshared = choose::unshared(&same_rate, &folded, options.lanes).ok_or_else(internal)?;
+    let separate = choose::separate(&shared, &invs, options.lanes, ii_of);
+    let separate_full_rate = (shared.max_ii() > 1).then(|| choose::separate(&shared, &invs, options.lanes, |_| 1));
+    let throughput = shared
         .methods
         .iter()
-        .filter_map(|(&k, &m)| choose::unshared(&BTreeMap::from([(k, vec![m])]), &invs, options.lanes))
-        .flatten()
+        .map(|(&k, &m)| (k, Throughput::new(options.lanes, pass_count(&invs, k, m), ii_of(k))))
         .collect();
-    Ok(Some(SharePlan { kinds: reports, shared, unshared, separate, datapaths, saturation }))
+    Ok(Some(SharePlan {
+        kinds: reports,
+        shared,
+        unshared,
+        separate,
+        separate_full_rate,
+        throughput,
+        lanes: options.lanes,
+        datapaths,
+        saturation,
+    }))
+}
+
+fn pass_count(invs: &Inventories, kind: OpKind, method: Method) -> u64 {
+    invs.get(&(kind, method)).and_then(|r| r.as_ref().ok()).map_or(1, |p| p.pass_count)
+}
+
+/// Each candidate method at every interval its kind allows
+/// ([`ii::intervals`]).
+fn with_intervals(methods: &BTreeMap<OpKind, Vec<Method>>, invs: &Inventories, options: &ShareOptions) -> Candidates {
+    let slowest =
+        methods.iter().flat_map(|(&k, ms)| ms.iter().map(move |&m| pass_count(invs, k, m))).max().unwrap_or(1);
+    let mut out = Candidates::new();
+    for (&kind, ms) in methods {
+        let list = out.entry(kind).or_default();
+        for &m in ms {
+            let Some(Ok(programs)) = invs.get(&(kind, m)) else { continue };
+            let rate = options.rates.get(&kind).copied();
+            let iis = ii::intervals(options.ii_of(kind), rate, options.lanes, programs, slowest);
+            list.extend(iis.into_iter().map(|ii| (m, ii)));
+        }
+        // Faster first, so that a tie keeps the faster unit.
+        list.sort_by_key(|&(_, ii)| ii);
+    }
+    out
 }
 
 /// The quant nonlinear ops of `f` with their kinds, in program order.
@@ -265,33 +292,47 @@ fn unit_name(share: bool, kind: OpKind) -> String {
     }
 }
 
-/// `[kind, a, b, out, modes]` rows of a unit.
+fn int_attr(v: u64) -> Attribute {
+    Attribute::Int(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// `[kind, a, b, out, modes]` rows of a unit, `[.., modes, uses]` for a
+/// time-multiplexed instance.
 fn primitive_rows(instances: &[Instance]) -> Attribute {
     Attribute::Array(
         instances
             .iter()
             .map(|i| {
                 let p = i.primitive;
-                let n = |v: u64| Attribute::Int(i64::try_from(v).unwrap_or(i64::MAX));
-                Attribute::Array(vec![Attribute::Str(p.kind.name().into()), n(p.a), n(p.b), n(p.out), n(i.modes)])
+                let n = int_attr;
+                let mut row = vec![Attribute::Str(p.kind.name().into()), n(p.a), n(p.b), n(p.out), n(i.modes)];
+                if i.uses > i.modes {
+                    row.push(n(i.uses));
+                }
+                Attribute::Array(row)
             })
             .collect(),
     )
 }
 
-/// A `hw.unit` op before the first op of `f`'s body.
-fn insert_unit(f: &mut Function, name: &str, modes: &[OpKind], instances: &[Instance], lanes: u64, cost: Resources) {
+/// A `hw.unit` op of `c` before the first op of `f`'s body (its `ii`
+/// only when a mode is time-multiplexed).
+fn insert_unit(f: &mut Function, name: &str, c: &Choice, lanes: u64) {
     let Some(&first) = f.blocks[f.body].ops.first() else { return };
-    let n = |v: u64| Attribute::Int(i64::try_from(v).unwrap_or(i64::MAX));
-    let spec = NewOp::new(&hw::UNIT, vec![], vec![])
+    let n = int_attr;
+    let modes: Vec<OpKind> = c.methods.keys().copied().collect();
+    let mut spec = NewOp::new(&hw::UNIT, vec![], vec![])
         .attr("name", Attribute::Str(name.into()))
         .attr("modes", Attribute::Array(modes.iter().map(|k| Attribute::Str(k.option().into())).collect()))
         .attr("lanes", n(lanes))
-        .attr("primitives", primitive_rows(instances))
-        .attr("lut", n(cost.lut))
-        .attr("ff", n(cost.ff))
-        .attr("dsp", n(cost.dsp))
-        .attr("bram18", n(cost.bram18));
+        .attr("primitives", primitive_rows(&c.instances))
+        .attr("lut", n(c.cost.lut))
+        .attr("ff", n(c.cost.ff))
+        .attr("dsp", n(c.cost.dsp))
+        .attr("bram18", n(c.cost.bram18));
+    if c.max_ii() > 1 {
+        spec = spec.attr("ii", Attribute::Array(modes.iter().map(|k| n(c.ii.get(k).copied().unwrap_or(1))).collect()));
+    }
     f.insert_op_before(first, spec);
 }
 
@@ -351,42 +392,11 @@ impl ShareNonlinear {
                 [only] if !share => unit_name(false, *only),
                 _ => SHARED_UNIT.to_string(),
             };
-            insert_unit(f, &name, &kinds, &c.instances, lanes, c.cost);
+            insert_unit(f, &name, c, lanes);
         }
         Ok(())
     }
 }
-
-const BUDGET_DOC: &str = "max abs error allowed (empty: the default, spec/hw.md)";
-const METHOD_DOC: &str = "the only method for this kind: quark, ibert or lut (empty: chosen freely)";
-
-macro_rules! options {
-    ($(($name:literal, $method:literal)),*) => {
-        &[
-            PassOption { name: "lanes", kind: "uint", default: "16", doc: "elements per cycle of every unit" },
-            PassOption { name: "share", kind: "bool", default: "true", doc: "one unit for every op kind (false: one unit per kind, each with its cheapest method)" },
-            PassOption { name: "iter-limit", kind: "uint", default: "16", doc: "at most this many saturation iterations" },
-            PassOption { name: "node-limit", kind: "uint", default: "20000", doc: "stop saturating at this many e-nodes" },
-            PassOption { name: "time-limit", kind: "uint", default: "2000", doc: "stop saturating after this many milliseconds (per function)" },
-            PassOption { name: "methods", kind: "string", default: "", doc: "pin every kind to this method (quark: QUARK's setting; empty: each kind chooses)" },
-            $(PassOption { name: $name, kind: "float", default: "", doc: BUDGET_DOC },)*
-            $(PassOption { name: $method, kind: "string", default: "", doc: METHOD_DOC }),*
-        ]
-    };
-}
-
-const OPTIONS: &[PassOption] = options!(
-    ("softmax-budget", "softmax-method"),
-    ("gelu-budget", "gelu-method"),
-    ("layer-norm-budget", "layer-norm-method"),
-    ("sigmoid-budget", "sigmoid-method"),
-    ("silu-budget", "silu-method"),
-    ("tanh-budget", "tanh-method"),
-    ("exp-budget", "exp-method"),
-    ("reciprocal-budget", "reciprocal-method"),
-    ("sqrt-budget", "sqrt-method"),
-    ("rsqrt-budget", "rsqrt-method")
-);
 
 const MICROS: PassStatistic =
     PassStatistic { name: "saturation-us", doc: "microseconds spent building, saturating and extracting" };
@@ -416,7 +426,11 @@ when its measured error (spec/nl.md) is within the kind's budget (`<kind>-budget
 the target of spec/nl.md or twice the output quantization's own error, whichever is larger); \
 `methods` (all kinds) or `<kind>-method` pins a kind to one method (`methods=quark` is QUARK's \
 setting). A unit streams each row through its lanes in passes (a reduction's value is known one \
-pass later) and reuses its hardware across passes and modes. \
+pass later) and reuses its hardware across passes and modes. At an initiation interval `ii` above 1 \
+(`ii`, `<kind>-ii`: N cycles per element per lane, or `auto`: the smallest unit whose rate stays \
+within `<kind>-rate`, by default the slowest kind's full rate) the ops of one pass share \
+`ceil(k / ii)` instances of a primitive they use `k` times, at the price of operand muxes, hold \
+registers and a sequencer; the unshared designs run each kind at the same interval. \
 Every combination of candidates is costed as one unit that builds each primitive once, as \
 wide as its widest user, with a mux per mode (spec/hw.md), and the cheapest is lowered with \
 `lower-nonlinear`'s emitters. Each program ends in `hw.apply {unit, mode, method, impl}` and \
@@ -426,7 +440,7 @@ methods. An op kind no method can build within its budget is an error naming the
     }
 
     fn options(&self) -> &'static [PassOption] {
-        OPTIONS
+        options::OPTIONS
     }
 
     fn statistics(&self) -> &'static [PassStatistic] {
@@ -434,64 +448,11 @@ methods. An op kind no method can build within its budget is an error naming the
     }
 
     fn set_option(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let o = &mut self.options;
-        let positive = || match parse_uint_option(value)? {
-            0 => Err("expected at least 1, got '0'".to_string()),
-            n => Ok(n),
-        };
-        let size = || positive().and_then(|n| usize::try_from(n).map_err(|_| format!("'{value}' is too large")));
-        match name {
-            "lanes" => o.lanes = positive()?,
-            "share" => o.share = parse_bool_option(value)?,
-            "iter-limit" => o.limits.iterations = size()?,
-            "node-limit" => o.limits.nodes = size()?,
-            "time-limit" => o.limits.time = Duration::from_millis(parse_uint_option(value)?),
-            "methods" => o.pin_all(parse_method(value)?),
-            _ if name.ends_with("-method") => {
-                let kind = name.strip_suffix("-method").and_then(|k| OpKind::ALL.into_iter().find(|x| x.option() == k));
-                let kind = kind.ok_or_else(|| format!("unknown option '{name}'"))?;
-                match parse_method(value)? {
-                    Some(m) => o.pinned.insert(kind, m),
-                    None => o.pinned.remove(&kind),
-                };
-            }
-            _ => {
-                let kind = name.strip_suffix("-budget").and_then(|k| OpKind::ALL.into_iter().find(|x| x.option() == k));
-                let kind = kind.ok_or_else(|| format!("unknown option '{name}'"))?;
-                if value.trim().is_empty() {
-                    o.budgets.remove(&kind);
-                } else {
-                    let b: f64 = value.trim().parse().map_err(|_| format!("expected a number, got '{value}'"))?;
-                    if !(b.is_finite() && b >= 0.0) {
-                        return Err(format!("expected a budget >= 0, got '{value}'"));
-                    }
-                    o.budgets.insert(kind, b);
-                }
-            }
-        }
-        Ok(())
+        self.options.set(name, value)
     }
 
     fn option_values(&self) -> Vec<(&'static str, String)> {
-        let o = &self.options;
-        let mut out = vec![
-            ("lanes", o.lanes.to_string()),
-            ("share", o.share.to_string()),
-            ("iter-limit", o.limits.iterations.to_string()),
-            ("node-limit", o.limits.nodes.to_string()),
-            ("time-limit", o.limits.time.as_millis().to_string()),
-        ];
-        for (kind, b) in &o.budgets {
-            if let Some(opt) = OPTIONS.iter().find(|p| p.name.strip_suffix("-budget") == Some(kind.option())) {
-                out.push((opt.name, b.to_string()));
-            }
-        }
-        for (kind, m) in &o.pinned {
-            if let Some(opt) = OPTIONS.iter().find(|p| p.name.strip_suffix("-method") == Some(kind.option())) {
-                out.push((opt.name, m.name().to_string()));
-            }
-        }
-        out
+        self.options.values()
     }
 
     fn run(&mut self, module: &mut Module, cx: &mut PassContext) -> Result<(), Diagnostic> {
@@ -512,14 +473,6 @@ methods. An op kind no method can build within its budget is an error naming the
             self.rewrite(f, resources, &plan, cx)?;
         }
         Ok(())
-    }
-}
-
-/// A method option's value: `None` for the empty string (choose freely).
-fn parse_method(value: &str) -> Result<Option<Method>, String> {
-    match value.trim() {
-        "" => Ok(None),
-        v => Method::parse(v).map(Some),
     }
 }
 
