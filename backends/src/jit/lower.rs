@@ -106,17 +106,30 @@ pub(crate) fn lower(op: &OpData, ins: &[Operand], outs: &[Operand]) -> Result<Op
     Ok(Some(kernel))
 }
 
+/// A function with its composite ops expanded, and what each replaced
+/// result became.
+pub(crate) type Expanded = (weft_ir::Function, std::collections::HashMap<weft_ir::Value, weft_ir::Value>);
+
 /// `func` with its composite ops (`nn.attention`) replaced by the ops they
 /// are defined as, when it has any: the JIT compiles those, with the same
-/// bits. `Ok(None)` when there is nothing to expand.
-pub(crate) fn expand_composites(func: &weft_ir::Function) -> Result<Option<weft_ir::Function>, (weft_ir::Op, String)> {
-    let composite = |o: weft_ir::Op| func.ops[o].name() == weft_ir::ops::nn::ATTENTION.name;
-    if !func.walk().into_iter().any(composite) {
+/// bits. Also maps each replaced result to the value that now computes it.
+/// `Ok(None)` when there is nothing to expand.
+pub(crate) fn expand_composites(func: &weft_ir::Function) -> Result<Option<Expanded>, (weft_ir::Op, String)> {
+    let composite = |o: &weft_ir::Op| func.ops[*o].name() == weft_ir::ops::nn::ATTENTION.name;
+    let ops: Vec<weft_ir::Op> = func.walk().into_iter().filter(composite).collect();
+    if ops.is_empty() {
         return Ok(None);
     }
     let mut expanded = func.clone();
-    weft_ir::ops::nn::attention::expand_all(&mut expanded)?;
-    Ok(Some(expanded))
+    let mut replaced = std::collections::HashMap::new();
+    for op in ops {
+        let old = expanded.ops[op].results.first().copied();
+        let new = weft_ir::ops::nn::attention::expand(&mut expanded, op).map_err(|e| (op, e))?;
+        if let Some(old) = old {
+            replaced.insert(old, new);
+        }
+    }
+    Ok(Some((expanded, replaced)))
 }
 
 /// The message for an op the JIT cannot compile.

@@ -175,7 +175,10 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
 pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -> Result<CompiledFunction, Diagnostic> {
     let started = Instant::now();
     let expanded = lower::expand_composites(func).map_err(|(op, e)| op_error(&func.ops[op], e))?;
-    let func = expanded.as_ref().unwrap_or(func);
+    let (func, observed) = match &expanded {
+        Some((f, replaced)) => (f, observed.iter().map(|v| *replaced.get(v).unwrap_or(v)).collect()),
+        None => (func, observed.to_vec()),
+    };
     let body = func.blocks.get(func.body).ok_or_else(|| func_error(func, "has no body block"))?;
     let mut constants: Vec<SlotData> = Vec::new();
     let mut constant_bytes = 0;
@@ -187,7 +190,7 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
         steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
     }
     let (ops, ret) = body_ops(func, body)?;
-    let kept: Vec<Value> = ret.operands.iter().chain(observed).copied().collect();
+    let kept: Vec<Value> = ret.operands.iter().chain(&observed).copied().collect();
     let fused = fuse::plan(func, &ops, &kept);
     let observed_index: HashMap<Value, usize> = observed.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     // What each fused value's computation reads (its producers' inputs).

@@ -62,3 +62,25 @@ fn observed_values_are_reported_with_the_interpreters_bits() {
         assert_eq!(Some(t), expected.get(&observed[*i]), "observed value #{i}");
     }
 }
+
+/// An observed result of a composite op (which the JIT expands before
+/// planning) is reported as the value that now computes it.
+#[test]
+fn an_observed_attention_result_is_reported() {
+    let text = "func @f(%q: tensor<2x3x8xf32>, %kt: tensor<8x3xf32>, %v: tensor<2x3x6xf32>) -> tensor<2x3x6xf32> {
+  %0 = nn.attention %q, %kt, %v {scale = 0.35355338} : (tensor<2x3x8xf32>, tensor<8x3xf32>, tensor<2x3x6xf32>) -> tensor<2x3x6xf32>
+  %1 = nn.neg %0 : tensor<2x3x6xf32>
+  return %1 : tensor<2x3x6xf32>
+}";
+    let m = parse(text);
+    let f = &m.funcs[0];
+    let attention = f.ops[f.walk()[0]].results[0];
+    let inputs = vec![f32s(&[2, 3, 8], 1), f32s(&[8, 3], 2), f32s(&[2, 3, 6], 3)];
+    let c = compile_observing(&m, f, &[attention]).unwrap();
+    let mut seen = Vec::new();
+    let got = c.run_observing(inputs.clone(), &mut |i, t| seen.push((i, t.clone()))).unwrap();
+    let [(0, t)] = &seen[..] else { panic!("expected one observation, got {}", seen.len()) };
+    let TensorData::F32(x) = &t.data else { panic!("not f32") };
+    let TensorData::F32(y) = &got[0].data else { panic!("not f32") };
+    assert!(x.iter().zip(y).all(|(a, b)| a.to_bits() == (-b).to_bits()), "the result is the negated attention");
+}

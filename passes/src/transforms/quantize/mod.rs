@@ -42,6 +42,7 @@ use config::{parse_config, parse_weight_observer, ConfigFile};
 use rewrite::{Counts, Rewriter};
 use scheme::{parse_act_bits, parse_scheme, Observer, PrecisionPatch, QuantConfig, WeightFormat};
 use std::sync::Arc;
+use weft_ir::ops::nn::attention::expand_all;
 use weft_ir::{Diagnostic, Module, Span, Tensor};
 
 /// Random calibration samples drawn when none are given.
@@ -270,10 +271,16 @@ the next `quant.quantize`. The option values set the base precision over the top
         for i in 0..module.funcs.len() {
             let samples = self.samples_for(module, i, main, cx)?;
             let engine: &dyn Evaluator = self.evaluator.as_deref().unwrap_or(&Interpreter);
-            let cal = calibrate::observe(module, &module.funcs[i], &samples, engine)?;
-            cx.count(&SAMPLES, samples.len() as u64);
-            // Rewrite copies, so that an error leaves the module as it was.
+            // Rewrite copies, so that an error leaves the module as it was;
+            // composite ops (nn.attention) are expanded first, so that their
+            // matmuls and softmax are quantized like any other.
             let (mut func, mut resources) = (module.funcs[i].clone(), module.resources.clone());
+            expand_all(&mut func).map_err(|(op, e)| {
+                let data = &func.ops[op];
+                Diagnostic::error(format!("cannot expand '{}': {e}", data.name()), data.span).with_loc(data.loc.clone())
+            })?;
+            let cal = calibrate::observe(module, &func, &samples, engine)?;
+            cx.count(&SAMPLES, samples.len() as u64);
             let rw = Rewriter::new(&mut func, &mut resources, cx.ctx, &cal, &config);
             let counts = rw.run(rules::rewrite_op)?;
             module.funcs[i] = func;
