@@ -145,7 +145,7 @@ fn record(hist: &mut HashMap<Value, Histogram>, v: Value, t: &Tensor) {
     }
     let h = hist.entry(v).or_default();
     match &t.data {
-        TensorData::F32(x) => h.add(x.iter().map(|&x| f64::from(x))),
+        TensorData::F32(x) => h.add_f32(x),
         TensorData::F64(x) => h.add(x.iter().copied()),
         TensorData::F16(x) => h.add(x.iter().map(|x| x.to_f64())),
         TensorData::BF16(x) => h.add(x.iter().map(|x| x.to_f64())),
