@@ -56,7 +56,12 @@ impl Emit<'_, '_> {
             NlOp::Lut { table, offset } => return self.nl_lut(n, arg(0)?, table, *offset),
             NlOp::Unit(u) if u.fast_exp2().is_some() && magnitude_bits(n.arg_st[0]) <= 62 => {
                 let f = u.fast_exp2().ok_or("internal error: an exp2 unit without its fast form")?;
-                self.nl_exp2(f, arg(0)?)
+                let (p, amount) = self.nl_exp2(f, arg(0)?);
+                if range(n.out).1 <= i128::from(i64::MAX) {
+                    let v = self.exp2_shift64(p, amount);
+                    return Ok(self.saturate64(n.out, v));
+                }
+                self.exp2_shift128(p, amount)
             }
             NlOp::Unit(u) => {
                 let unit = self.b.ins().iconst(types::I64, Arc::as_ptr(u) as usize as i64);
@@ -246,11 +251,11 @@ impl Emit<'_, '_> {
         }
     }
 
-    /// `nl.exp2` of `t` (`|t| < 2^62`) inline, as an exact i128: the
-    /// reference's split, row choice, i64 quadratic (exact: `nl_fast`)
-    /// and final shift rounded to nearest. The row table is owned by the
-    /// unit the kernel holds.
-    fn nl_exp2(&mut self, f: &FastExp2, t: Value) -> Value {
+    /// `nl.exp2` of `t` (`|t| < 2^62`) inline: the reference's split, row
+    /// choice and i64 quadratic (exact: `nl_fast`); returns the quadratic
+    /// `p` (`|p| < 2^62`) and the amount of the final shift (in
+    /// `-126..=126`). The row table is owned by the unit the kernel holds.
+    fn nl_exp2(&mut self, f: &FastExp2, t: Value) -> (Value, Value) {
         let (rows, frac, select, shift) = f.parts();
         let (frac, select) = (i64::from(frac), i64::from(select));
         // qi = ceil(t / 2^frac); f = qi 2^frac - t in [0, 2^frac).
@@ -282,23 +287,50 @@ impl Emit<'_, '_> {
         let tx = round(self, tx);
         let p = self.b.ins().iadd(tx, c);
         let amount = self.b.ins().iadd_imm_s(qi, shift);
-        let amount = self.clamp64(amount, -126, 126);
+        (p, self.clamp64(amount, -126, 126))
+    }
+
+    /// `p 2^amount`, right shifts rounded to nearest: exact in i128.
+    fn exp2_shift128(&mut self, p: Value, amount: Value) -> Value {
         // Left: p 2^min(amount, 64) is exact in i128 (|p| < 2^62) and
         // beyond every result range from 64 on.
         let left_by = self.clamp64(amount, 0, 64);
         let wide = self.b.ins().sextend(types::I128, p);
         let left = self.b.ins().ishl(wide, left_by);
-        // Right by k: (p + 2^(k-1)) >> k, 0 from k = 63 on (|p| < 2^62).
+        let right = self.exp2_right(p, amount);
+        let right = self.b.ins().sextend(types::I128, right);
+        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
+        self.select128(is_left, left, right)
+    }
+
+    /// `p 2^-k` rounded to nearest for `k = -amount >= 1`: `(p + 2^(k-1))
+    /// >> k`, which is 0 from `k = 63` on (`|p| < 2^62`).
+    fn exp2_right(&mut self, p: Value, amount: Value) -> Value {
         let minus = self.b.ins().ineg(amount);
         let k = self.clamp64(minus, 1, 63);
         let one = self.b.ins().iconst(types::I64, 1);
         let k1 = self.b.ins().iadd_imm_s(k, -1);
         let half = self.b.ins().ishl(one, k1);
         let up = self.b.ins().iadd(p, half);
-        let right = self.b.ins().sshr(up, k);
-        let right = self.b.ins().sextend(types::I128, right);
+        self.b.ins().sshr(up, k)
+    }
+
+    /// `p 2^amount` as [`Self::exp2_shift128`], for a result range inside
+    /// i64: a left shift that does not come back by the right shift
+    /// overflowed and becomes the i64 limit of `p`'s sign, which clamps to
+    /// the same end of the range as the exact value.
+    fn exp2_shift64(&mut self, p: Value, amount: Value) -> Value {
+        let by = self.clamp64(amount, 0, 63);
+        let shifted = self.b.ins().ishl(p, by);
+        let back = self.b.ins().sshr(shifted, by);
+        let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
+        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, p, 0);
+        let (min, max) = (self.b.ins().iconst(types::I64, i64::MIN), self.b.ins().iconst(types::I64, i64::MAX));
+        let limit = self.b.ins().select(negative, min, max);
+        let left = self.b.ins().select(overflow, limit, shifted);
+        let right = self.exp2_right(p, amount);
         let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
-        self.select128(is_left, left, right)
+        self.b.ins().select(is_left, left, right)
     }
 
     fn clamp64(&mut self, v: Value, lo: i64, hi: i64) -> Value {
