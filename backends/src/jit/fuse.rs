@@ -86,6 +86,12 @@ const ELEMENTWISE: &[&str] = &[
     "quant.qmul",
 ];
 
+/// Whether `name` is an op whose kernel is one map reading its operands
+/// element for element (numpy broadcasting).
+pub(crate) fn elementwise(name: &str) -> bool {
+    ELEMENTWISE.contains(&name)
+}
+
 /// Ops that may be fused into a consumer: elementwise ops and the copies
 /// whose kernel is one map.
 fn producer(name: &str) -> bool {

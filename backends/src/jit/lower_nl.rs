@@ -164,7 +164,7 @@ fn unit(op: &OpData, ins: &[Operand], out: &Operand) -> Result<NlUnit, String> {
     };
     let arity = if matches!(kind, UnitKind::Div | UnitKind::BarrelShift(_)) { 2 } else { 1 };
     let operands = ins.iter().take(arity).map(|x| x.elem.clone()).collect();
-    Ok(NlUnit { kind, operands, result: out.elem.clone() })
+    Ok(NlUnit::new(kind, operands, out.elem.clone()))
 }
 
 /// `nl.max_tree` / `nl.add_tree` along the `axis` attribute.

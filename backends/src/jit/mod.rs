@@ -34,11 +34,13 @@ mod lower_qgemm;
 mod lower_quant;
 mod lower_resize;
 mod math;
+mod nl_fast;
 mod nl_unit;
 mod plan;
 pub mod qgemm;
 mod quant_nonlinear;
 mod quant_runtime;
+mod regions;
 mod storage;
 mod tabulate;
 #[cfg(test)]
@@ -189,14 +191,24 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
         let slot = value_slot(func, arg).map_err(|e| func_error(func, format!("{what} {e}")))?;
         steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
     }
-    let (ops, ret) = body_ops(func, body)?;
-    let kept: Vec<Value> = ret.operands.iter().chain(&observed).copied().collect();
+    let (all_ops, ret) = body_ops(func, body)?;
+    // Returned and observed values are read from outside: not inside a
+    // region, not fused away.
+    let outside: Vec<Value> = ret.operands.iter().chain(&observed).copied().collect();
+    let regions = regions::find(module, func, &all_ops, &outside);
+    let ops: Vec<&OpData> = all_ops.iter().copied().filter(|d| !regions.is_interior(d)).collect();
+    // A region's input is read by its root's table: never fused away.
+    let kept: Vec<Value> = outside.iter().copied().chain(regions.roots.values().map(|r| r.input)).collect();
     let fused = fuse::plan(func, &ops, &kept);
     let observed_index: HashMap<Value, usize> = observed.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     // What each fused value's computation reads (its producers' inputs).
     let mut reads: HashMap<Value, Vec<Value>> = HashMap::new();
     for &data in &ops {
-        let mut step = Step { defs: vec![], uses: effective_uses(&data.operands, &reads) };
+        let uses = match regions.of(data) {
+            Some(region) => vec![region.input],
+            None => effective_uses(&data.operands, &reads),
+        };
+        let mut step = Step { defs: vec![], uses };
         for (i, &v) in data.results.iter().enumerate() {
             let slot = value_slot(func, v).map_err(|e| op_error(data, format!("result #{i} {e}")))?;
             let need = if fused.contains(&v) {
@@ -246,9 +258,25 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
             if data.def.has_trait(Trait::ConstantLike) {
                 break 'op;
             }
-            let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
             let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-            let (ins, outs) = (ins.map_err(|e| op_error(data, e))?, outs.map_err(|e| op_error(data, e))?);
+            let outs = outs.map_err(|e| op_error(data, e))?;
+            if let (Some(region), [out]) = (regions.of(data), &outs[..]) {
+                let x = operand(region.input).map_err(|e| op_error(data, e))?;
+                let kernel = region.kernel(&x, out);
+                let members = region.ops.clone();
+                match data.results[..] {
+                    [v] if fused.contains(&v) => {
+                        pending.insert(v, (kernel, members));
+                    }
+                    _ => {
+                        compiler.add(&kernel).map_err(|e| op_error(data, e))?;
+                        lowered.push((reported_op(func, &all_ops, data, &members), kernel));
+                    }
+                }
+                break 'op;
+            }
+            let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
+            let ins = ins.map_err(|e| op_error(data, e))?;
             let mut members = vec![data];
             let kernel = match take_fused_matmul(data, &mut pending) {
                 Some((producer, group)) => {
@@ -293,7 +321,7 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
                         }
                     }
                     compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                    lowered.push((reported_op(func, &ops, data, &members), kernel));
+                    lowered.push((reported_op(func, &all_ops, data, &members), kernel));
                 }
             }
         }
@@ -309,7 +337,7 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
     if !pending.is_empty() {
         return Err(func_error(func, "internal error: a fused value has no consumer"));
     }
-    let fused_ops = fused.len();
+    let fused_ops = fused.len() + regions.interior.len();
     let vector_maps = compiler.vector_maps;
     let (jit, fns, pool) = compiler.finish().map_err(|e| func_error(func, e))?;
     let mut pool_lines = aligned(pool.len() as u64);

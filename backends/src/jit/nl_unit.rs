@@ -13,6 +13,7 @@
 //! element types (a `u64` above `i64::MAX` keeps its value); the result is
 //! the canonical stored value of the result type; nothing here panics.
 
+use super::nl_fast::{FastExp2, FastLog2};
 use weft_ir::ops::nl::{
     arith::floor_div, int_value, saturate, shift::MAX_SHIFT, shift_round, unit::isqrt, unit::poly2, Exp2Format,
     Log2Format, Rounding,
@@ -37,6 +38,13 @@ pub(crate) enum UnitKind {
     Isqrt,
 }
 
+/// The i64 form of an exp2 or log2 unit (`nl_fast`), when it is exact.
+#[derive(Debug, Clone, PartialEq)]
+enum Fast {
+    Exp2(FastExp2),
+    Log2(FastLog2),
+}
+
 /// A unit with the element types of its operands and result.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NlUnit {
@@ -44,14 +52,42 @@ pub(crate) struct NlUnit {
     /// The operands' element types (one or two).
     pub operands: Vec<ElemType>,
     pub result: ElemType,
+    fast: Option<Fast>,
 }
 
 impl NlUnit {
+    pub fn new(kind: UnitKind, operands: Vec<ElemType>, result: ElemType) -> NlUnit {
+        let fast = match &kind {
+            UnitKind::Exp2(f) => FastExp2::new(f).map(Fast::Exp2),
+            UnitKind::Log2(f) => FastLog2::new(f).map(Fast::Log2),
+            _ => None,
+        };
+        NlUnit { kind, operands, result, fast }
+    }
+
+    /// The i64 form of an exp2 unit, when it has one.
+    pub fn fast_exp2(&self) -> Option<&FastExp2> {
+        match &self.fast {
+            Some(Fast::Exp2(f)) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The canonical stored result for the canonical operand registers.
     pub fn eval(&self, a: i64, b: i64) -> i64 {
         let read = |i: usize, v: i64| self.operands.get(i).map_or(v as i128, |e| int_value(e, v));
         let (a, b) = (read(0, a), read(1, b));
-        let exact = match &self.kind {
+        let exact = match (&self.fast, &self.kind) {
+            (Some(Fast::Exp2(f)), _) => f.eval(a),
+            (Some(Fast::Log2(f)), _) => f.eval(a).unwrap_or(i128::MIN),
+            (None, kind) => Self::exact(kind, a, b),
+        };
+        saturate(exact, &self.result)
+    }
+
+    /// The exact result by the reference's functions.
+    fn exact(kind: &UnitKind, a: i128, b: i128) -> i128 {
+        match kind {
             UnitKind::Div => floor_div(a, b),
             UnitKind::BarrelShift(rounding) => {
                 let amount = b.clamp(-(MAX_SHIFT as i128), MAX_SHIFT as i128) as i64;
@@ -61,8 +97,7 @@ impl NlUnit {
             UnitKind::Exp2(f) => f.eval(a),
             UnitKind::Log2(f) => f.eval(a).unwrap_or(i128::MIN),
             UnitKind::Isqrt => isqrt(a),
-        };
-        saturate(exact, &self.result)
+        }
     }
 }
 
@@ -86,14 +121,14 @@ mod tests {
     #[test]
     fn units_read_exact_values_and_saturate() {
         let u64t = ElemType::Int { width: 64, signed: false };
-        let div = NlUnit { kind: UnitKind::Div, operands: vec![u64t.clone(), ElemType::I8], result: ElemType::I64 };
+        let div = NlUnit::new(UnitKind::Div, vec![u64t.clone(), ElemType::I8], ElemType::I64);
         // u64::MAX / 2 read unsigned, not as -1 / 2.
         assert_eq!(div.eval(-1, 2), (u64::MAX / 2) as i64);
         assert_eq!(div.eval(5, 0), i64::MAX);
-        let i8div = NlUnit { kind: UnitKind::Div, operands: vec![ElemType::I8; 2], result: ElemType::I8 };
+        let i8div = NlUnit::new(UnitKind::Div, vec![ElemType::I8; 2], ElemType::I8);
         assert_eq!(i8div.eval(-7, 2), -4);
         assert_eq!(i8div.eval(-7, 0), -128);
-        let sqrt = NlUnit { kind: UnitKind::Isqrt, operands: vec![u64t], result: ElemType::I32 };
+        let sqrt = NlUnit::new(UnitKind::Isqrt, vec![u64t], ElemType::I32);
         assert_eq!(sqrt.eval(-1, 0), 4_294_967_295i64.min(i32::MAX as i64));
         assert_eq!(nl_unit(&i8div as *const NlUnit as usize as i64, 9, 2), 4);
         assert_eq!(nl_unit(0, 9, 2), 0);

@@ -27,10 +27,10 @@ use std::sync::Arc;
 use weft_ir::ops::quant::common::qrange;
 
 /// Elements of the map per table entry needed to tabulate it.
-const MIN_USES: u64 = 2;
+pub(crate) const MIN_USES: u64 = 2;
 
 /// The widest integer input tabulated.
-const MAX_BITS: u8 = 16;
+pub(crate) const MAX_BITS: u8 = 16;
 
 /// The map `part` as a table lookup, when it qualifies and its table
 /// computes without failure; `None` leaves it as it is.

@@ -14,6 +14,7 @@
 use super::Emit;
 use crate::jit::lower_nl::{NlExpr, NlOp, NlTree};
 use crate::jit::math::MathFn;
+use crate::jit::nl_fast::FastExp2;
 use crate::jit::storage::Storage;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -47,9 +48,21 @@ impl Emit<'_, '_> {
         if args.len() != n.arg_st.len() {
             return Err("internal error: an nl node's arguments do not match their storages".into());
         }
+        if let Some(v) = self.nl_narrow(n, args) {
+            return Ok(v);
+        }
         let arg = |i: usize| args.get(i).copied().ok_or("internal error: missing nl argument");
         let exact = match &n.op {
             NlOp::Lut { table, offset } => return self.nl_lut(n, arg(0)?, table, *offset),
+            NlOp::Unit(u) if u.fast_exp2().is_some() && magnitude_bits(n.arg_st[0]) <= 62 => {
+                let f = u.fast_exp2().ok_or("internal error: an exp2 unit without its fast form")?;
+                let (p, amount) = self.nl_exp2(f, arg(0)?);
+                if range(n.out).1 <= i128::from(i64::MAX) {
+                    let v = self.exp2_shift64(p, amount);
+                    return Ok(self.saturate64(n.out, v));
+                }
+                self.exp2_shift128(p, amount)
+            }
             NlOp::Unit(u) => {
                 let unit = self.b.ins().iconst(types::I64, Arc::as_ptr(u) as usize as i64);
                 let a = arg(0)?;
@@ -81,6 +94,60 @@ impl Emit<'_, '_> {
             }
         };
         Ok(self.saturate(n.out, exact))
+    }
+
+    /// The node in i64 when its exact value cannot reach 2^63: operands of
+    /// at most 62 bits (`|x| < 2^62`), products and left shifts whose
+    /// bits add up to at most 62, right shifts by at most 62; then the
+    /// i64 arithmetic is the exact value and one clamp saturates it
+    /// (`None`: the i128 code).
+    fn nl_narrow(&mut self, n: &NlExpr, args: &[Value]) -> Option<Value> {
+        let bits: Vec<u32> = n.arg_st.iter().map(|&st| magnitude_bits(st)).collect();
+        let widest = *bits.iter().max()?;
+        if widest > 62 || args.len() != bits.len() {
+            return None;
+        }
+        let a = |i: usize| args.get(i).copied();
+        let ins = &mut self.b;
+        let v = match &n.op {
+            NlOp::Cast => a(0)?,
+            NlOp::Add => ins.ins().iadd(a(0)?, a(1)?),
+            NlOp::Sub => ins.ins().isub(a(0)?, a(1)?),
+            NlOp::Max => ins.ins().smax(a(0)?, a(1)?),
+            NlOp::Min => ins.ins().smin(a(0)?, a(1)?),
+            NlOp::Mux => {
+                let neg = ins.ins().icmp_imm_s(IntCC::SignedLessThan, a(0)?, 0);
+                ins.ins().select(neg, a(1)?, a(2)?)
+            }
+            NlOp::Mul if bits.iter().sum::<u32>() <= 62 => ins.ins().imul(a(0)?, a(1)?),
+            NlOp::Shift { amount, .. } if *amount >= 0 && widest as i64 + amount <= 62 => {
+                ins.ins().ishl_imm_s(a(0)?, *amount)
+            }
+            NlOp::Shift { amount, rounding } if (-62..0).contains(amount) => {
+                let (x, k) = (a(0)?, -amount);
+                match rounding {
+                    Rounding::Floor => ins.ins().sshr_imm_s(x, k),
+                    Rounding::Ceil => {
+                        let neg = ins.ins().ineg(x);
+                        let q = ins.ins().sshr_imm_s(neg, k);
+                        ins.ins().ineg(q)
+                    }
+                    Rounding::Nearest => {
+                        let up = ins.ins().iadd_imm_s(x, 1 << (k - 1));
+                        ins.ins().sshr_imm_s(up, k)
+                    }
+                }
+            }
+            _ => return None,
+        };
+        Some(self.saturate64(n.out, v))
+    }
+
+    /// An exact i64 (`|v| < 2^63`) clamped to the range of `st`.
+    fn saturate64(&mut self, st: Storage, v: Value) -> Value {
+        let (lo, hi) = range(st);
+        let (lo, hi) = (lo.max(i128::from(i64::MIN)) as i64, hi.min(i128::from(i64::MAX)) as i64);
+        self.clamp64(v, lo, hi)
     }
 
     /// The exact value of a canonical register of storage `st`, in i128.
@@ -184,6 +251,94 @@ impl Emit<'_, '_> {
         }
     }
 
+    /// `nl.exp2` of `t` (`|t| < 2^62`) inline: the reference's split, row
+    /// choice and i64 quadratic (exact: `nl_fast`); returns the quadratic
+    /// `p` (`|p| < 2^62`) and the amount of the final shift (in
+    /// `-126..=126`). The row table is owned by the unit the kernel holds.
+    fn nl_exp2(&mut self, f: &FastExp2, t: Value) -> (Value, Value) {
+        let (rows, frac, select, shift) = f.parts();
+        let (frac, select) = (i64::from(frac), i64::from(select));
+        // qi = ceil(t / 2^frac); f = qi 2^frac - t in [0, 2^frac).
+        let neg = self.b.ins().ineg(t);
+        let q = self.b.ins().sshr_imm_s(neg, frac);
+        let qi = self.b.ins().ineg(q);
+        let whole = self.b.ins().ishl_imm_s(qi, frac);
+        let fraction = self.b.ins().isub(whole, t);
+        let row = self.b.ins().sshr_imm_s(fraction, select);
+        let row = self.clamp64(row, 0, rows.len() as i64 - 1);
+        let start = self.b.ins().ishl_imm_s(row, select);
+        let x = self.b.ins().isub(start, fraction);
+        let offset = self.b.ins().imul_imm_s(row, 24);
+        let base = self.b.ins().iconst(self.ptr, rows.as_ptr() as usize as i64);
+        let at = self.b.ins().iadd(base, offset);
+        let coeff = |e: &mut Self, k: i32| e.b.ins().load(types::I64, super::flags(), at, 8 * k);
+        let (a, b, c) = (coeff(self, 0), coeff(self, 1), coeff(self, 2));
+        let round = |e: &mut Self, v: Value| {
+            if frac == 0 {
+                return v;
+            }
+            let up = e.b.ins().iadd_imm_s(v, 1 << (frac - 1));
+            e.b.ins().sshr_imm_s(up, frac)
+        };
+        let ax = self.b.ins().imul(a, x);
+        let ax = round(self, ax);
+        let t1 = self.b.ins().iadd(ax, b);
+        let tx = self.b.ins().imul(t1, x);
+        let tx = round(self, tx);
+        let p = self.b.ins().iadd(tx, c);
+        let amount = self.b.ins().iadd_imm_s(qi, shift);
+        (p, self.clamp64(amount, -126, 126))
+    }
+
+    /// `p 2^amount`, right shifts rounded to nearest: exact in i128.
+    fn exp2_shift128(&mut self, p: Value, amount: Value) -> Value {
+        // Left: p 2^min(amount, 64) is exact in i128 (|p| < 2^62) and
+        // beyond every result range from 64 on.
+        let left_by = self.clamp64(amount, 0, 64);
+        let wide = self.b.ins().sextend(types::I128, p);
+        let left = self.b.ins().ishl(wide, left_by);
+        let right = self.exp2_right(p, amount);
+        let right = self.b.ins().sextend(types::I128, right);
+        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
+        self.select128(is_left, left, right)
+    }
+
+    /// `p 2^-k` rounded to nearest for `k = -amount >= 1`: `(p + 2^(k-1))
+    /// >> k`, which is 0 from `k = 63` on (`|p| < 2^62`).
+    fn exp2_right(&mut self, p: Value, amount: Value) -> Value {
+        let minus = self.b.ins().ineg(amount);
+        let k = self.clamp64(minus, 1, 63);
+        let one = self.b.ins().iconst(types::I64, 1);
+        let k1 = self.b.ins().iadd_imm_s(k, -1);
+        let half = self.b.ins().ishl(one, k1);
+        let up = self.b.ins().iadd(p, half);
+        self.b.ins().sshr(up, k)
+    }
+
+    /// `p 2^amount` as [`Self::exp2_shift128`], for a result range inside
+    /// i64: a left shift that does not come back by the right shift
+    /// overflowed and becomes the i64 limit of `p`'s sign, which clamps to
+    /// the same end of the range as the exact value.
+    fn exp2_shift64(&mut self, p: Value, amount: Value) -> Value {
+        let by = self.clamp64(amount, 0, 63);
+        let shifted = self.b.ins().ishl(p, by);
+        let back = self.b.ins().sshr(shifted, by);
+        let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
+        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, p, 0);
+        let (min, max) = (self.b.ins().iconst(types::I64, i64::MIN), self.b.ins().iconst(types::I64, i64::MAX));
+        let limit = self.b.ins().select(negative, min, max);
+        let left = self.b.ins().select(overflow, limit, shifted);
+        let right = self.exp2_right(p, amount);
+        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
+        self.b.ins().select(is_left, left, right)
+    }
+
+    fn clamp64(&mut self, v: Value, lo: i64, hi: i64) -> Value {
+        let (l, h) = (self.b.ins().iconst(types::I64, lo), self.b.ins().iconst(types::I64, hi));
+        let v = self.b.ins().smax(v, l);
+        self.b.ins().smin(v, h)
+    }
+
     /// `floor(log2 x)` for `x > 0`, else -1, as an i128.
     fn nl_lod(&mut self, st: Storage, x: Value) -> Value {
         let cc = if st.is_unsigned() { IntCC::NotEqual } else { IntCC::SignedGreaterThan };
@@ -219,6 +374,26 @@ impl Emit<'_, '_> {
         let (outer, lane) = (outer.to_vec(), lane.to_vec());
         let out_view = self.view(&t.out)?;
         let (st, out_st, max, lanes) = (t.input.st, t.out.st, t.max, t.lanes);
+        // In i64 when no partial result can reach 2^63.
+        let sum_bits = magnitude_bits(st) + if max { 0 } else { 64 - lanes.saturating_sub(1).leading_zeros() };
+        if sum_bits <= 62 {
+            return self.nest(&t.outer, &[(start, outer), out_view], &mut |e, p| {
+                let acc = e.b.declare_var(types::I64);
+                let init = e.b.ins().iconst(types::I64, if max { i64::MIN } else { 0 });
+                e.b.def_var(acc, init);
+                e.nest(&[lanes], &[(p[0], lane.clone())], &mut |e, q| {
+                    let x = e.load(st, q[0], 0);
+                    let cur = e.b.use_var(acc);
+                    let next = if max { e.b.ins().smax(x, cur) } else { e.b.ins().iadd(cur, x) };
+                    e.b.def_var(acc, next);
+                    Ok(())
+                })?;
+                let total = e.b.use_var(acc);
+                let v = e.saturate64(out_st, total);
+                e.store(out_st, v, p[1], 0);
+                Ok(())
+            });
+        }
         self.nest(&t.outer, &[(start, outer), out_view], &mut |e, p| {
             let acc = e.b.declare_var(types::I128);
             let init = e.const128(if max { i128::MIN } else { 0 });

@@ -40,6 +40,17 @@ impl Requant {
         v.wrapping_add(at(&self.zp_out)).clamp(self.lo, self.hi)
     }
 
+    /// [`Requant::apply`] on every column of `row` (`row.len()` columns),
+    /// in one pass over the parameter rows.
+    pub fn apply_row(&self, row: &mut [i64]) {
+        let params = self.zp_in.iter().zip(&self.m).zip(&self.s1).zip(&self.s2).zip(&self.zp_out);
+        for (v, ((((&zp_in, &m), &s1), &s2), &zp_out)) in row.iter_mut().zip(params) {
+            let x = v.wrapping_sub(zp_in).wrapping_mul(m);
+            let x = x.wrapping_shr(s1 as u32).wrapping_add(s2).wrapping_shr(s2 as u32);
+            *v = x.wrapping_add(zp_out).clamp(self.lo, self.hi);
+        }
+    }
+
     /// Whether it has `n` columns.
     pub fn columns(&self, n: usize) -> bool {
         [&self.zp_in, &self.m, &self.s1, &self.s2, &self.zp_out].iter().all(|v| v.len() == n)
@@ -112,7 +123,7 @@ pub(crate) fn store_rows(
             *v = (i64::from(a) + cj - z * rs).clamp(lo, hi);
         }
         if let Some(r) = requant {
-            row.iter_mut().enumerate().for_each(|(j, v)| *v = r.apply(j, *v));
+            r.apply_row(row);
         }
         write_row(row, dst, size);
     }
@@ -144,6 +155,28 @@ mod tests {
         load_rows(&a, I8, (2, 3, 4), -128, &mut dst, &mut sums).unwrap();
         assert_eq!(dst, vec![0, 128, 255, 0, 133, 127, 131, 0]);
         assert_eq!(sums, vec![383, 391]);
+    }
+
+    #[test]
+    fn a_requantized_row_is_each_column_requantized() {
+        let requant = Requant {
+            zp_in: vec![0, -3, 7, 1],
+            m: vec![1 << 30, 1_518_500_250, 3, -5],
+            s1: vec![30, 40, 0, 2],
+            s2: vec![1, 1, 0, 1],
+            zp_out: vec![128, 0, -9, 4],
+            lo: -128,
+            hi: 255,
+        };
+        let values = [i64::from(i32::MIN), -70_000, -1, 0, 1, 255, 70_000, i64::from(i32::MAX)];
+        for &a in &values {
+            for &b in &values {
+                let mut row = vec![a, b, b, a];
+                requant.apply_row(&mut row);
+                let want: Vec<i64> = [a, b, b, a].iter().enumerate().map(|(j, &v)| requant.apply(j, v)).collect();
+                assert_eq!(row, want, "{a} {b}");
+            }
+        }
     }
 
     #[test]

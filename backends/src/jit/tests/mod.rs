@@ -6,6 +6,7 @@ mod fusion;
 mod lanes;
 mod nl;
 mod quant_speed;
+mod regions;
 
 use super::*;
 use weft_ir::interp::run_function;

@@ -176,7 +176,7 @@ fn units_are_the_reference_functions() {
             unary("nl.poly2", t, &[(64, false)], "{coeffs = [9223372036854775807, -5, 0], frac = 0} ");
             let exp2 =
                 "{coeff_frac = 16, coeffs = [11134, 43901, 65536, 5613, 21781, 32768], frac = 4, out_frac = 16} ";
-            unary("nl.exp2", t, &[(17, false), (64, true), (8, true)], exp2);
+            unary("nl.exp2", t, &[(17, false), (64, true), (64, false), (8, true)], exp2);
             let log2 = "{coeffs = [-22712, 88248, 0], frac = -3, mantissa_frac = 16, out_frac = 16} ";
             unary("nl.log2", t, &[(24, true), (64, false), (64, true)], log2);
         }
