@@ -179,13 +179,8 @@ impl Applier<NnLang, NnAnalysis> for FuseAttention {
         _: Option<&PatternAst<NnLang>>,
         _: Symbol,
     ) -> Vec<Id> {
-        let Some(node) = self.fused(egraph, eclass, subst) else { return Vec::new() };
-        let id = egraph.add(node);
-        if egraph.union(id, eclass) {
-            vec![eclass]
-        } else {
-            Vec::new()
-        }
+        let node = self.fused(egraph, eclass, subst);
+        node.map_or_else(Vec::new, |node| super::rules::unite(egraph, eclass, node))
     }
 
     fn vars(&self) -> Vec<Var> {

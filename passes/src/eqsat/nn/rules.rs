@@ -188,13 +188,7 @@ impl Applier<NnLang, NnAnalysis> for Fuse {
             // Built by its own applier (super::attention).
             FusedKind::Attention => None,
         };
-        let Some(node) = node else { return Vec::new() };
-        let id = egraph.add(node);
-        if egraph.union(id, eclass) {
-            vec![eclass]
-        } else {
-            Vec::new()
-        }
+        node.map_or_else(Vec::new, |node| unite(egraph, eclass, node))
     }
 
     fn vars(&self) -> Vec<Var> {
@@ -256,6 +250,17 @@ fn layer_norm_params(egraph: &NnEGraph, x: Id, subst: &Subst, vars: Vars) -> Opt
         }
     }
     Some((first, eps, scale, bias))
+}
+
+/// Adds `node` to `eclass`'s class (an applier's result): the class when
+/// that changed the e-graph, else nothing.
+pub(super) fn unite(egraph: &mut NnEGraph, eclass: Id, node: NnLang) -> Vec<Id> {
+    let id = egraph.add(node);
+    if egraph.union(id, eclass) {
+        vec![eclass]
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
