@@ -72,10 +72,8 @@ pub struct AccuracyArgs {
     /// (random inputs need static shapes).
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<InputShape>,
-    /// The engine that runs the float reference (the quantized program
-    /// always runs on the interpreter): `jit` is much faster on large
-    /// models and agrees with the interpreter to a few units in the last
-    /// place.
+    /// The engine that calibrates and runs both programs: `jit` is much
+    /// faster on large models and computes the interpreter's bits.
     #[arg(long, value_enum, default_value_t = Engine::Interp)]
     pub engine: Engine,
     /// Only this op (repeatable): softmax, gelu, layer-norm, sigmoid, silu, tanh, exp, reciprocal, sqrt, rsqrt.

@@ -5,9 +5,9 @@
 //! else on random samples) and its nonlinear ops lowered with the methods
 //! (quark by default; `float` keeps them exact), and both
 //! the float and the quantized program run on every evaluation input (from
-//! `--inputs`, else `--samples` seeded random ones); the quantized one with
-//! the reference interpreter, the float one with the interpreter or, with
-//! `--engine jit`, the Cranelift JIT. For each output: the mean and least cosine similarity of
+//! `--inputs`, else `--samples` seeded random ones), both on the reference
+//! interpreter or, with `--engine jit`, both on the Cranelift JIT (which
+//! computes the interpreter's bits). For each output: the mean and least cosine similarity of
 //! the two programs' outputs over the inputs, and the largest absolute
 //! difference of any element.
 //!
@@ -187,19 +187,19 @@ fn compare(
     engine: Engine,
 ) -> Result<Vec<OutputStats>, Vec<Diagnostic>> {
     let (ff, qf) = (main_function(float)?, main_function(quantized)?);
+    let compile = |m: &Module, f| weft_backends::jit::compile(m, f).map_err(|d| vec![d.prefixed("--engine jit: ")]);
     let jit = match engine {
-        Engine::Jit => Some(weft_backends::jit::compile(float, ff).map_err(|d| vec![d.prefixed("--engine jit: ")])?),
+        Engine::Jit => Some((compile(float, ff)?, compile(quantized, qf)?)),
         Engine::Interp => None,
     };
     let mut stats: Vec<OutputStats> = output_names(ff).into_iter().map(OutputStats::new).collect();
     for (i, input) in inputs.into_iter().enumerate() {
         let at = |d: Diagnostic| vec![d.prefixed(&format!("input #{i}: "))];
-        let want = match &jit {
-            Some(code) => code.run(input.clone()),
-            None => run_function(float, ff, input.clone()),
-        }
-        .map_err(at)?;
-        let got = run_function(quantized, qf, input).map_err(at)?;
+        let (want, got) = match &jit {
+            Some((f, q)) => (f.run(input.clone()), q.run(input)),
+            None => (run_function(float, ff, input.clone()), run_function(quantized, qf, input)),
+        };
+        let (want, got) = (want.map_err(at)?, got.map_err(at)?);
         for ((s, w), g) in stats.iter_mut().zip(&want).zip(&got) {
             s.add(w, g);
         }
