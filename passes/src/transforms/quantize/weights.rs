@@ -9,7 +9,7 @@
 //! quantizing a weight here and with the op gives the same bits.
 
 use super::scheme::{Observer, Precision, WeightFormat};
-use weft_ir::ops::quant::common::{qrange, quantize_real};
+use weft_ir::ops::quant::common::{qrange, quantize_real, round_half_even};
 use weft_ir::tensor::{Scalar, Tensor, TensorData};
 use weft_ir::types::{ElemType, QuantBin, QuantInt, QuantParams};
 
@@ -174,18 +174,19 @@ fn int_channel(x: &[f64], bits: u8, symmetric: bool, observer: Observer, q: &mut
     let params_for = |t: f64| int_params(lo * t, hi * t, bits, symmetric);
     let (scale, zp) = match observer {
         Observer::Mse => {
-            let error = |t: f64| {
-                let (s, z) = params_for(t);
-                x.iter().map(|&v| (v - dequant(quant(v, s, z, bits, symmetric), s, z)).powi(2)).sum::<f64>()
-            };
-            let best = (50..=100).map(|k| k as f64 / 100.0).fold((f64::INFINITY, 1.0), |best, t| {
-                let e = error(t);
-                if e < best.0 {
-                    (e, t)
-                } else {
-                    best
-                }
-            });
+            let ratios: Vec<f64> = (50..=100).map(|k| k as f64 / 100.0).collect();
+            let candidates: Vec<(f64, i64)> = ratios.iter().map(|&t| params_for(t)).collect();
+            let errors = squared_errors(x, &candidates, bits, symmetric);
+            let best = ratios.iter().zip(&errors).fold(
+                (f64::INFINITY, 1.0),
+                |best, (&t, &e)| {
+                    if e < best.0 {
+                        (e, t)
+                    } else {
+                        best
+                    }
+                },
+            );
             params_for(best.1)
         }
         _ => params_for(1.0),
@@ -194,6 +195,39 @@ fn int_channel(x: &[f64], bits: u8, symmetric: bool, observer: Observer, q: &mut
         *q = quant(v, scale, zp, bits, symmetric);
     }
     (scale, zp)
+}
+
+/// For each candidate `(scale, zp)`, the sum over `x` (in order) of the
+/// squared error of quantizing and dequantizing each value: the bits of
+/// `quant` then `dequant` per value, one candidate after another. One pass
+/// over `x` updates every candidate's sum (independent chains, each in
+/// `x`'s order), in f64 only so that the candidates vectorize: for a value
+/// that is not NaN, `round(v / s) + zp` clamped to the range and
+/// `(that - zp) * s` are `quant` and `dequant` exactly (integers of at most
+/// 33 bits are exact in f64); a NaN makes every sum NaN either way.
+fn squared_errors(x: &[f64], candidates: &[(f64, i64)], bits: u8, symmetric: bool) -> Vec<f64> {
+    let (lo, hi) = qrange(bits, symmetric);
+    let (lo, hi) = (if symmetric { lo + 1 } else { lo } as f64, hi as f64);
+    // Blocks of candidates whose sums stay in registers over the pass
+    // (the last block padded with a scale of 1, whose sums are dropped).
+    const BLOCK: usize = 8;
+    let mut sums = Vec::with_capacity(candidates.len());
+    for block in candidates.chunks(BLOCK) {
+        let (mut scales, mut zps) = ([1.0f64; BLOCK], [0.0f64; BLOCK]);
+        for (k, &(s, z)) in block.iter().enumerate() {
+            (scales[k], zps[k]) = (s, z as f64);
+        }
+        let mut acc = [0.0f64; BLOCK];
+        for &v in x {
+            for k in 0..BLOCK {
+                let q = (round_half_even(v / scales[k]) + zps[k]).max(lo).min(hi);
+                let e = v - (q - zps[k]) * scales[k];
+                acc[k] += e * e;
+            }
+        }
+        sums.extend_from_slice(&acc[..block.len()]);
+    }
+    sums
 }
 
 /// Scale and zero point of `bits`-bit weights over `[lo, hi]` (which
@@ -223,10 +257,6 @@ fn quant(x: f64, scale: f64, zp: i64, bits: u8, symmetric: bool) -> i64 {
     quantize_real(x, scale, zp, range)
 }
 
-fn dequant(q: i64, scale: f64, zp: i64) -> f64 {
-    (q - zp) as f64 * scale
-}
-
 /// A bias of `n` columns in the accumulator's scales (`scales[j]`, or one
 /// scale for all): `round_half_even(b / scale)` saturated to 32 bits.
 pub fn quantize_bias(bias: &Tensor, scales: &[f64]) -> Tensor {
@@ -246,6 +276,11 @@ pub fn quantize_bias(bias: &Tensor, scales: &[f64]) -> Tensor {
 mod tests {
     use super::*;
 
+    /// The dequantization `squared_errors` computes in f64.
+    fn dequant(q: i64, scale: f64, zp: i64) -> f64 {
+        (q - zp) as f64 * scale
+    }
+
     fn weights(shape: &[u64], v: &[f32]) -> Tensor {
         Tensor { elem: ElemType::F32, shape: shape.to_vec(), data: TensorData::F32(v.to_vec()) }
     }
@@ -254,6 +289,23 @@ mod tests {
         match &t.data {
             TensorData::Int(v) => v,
             _ => panic!("integers expected"),
+        }
+    }
+
+    /// One pass over the values for every candidate gives each candidate
+    /// the bits of its own pass.
+    #[test]
+    fn squared_errors_are_those_of_one_pass_per_candidate() {
+        let x: Vec<f64> = (0..997).map(|i| (((i * 7919) % 997) as f64 / 498.5 - 1.0).powi(3) * 0.37).collect();
+        for (bits, symmetric) in [(8, true), (4, false), (2, true)] {
+            let candidates: Vec<(f64, i64)> = (50..=100)
+                .map(|k| int_params(-0.37 * k as f64 / 100.0, 0.3 * k as f64 / 100.0, bits, symmetric))
+                .collect();
+            let fast = squared_errors(&x, &candidates, bits, symmetric);
+            for (&(s, z), e) in candidates.iter().zip(fast) {
+                let slow: f64 = x.iter().map(|&v| (v - dequant(quant(v, s, z, bits, symmetric), s, z)).powi(2)).sum();
+                assert_eq!(e.to_bits(), slow.to_bits(), "{bits} bits, scale {s}");
+            }
         }
     }
 
