@@ -118,6 +118,14 @@ impl FastLog2 {
         Some(FastLog2 { poly: Quadratic::new(&f.coeffs, f.mantissa_frac)?, frac: f.frac, out_frac: f.out_frac })
     }
 
+    /// The coefficient rows `[a, b, c]`, the mantissa's fraction bits, the
+    /// shift that selects a row (`mantissa_frac - log2(rows)`), `frac`
+    /// and `out_frac`: what inline code needs (every product of the
+    /// quadratic is exact in i64, see [`Quadratic::new`]).
+    pub fn parts(&self) -> (&[[i64; 3]], u32, u32, i64, i64) {
+        (&self.poly.coeffs, self.poly.frac, self.poly.select, self.frac, self.out_frac)
+    }
+
     /// `Log2Format::eval(x)` for `x` of at most 65 bits.
     #[inline]
     pub fn eval(&self, x: i128) -> Option<i128> {
