@@ -59,6 +59,13 @@ impl Quadratic {
         (i as usize, f - (i << self.select))
     }
 
+    /// The bits of the largest `|p|` of any row for `|x| < 2^frac`:
+    /// `|round(a x / 2^frac)| <= |a| + 1`, so `|p| <= |a| + |b| + |c| + 2`.
+    fn result_bits(&self) -> u32 {
+        let most = self.coeffs.iter().map(|r| r.iter().map(|c| i128::from(*c).abs()).sum::<i128>() + 2).max();
+        128 - most.unwrap_or(2).leading_zeros()
+    }
+
     /// `poly2` of segment `i` at `x` (`|x| < 2^frac`), rounding to
     /// nearest (ties up) as the reference.
     #[inline]
@@ -89,6 +96,11 @@ impl FastExp2 {
     /// the quadratic is exact in i64, see [`Quadratic::new`]).
     pub fn parts(&self) -> (&[[i64; 3]], u32, u32, i64) {
         (&self.poly.coeffs, self.poly.frac, self.poly.select, self.shift)
+    }
+
+    /// The bits of the largest `|p|` the quadratic gives (at most 62).
+    pub fn quadratic_bits(&self) -> u32 {
+        self.poly.result_bits()
     }
 
     /// `Exp2Format::eval(t)` for `t` of at most 65 bits.

@@ -57,7 +57,7 @@ impl Emit<'_, '_> {
                 let f = u.fast_exp2().ok_or("internal error: an exp2 unit without its fast form")?;
                 let (p, amount) = self.nl_exp2(f, arg(0)?);
                 if range(n.out).1 <= i128::from(i64::MAX) {
-                    let v = self.exp2_shift64(p, amount);
+                    let v = self.exp2_shift64(f, n.out, p, amount);
                     return Ok(self.saturate64(n.out, v));
                 }
                 self.exp2_shift128(p, amount)

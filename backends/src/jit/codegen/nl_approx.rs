@@ -8,7 +8,7 @@
 //! lives as long as the code); every value computed here is exact in i64
 //! (bounds on each function), so the result equals `NlUnit::eval`.
 
-use super::nl::range;
+use super::nl::{magnitude_bits, range};
 use super::Emit;
 use crate::jit::nl_fast::{FastExp2, FastLog2};
 use crate::jit::storage::Storage;
@@ -21,7 +21,9 @@ impl Emit<'_, '_> {
     /// product to nearest (ties up) as the reference; `|p| < 2^62`.
     fn quadratic(&mut self, rows: &[[i64; 3]], frac: i64, select: i64, f: Value, negate: bool) -> Value {
         let row = self.b.ins().sshr_imm_s(f, select);
-        let row = self.clamp64(row, 0, rows.len() as i64 - 1);
+        // `rows` is a power of two (`nl_fast`) and `f >> select` below it:
+        // the mask keeps the row (and any address) inside the table.
+        let row = self.b.ins().band_imm_s(row, rows.len() as i64 - 1);
         let start = self.b.ins().ishl_imm_s(row, select);
         let x = if negate { self.b.ins().isub(start, f) } else { self.b.ins().isub(f, start) };
         let offset = self.b.ins().imul_imm_s(row, 24);
@@ -93,13 +95,14 @@ impl Emit<'_, '_> {
         let fraction = self.b.ins().isub(whole, t);
         let p = self.quadratic(rows, frac, select, fraction, true);
         let amount = self.b.ins().iadd_imm_s(qi, shift);
-        (p, self.clamp64(amount, -126, 126))
+        (p, amount)
     }
 
     /// `p 2^amount`, right shifts rounded to nearest: exact in i128.
     pub(super) fn exp2_shift128(&mut self, p: Value, amount: Value) -> Value {
         // Left: p 2^min(amount, 64) is exact in i128 (|p| < 2^62) and
         // beyond every result range from 64 on.
+        let amount = self.clamp64(amount, -126, 126);
         let left_by = self.clamp64(amount, 0, 64);
         let wide = self.b.ins().sextend(types::I128, p);
         let left = self.b.ins().ishl(wide, left_by);
@@ -107,6 +110,27 @@ impl Emit<'_, '_> {
         let right = self.b.ins().sextend(types::I128, right);
         let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
         self.select128(is_left, left, right)
+    }
+
+    /// `p 2^amount` for a result range below `2^most` in magnitude, where
+    /// `|p| < 2^(62 - most)`: a left shift by `min(amount, most)` is exact
+    /// below that and, from `most` on, beyond the range on `p`'s side (or
+    /// 0 for `p = 0`), so the clamp after it gives the reference's value; a
+    /// right shift by `k = -amount` rounds to nearest as
+    /// `((p >> (k - 1)) + 1) >> 1` (`k - 1 = !amount`, at most 63: from
+    /// there every `|p| < 2^62` gives 0 either way).
+    fn exp2_shift_short(&mut self, p: Value, amount: Value, most: u32) -> Value {
+        let most = self.b.ins().iconst(types::I64, i64::from(most));
+        let by = self.b.ins().umin(amount, most);
+        let left = self.b.ins().ishl(p, by);
+        let k1 = self.b.ins().bnot(amount);
+        let sixty_three = self.b.ins().iconst(types::I64, 63);
+        let k1 = self.b.ins().umin(k1, sixty_three);
+        let half = self.b.ins().sshr(p, k1);
+        let up = self.b.ins().iadd_imm_s(half, 1);
+        let right = self.b.ins().sshr_imm_s(up, 1);
+        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
+        self.b.ins().select(is_left, left, right)
     }
 
     /// `p 2^-k` rounded to nearest for `k = -amount >= 1`: `(p + 2^(k-1))
@@ -125,7 +149,11 @@ impl Emit<'_, '_> {
     /// i64: a left shift that does not come back by the right shift
     /// overflowed and becomes the i64 limit of `p`'s sign, which clamps to
     /// the same end of the range as the exact value.
-    pub(super) fn exp2_shift64(&mut self, p: Value, amount: Value) -> Value {
+    pub(super) fn exp2_shift64(&mut self, f: &FastExp2, out: Storage, p: Value, amount: Value) -> Value {
+        let most = 62 - f.quadratic_bits().min(62);
+        if magnitude_bits(out) <= most {
+            return self.exp2_shift_short(p, amount, most);
+        }
         let by = self.clamp64(amount, 0, 63);
         let shifted = self.b.ins().ishl(p, by);
         let back = self.b.ins().sshr(shifted, by);
