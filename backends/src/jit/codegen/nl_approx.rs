@@ -48,7 +48,7 @@ impl Emit<'_, '_> {
 
     /// `nl.log2` of `x` (exact in the i64 register: not a `u64`)
     /// inline, saturated to `out`: for `x > 0`, `k = floor(log2 x)` by the
-    /// leading zeros, the mantissa `m = x 2^(mf - k)` (right shifts floor)
+    /// leading zeros, the mantissa `m = floor(x 2^(mf - k))`
     /// in `[2^mf, 2^(mf+1))`, `p = poly2(m - 2^mf)` and `p + (k - frac)
     /// 2^out_frac` (`|k - frac| < 2^7`, `out_frac <= 30`: below 2^37, so
     /// the sum is exact); for `x <= 0` the least value of `out`.
@@ -61,14 +61,11 @@ impl Emit<'_, '_> {
         let zeros = self.b.ins().clz(x);
         let sixty_three = self.b.ins().iconst(types::I64, 63);
         let k = self.b.ins().isub(sixty_three, zeros);
-        // x < 2^(k+1): the left shift by mf - k stays below 2^(mf+1).
-        let mf_value = self.b.ins().iconst(types::I64, mf);
-        let up_by = self.b.ins().isub(mf_value, k);
-        let up = self.b.ins().ishl(x, up_by);
-        let down_by = self.b.ins().iadd_imm_s(k, -mf);
-        let down = self.b.ins().ushr(x, down_by);
-        let small = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, k, mf);
-        let m = self.b.ins().select(small, up, down);
+        // x shifted left by its leading zeros has its leading one at bit
+        // 63 and loses no bit; its top mf + 1 bits are floor(x 2^(mf - k))
+        // for either sign of mf - k.
+        let top = self.b.ins().ishl(x, zeros);
+        let m = self.b.ins().ushr_imm_s(top, 63 - mf);
         let fraction = self.b.ins().iadd_imm_s(m, -(1i64 << mf));
         let p = self.quadratic(rows, mf, select, fraction, false);
         let exponent = self.b.ins().iadd_imm_s(k, -frac);
