@@ -79,19 +79,21 @@ impl Emit<'_, '_> {
 
     /// `nl.exp2` of `t` (`|t| < 2^62`) inline: the reference's split, row
     /// choice and i64 quadratic (exact: `nl_fast`); returns the quadratic
-    /// `p` (`|p| < 2^62`) and the amount of the final shift (in
-    /// `-126..=126`). The row table is owned by the unit the kernel holds.
+    /// `p` (`|p| < 2^62`) and the amount of the final shift, `qi +
+    /// out_frac - coeff_frac`, unclamped (`|qi| <= 2^62` and the attributes'
+    /// small fractions keep it exact; the shifts below bound it). The row
+    /// table is owned by the unit the kernel holds.
     pub(super) fn nl_exp2(&mut self, f: &FastExp2, t: Value) -> (Value, Value) {
         let (rows, frac, select, shift) = f.parts();
         let (frac, select) = (i64::from(frac), i64::from(select));
-        // qi = ceil(t / 2^frac); f = qi 2^frac - t in [0, 2^frac).
+        // With -t = q 2^frac + r (0 <= r < 2^frac): qi = ceil(t / 2^frac)
+        // = -q and f = qi 2^frac - t = r, the low bits of -t.
         let neg = self.b.ins().ineg(t);
         let q = self.b.ins().sshr_imm_s(neg, frac);
-        let qi = self.b.ins().ineg(q);
-        let whole = self.b.ins().ishl_imm_s(qi, frac);
-        let fraction = self.b.ins().isub(whole, t);
+        let fraction = self.b.ins().band_imm_s(neg, (1i64 << frac) - 1);
         let p = self.quadratic(rows, frac, select, fraction, true);
-        let amount = self.b.ins().iadd_imm_s(qi, shift);
+        let shift = self.b.ins().iconst(types::I64, shift);
+        let amount = self.b.ins().isub(shift, q);
         (p, amount)
     }
 
