@@ -59,6 +59,13 @@ impl Quadratic {
         (i as usize, f - (i << self.select))
     }
 
+    /// The bits of the largest `|p|` of any row for `|x| < 2^frac`:
+    /// `|round(a x / 2^frac)| <= |a| + 1`, so `|p| <= |a| + |b| + |c| + 2`.
+    fn result_bits(&self) -> u32 {
+        let most = self.coeffs.iter().map(|r| r.iter().map(|c| i128::from(*c).abs()).sum::<i128>() + 2).max();
+        128 - most.unwrap_or(2).leading_zeros()
+    }
+
     /// `poly2` of segment `i` at `x` (`|x| < 2^frac`), rounding to
     /// nearest (ties up) as the reference.
     #[inline]
@@ -91,6 +98,11 @@ impl FastExp2 {
         (&self.poly.coeffs, self.poly.frac, self.poly.select, self.shift)
     }
 
+    /// The bits of the largest `|p|` the quadratic gives (at most 62).
+    pub fn quadratic_bits(&self) -> u32 {
+        self.poly.result_bits()
+    }
+
     /// `Exp2Format::eval(t)` for `t` of at most 65 bits.
     #[inline]
     pub fn eval(&self, t: i128) -> i128 {
@@ -116,6 +128,14 @@ pub(crate) struct FastLog2 {
 impl FastLog2 {
     pub fn new(f: &Log2Format) -> Option<FastLog2> {
         Some(FastLog2 { poly: Quadratic::new(&f.coeffs, f.mantissa_frac)?, frac: f.frac, out_frac: f.out_frac })
+    }
+
+    /// The coefficient rows `[a, b, c]`, the mantissa's fraction bits, the
+    /// shift that selects a row (`mantissa_frac - log2(rows)`), `frac`
+    /// and `out_frac`: what inline code needs (every product of the
+    /// quadratic is exact in i64, see [`Quadratic::new`]).
+    pub fn parts(&self) -> (&[[i64; 3]], u32, u32, i64, i64) {
+        (&self.poly.coeffs, self.poly.frac, self.poly.select, self.frac, self.out_frac)
     }
 
     /// `Log2Format::eval(x)` for `x` of at most 65 bits.

@@ -73,6 +73,14 @@ impl NlUnit {
         }
     }
 
+    /// The i64 form of a log2 unit, when it has one.
+    pub fn fast_log2(&self) -> Option<&FastLog2> {
+        match &self.fast {
+            Some(Fast::Log2(f)) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The canonical stored result for the canonical operand registers.
     pub fn eval(&self, a: i64, b: i64) -> i64 {
         let read = |i: usize, v: i64| self.operands.get(i).map_or(v as i128, |e| int_value(e, v));

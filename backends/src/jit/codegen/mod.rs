@@ -23,6 +23,7 @@ mod loops;
 mod matmul;
 mod mean;
 mod nl;
+mod nl_approx;
 mod pool;
 mod quant;
 mod resize;

@@ -14,7 +14,6 @@
 use super::Emit;
 use crate::jit::lower_nl::{NlExpr, NlOp, NlTree};
 use crate::jit::math::MathFn;
-use crate::jit::nl_fast::FastExp2;
 use crate::jit::storage::Storage;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -22,7 +21,7 @@ use std::sync::Arc;
 use weft_ir::ops::nl::Rounding;
 
 /// The least and greatest values of an integer storage.
-fn range(st: Storage) -> (i128, i128) {
+pub(super) fn range(st: Storage) -> (i128, i128) {
     let (width, signed) = match st {
         Storage::Int { width, signed, .. } => (width, signed),
         Storage::Bool => (1, false),
@@ -37,7 +36,7 @@ fn range(st: Storage) -> (i128, i128) {
 }
 
 /// The number of bits of the largest magnitude a storage holds.
-fn magnitude_bits(st: Storage) -> u32 {
+pub(super) fn magnitude_bits(st: Storage) -> u32 {
     let (lo, hi) = range(st);
     128 - lo.unsigned_abs().max(hi.unsigned_abs()).leading_zeros()
 }
@@ -58,10 +57,14 @@ impl Emit<'_, '_> {
                 let f = u.fast_exp2().ok_or("internal error: an exp2 unit without its fast form")?;
                 let (p, amount) = self.nl_exp2(f, arg(0)?);
                 if range(n.out).1 <= i128::from(i64::MAX) {
-                    let v = self.exp2_shift64(p, amount);
+                    let v = self.exp2_shift64(f, n.out, p, amount);
                     return Ok(self.saturate64(n.out, v));
                 }
                 self.exp2_shift128(p, amount)
+            }
+            NlOp::Unit(u) if u.fast_log2().is_some() && range(n.arg_st[0]).1 <= i128::from(i64::MAX) => {
+                let f = u.fast_log2().ok_or("internal error: a log2 unit without its fast form")?;
+                return Ok(self.nl_log2(f, n.out, arg(0)?));
             }
             NlOp::Unit(u) => {
                 let unit = self.b.ins().iconst(types::I64, Arc::as_ptr(u) as usize as i64);
@@ -144,7 +147,7 @@ impl Emit<'_, '_> {
     }
 
     /// An exact i64 (`|v| < 2^63`) clamped to the range of `st`.
-    fn saturate64(&mut self, st: Storage, v: Value) -> Value {
+    pub(super) fn saturate64(&mut self, st: Storage, v: Value) -> Value {
         let (lo, hi) = range(st);
         let (lo, hi) = (lo.max(i128::from(i64::MIN)) as i64, hi.min(i128::from(i64::MAX)) as i64);
         self.clamp64(v, lo, hi)
@@ -174,7 +177,7 @@ impl Emit<'_, '_> {
     /// An i128 select done on the two halves: Cranelift would turn a
     /// whole compare-and-select into an i128 `smin`/`smax`/`iabs`, which
     /// its x86-64 backend cannot lower.
-    fn select128(&mut self, c: Value, a: Value, b: Value) -> Value {
+    pub(super) fn select128(&mut self, c: Value, a: Value, b: Value) -> Value {
         let (alo, ahi) = self.b.ins().isplit(a);
         let (blo, bhi) = self.b.ins().isplit(b);
         let lo = self.b.ins().select(c, alo, blo);
@@ -251,89 +254,7 @@ impl Emit<'_, '_> {
         }
     }
 
-    /// `nl.exp2` of `t` (`|t| < 2^62`) inline: the reference's split, row
-    /// choice and i64 quadratic (exact: `nl_fast`); returns the quadratic
-    /// `p` (`|p| < 2^62`) and the amount of the final shift (in
-    /// `-126..=126`). The row table is owned by the unit the kernel holds.
-    fn nl_exp2(&mut self, f: &FastExp2, t: Value) -> (Value, Value) {
-        let (rows, frac, select, shift) = f.parts();
-        let (frac, select) = (i64::from(frac), i64::from(select));
-        // qi = ceil(t / 2^frac); f = qi 2^frac - t in [0, 2^frac).
-        let neg = self.b.ins().ineg(t);
-        let q = self.b.ins().sshr_imm_s(neg, frac);
-        let qi = self.b.ins().ineg(q);
-        let whole = self.b.ins().ishl_imm_s(qi, frac);
-        let fraction = self.b.ins().isub(whole, t);
-        let row = self.b.ins().sshr_imm_s(fraction, select);
-        let row = self.clamp64(row, 0, rows.len() as i64 - 1);
-        let start = self.b.ins().ishl_imm_s(row, select);
-        let x = self.b.ins().isub(start, fraction);
-        let offset = self.b.ins().imul_imm_s(row, 24);
-        let base = self.b.ins().iconst(self.ptr, rows.as_ptr() as usize as i64);
-        let at = self.b.ins().iadd(base, offset);
-        let coeff = |e: &mut Self, k: i32| e.b.ins().load(types::I64, super::flags(), at, 8 * k);
-        let (a, b, c) = (coeff(self, 0), coeff(self, 1), coeff(self, 2));
-        let round = |e: &mut Self, v: Value| {
-            if frac == 0 {
-                return v;
-            }
-            let up = e.b.ins().iadd_imm_s(v, 1 << (frac - 1));
-            e.b.ins().sshr_imm_s(up, frac)
-        };
-        let ax = self.b.ins().imul(a, x);
-        let ax = round(self, ax);
-        let t1 = self.b.ins().iadd(ax, b);
-        let tx = self.b.ins().imul(t1, x);
-        let tx = round(self, tx);
-        let p = self.b.ins().iadd(tx, c);
-        let amount = self.b.ins().iadd_imm_s(qi, shift);
-        (p, self.clamp64(amount, -126, 126))
-    }
-
-    /// `p 2^amount`, right shifts rounded to nearest: exact in i128.
-    fn exp2_shift128(&mut self, p: Value, amount: Value) -> Value {
-        // Left: p 2^min(amount, 64) is exact in i128 (|p| < 2^62) and
-        // beyond every result range from 64 on.
-        let left_by = self.clamp64(amount, 0, 64);
-        let wide = self.b.ins().sextend(types::I128, p);
-        let left = self.b.ins().ishl(wide, left_by);
-        let right = self.exp2_right(p, amount);
-        let right = self.b.ins().sextend(types::I128, right);
-        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
-        self.select128(is_left, left, right)
-    }
-
-    /// `p 2^-k` rounded to nearest for `k = -amount >= 1`: `(p + 2^(k-1))
-    /// >> k`, which is 0 from `k = 63` on (`|p| < 2^62`).
-    fn exp2_right(&mut self, p: Value, amount: Value) -> Value {
-        let minus = self.b.ins().ineg(amount);
-        let k = self.clamp64(minus, 1, 63);
-        let one = self.b.ins().iconst(types::I64, 1);
-        let k1 = self.b.ins().iadd_imm_s(k, -1);
-        let half = self.b.ins().ishl(one, k1);
-        let up = self.b.ins().iadd(p, half);
-        self.b.ins().sshr(up, k)
-    }
-
-    /// `p 2^amount` as [`Self::exp2_shift128`], for a result range inside
-    /// i64: a left shift that does not come back by the right shift
-    /// overflowed and becomes the i64 limit of `p`'s sign, which clamps to
-    /// the same end of the range as the exact value.
-    fn exp2_shift64(&mut self, p: Value, amount: Value) -> Value {
-        let by = self.clamp64(amount, 0, 63);
-        let shifted = self.b.ins().ishl(p, by);
-        let back = self.b.ins().sshr(shifted, by);
-        let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
-        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, p, 0);
-        let (min, max) = (self.b.ins().iconst(types::I64, i64::MIN), self.b.ins().iconst(types::I64, i64::MAX));
-        let limit = self.b.ins().select(negative, min, max);
-        let left = self.b.ins().select(overflow, limit, shifted);
-        let right = self.exp2_right(p, amount);
-        let is_left = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, amount, 0);
-        self.b.ins().select(is_left, left, right)
-    }
-
-    fn clamp64(&mut self, v: Value, lo: i64, hi: i64) -> Value {
+    pub(super) fn clamp64(&mut self, v: Value, lo: i64, hi: i64) -> Value {
         let (l, h) = (self.b.ins().iconst(types::I64, lo), self.b.ins().iconst(types::I64, hi));
         let v = self.b.ins().smax(v, l);
         self.b.ins().smin(v, h)

@@ -179,6 +179,12 @@ fn units_are_the_reference_functions() {
             unary("nl.exp2", t, &[(17, false), (64, true), (64, false), (8, true)], exp2);
             let log2 = "{coeffs = [-22712, 88248, 0], frac = -3, mantissa_frac = 16, out_frac = 16} ";
             unary("nl.log2", t, &[(24, true), (64, false), (64, true)], log2);
+            // Four segments, the exponent's extremes (frac +-62, out_frac 30).
+            let rows = "[-37663, 93807, 0, -25143, 75239, 21098, -17974, 62792, 38336, -13487, 53872, 52911]";
+            for frac in [62, -62] {
+                let log2 = format!("{{coeffs = {rows}, frac = {frac}, mantissa_frac = 16, out_frac = 30}} ");
+                unary("nl.log2", t, &[(8, true), (40, false), (64, true)], &log2);
+            }
         }
     }
 }
