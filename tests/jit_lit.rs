@@ -17,11 +17,11 @@
 mod legalize_util;
 
 use legalize_util::engines::{agree, static_shapes, unholdable};
+use legalize_util::{evaluates, Noise};
 use std::collections::BTreeMap;
 use std::path::Path;
 use weft_ir::interp::run_function;
 use weft_ir::ops::eval::wrap_int;
-use weft_ir::ops::Trait;
 use weft_ir::parser::parse_module;
 use weft_ir::verify::verify_module;
 use weft_ir::{ElemType, Function, Module, SourceMap, Tensor, TensorData};
@@ -37,26 +37,6 @@ enum Outcome {
     Passed(bool),
     Skipped(&'static str),
     Failed(String),
-}
-
-/// A deterministic xorshift stream seeded by a name.
-struct Noise(u64);
-
-impl Noise {
-    fn new(name: &str) -> Noise {
-        // FNV-1a of the name.
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        Noise(h | 1)
-    }
-
-    /// Uniform in [0, 1).
-    fn next(&mut self) -> f64 {
-        let s = &mut self.0;
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        (*s >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// A random tensor of `elem` and `shape` (see the module doc for ranges).
@@ -78,15 +58,6 @@ fn random_tensor(elem: &ElemType, shape: &[u64], noise: &mut Noise) -> Tensor {
         _ => TensorData::F32(Vec::new()),
     };
     Tensor { elem: elem.clone(), shape: shape.to_vec(), data }
-}
-
-/// Whether the interpreter can run every op of `func`.
-fn evaluates(func: &Function) -> bool {
-    func.walk().into_iter().all(|op| {
-        let d = &func.ops[op];
-        d.regions.is_empty()
-            && (d.def.eval.is_some() || d.def.has_trait(Trait::ConstantLike) || d.def.has_trait(Trait::Terminator))
-    })
 }
 
 /// Whether `func` has ops outside the dialects the JIT compiles (nn, nl).

@@ -13,11 +13,10 @@
 mod legalize_util;
 
 use legalize_util::engines::{same_bits, static_shapes};
-use legalize_util::{context, import_bound, legalize, read_npy};
+use legalize_util::{context, evaluates, import_bound, legalize, read_npy, Noise};
 use std::collections::BTreeMap;
 use std::path::Path;
 use weft_ir::interp::run_function;
-use weft_ir::ops::Trait;
 use weft_ir::parser::parse_module;
 use weft_ir::verify::verify_module;
 use weft_ir::{ElemType, Function, Module, SourceMap, Tensor, TensorData};
@@ -34,24 +33,6 @@ enum Outcome {
     Passed,
     Skipped(&'static str),
     Failed(String),
-}
-
-/// A deterministic xorshift stream seeded by a name.
-struct Noise(u64);
-
-impl Noise {
-    fn new(name: &str) -> Noise {
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        Noise(h | 1)
-    }
-
-    fn next(&mut self) -> f64 {
-        let s = &mut self.0;
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        (*s >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 fn random_tensor(elem: &ElemType, shape: &[u64], noise: &mut Noise) -> Option<Tensor> {
@@ -78,14 +59,6 @@ fn random_tensor(elem: &ElemType, shape: &[u64], noise: &mut Noise) -> Option<Te
 
 fn has_quant_or_nl(func: &Function) -> bool {
     func.walk().into_iter().any(|op| ["quant.", "nl."].iter().any(|d| func.ops[op].name().starts_with(d)))
-}
-
-fn evaluates(func: &Function) -> bool {
-    func.walk().into_iter().all(|op| {
-        let d = &func.ops[op];
-        d.regions.is_empty()
-            && (d.def.eval.is_some() || d.def.has_trait(Trait::ConstantLike) || d.def.has_trait(Trait::Terminator))
-    })
 }
 
 /// Both engines on `inputs`; the outputs must be bit-identical.

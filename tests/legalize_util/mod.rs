@@ -11,8 +11,9 @@ use weft_frontend::import::{import_model, ImportOptions};
 use weft_frontend::onnx::proto::{DataType, TensorProto};
 use weft_frontend::onnx::read_model;
 use weft_ir::interp::run_function;
+use weft_ir::ops::Trait;
 use weft_ir::tensor::Scalar;
-use weft_ir::{Context, ElemType, Module, Tensor, TensorData};
+use weft_ir::{Context, ElemType, Function, Module, Tensor, TensorData};
 use weft_passes::{PassManager, PassManagerOptions, PassRegistry, Pipeline};
 
 /// The context of the driver: builtin, nn and onnx.
@@ -204,4 +205,33 @@ pub fn bf16_from_bits(t: Tensor, want: &ElemType) -> Tensor {
 /// The largest magnitude in `t` (0 for an empty or integer-free tensor).
 pub fn max_abs(t: &Tensor) -> f64 {
     (0..t.data.len()).map(|i| value(t.data.get(i)).abs()).filter(|v| v.is_finite()).fold(0.0, f64::max)
+}
+
+/// A deterministic xorshift stream seeded by a name.
+pub struct Noise(u64);
+
+impl Noise {
+    pub fn new(name: &str) -> Noise {
+        // FNV-1a of the name.
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Noise(h | 1)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next(&mut self) -> f64 {
+        let s = &mut self.0;
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        (*s >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Whether the interpreter can run every op of `func`.
+pub fn evaluates(func: &Function) -> bool {
+    func.walk().into_iter().all(|op| {
+        let d = &func.ops[op];
+        d.regions.is_empty()
+            && (d.def.eval.is_some() || d.def.has_trait(Trait::ConstantLike) || d.def.has_trait(Trait::Terminator))
+    })
 }
