@@ -24,42 +24,40 @@ struct bits {
     }
     static constexpr uint64_t wrap_unsigned(uint64_t v) { return v & mask; }
 };
+
+// The value of an ap_int (`Signed`) or ap_uint, held as `T` and wrapped
+// to W bits on construction from any integer.
+template <int W, bool Signed, typename T>
+class ap_value {
+  public:
+    ap_value() : v_(0) {}
+    ap_value(long long v) : v_(wrap((uint64_t)v)) {}
+    ap_value(long v) : ap_value((long long)v) {}
+    ap_value(int v) : ap_value((long long)v) {}
+    ap_value(unsigned long long v) : v_(wrap(v)) {}
+    ap_value(unsigned long v) : ap_value((unsigned long long)v) {}
+    ap_value(unsigned v) : ap_value((unsigned long long)v) {}
+    ap_value(__int128 v) : v_(wrap((uint64_t)(unsigned __int128)v)) {}
+    operator T() const { return v_; }
+
+  protected:
+    static T wrap(uint64_t v) { return Signed ? (T)bits<W>::wrap_signed(v) : (T)bits<W>::wrap_unsigned(v); }
+    T v_;
+};
 }  // namespace weft_detail
 
 template <int W>
-class ap_int {
+class ap_int : public weft_detail::ap_value<W, true, long long> {
   public:
-    ap_int() : v_(0) {}
-    ap_int(long long v) : v_(weft_detail::bits<W>::wrap_signed((uint64_t)v)) {}
-    ap_int(long v) : ap_int((long long)v) {}
-    ap_int(int v) : ap_int((long long)v) {}
-    ap_int(unsigned long long v) : v_(weft_detail::bits<W>::wrap_signed(v)) {}
-    ap_int(unsigned long v) : ap_int((unsigned long long)v) {}
-    ap_int(unsigned v) : ap_int((unsigned long long)v) {}
-    ap_int(__int128 v) : v_(weft_detail::bits<W>::wrap_signed((uint64_t)(unsigned __int128)v)) {}
-    operator long long() const { return v_; }
-    long long to_int64() const { return v_; }
-
-  private:
-    int64_t v_;
+    using weft_detail::ap_value<W, true, long long>::ap_value;
+    long long to_int64() const { return this->v_; }
 };
 
 template <int W>
-class ap_uint {
+class ap_uint : public weft_detail::ap_value<W, false, unsigned long long> {
   public:
-    ap_uint() : v_(0) {}
-    ap_uint(long long v) : v_(weft_detail::bits<W>::wrap_unsigned((uint64_t)v)) {}
-    ap_uint(long v) : ap_uint((long long)v) {}
-    ap_uint(int v) : ap_uint((long long)v) {}
-    ap_uint(unsigned long long v) : v_(weft_detail::bits<W>::wrap_unsigned(v)) {}
-    ap_uint(unsigned long v) : ap_uint((unsigned long long)v) {}
-    ap_uint(unsigned v) : ap_uint((unsigned long long)v) {}
-    ap_uint(__int128 v) : v_(weft_detail::bits<W>::wrap_unsigned((uint64_t)(unsigned __int128)v)) {}
-    operator unsigned long long() const { return v_; }
-    unsigned long long to_uint64() const { return v_; }
-
-  private:
-    uint64_t v_;
+    using weft_detail::ap_value<W, false, unsigned long long>::ap_value;
+    unsigned long long to_uint64() const { return this->v_; }
 };
 
 #endif
