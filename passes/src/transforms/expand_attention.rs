@@ -31,7 +31,8 @@ impl Pass for ExpandAttention {
     fn description(&self) -> &'static str {
         "Each `nn.attention` becomes the sequence of nn ops its semantics are defined as: \
 `nn.matmul q, kt`, `nn.div` or `nn.mul` by a scalar constant holding `scale` (as `scale_op` \
-says), `nn.add` of the mask when there is one, `nn.softmax {axis = -1}` and `nn.matmul` with `v`. \
+says; with `scale_at = \"q\"` or `\"qk\"` applied to `q`, or to `q` and `kt`, before the \
+matmul), `nn.add` of the mask when there is one, `nn.softmax {axis = -1}` and `nn.matmul` with `v`. \
 The results are the same bits. When the op's location is the fusion of one location per op (as \
 `fuse` writes it), each op gets its own location back, so a quantization config that names the \
 exported nodes still matches them."

@@ -101,14 +101,16 @@ two muls) -> `nn.gelu {approximate = \"tanh\"}`.\n\
 - `softmax-shifted`, `softmax-plain`: `exp(s) / reduce_sum(exp(s))` over one axis with keepdims, \
 `s = x - reduce_max(x)` or `x` -> `nn.softmax`.\n\
 - `silu`: `x * sigmoid(x)` -> `nn.silu`.\n\
-- `attention-div-masked`, `attention-mul-masked`, `attention-div`, `attention-mul`: \
-`softmax(s + mask) @ v` with `s = (q @ kt) / c` or `(q @ kt) * c` (the mask optional) -> \
-`nn.attention` with `scale = c` and `scale_op` \"div\" or \"mul\", when `c` is a finite (for div \
-non-zero) constant that does not widen the scores, the softmax is over the last axis, the mask \
-broadcasts to the scores without widening them and no intermediate (scores, scaled, masked, \
-probabilities) has another use: a chain whose intermediates other ops also read stays as it is. \
-The fused op computes the same bits (its semantics are that composition); its location fuses \
-the five ops' locations, which `expand-attention` gives back.\n\
+- `attention-{div,mul}[-q|-qk][-masked]`: `softmax(s + mask) @ v` with `s = (q @ kt) / c` or \
+`(q @ kt) * c`, or the scale on the queries (`-q`: `s = (q * c) @ kt`, timm) or on both \
+operands by the same constant (`-qk`: `s = (q * c) @ (kt * c)`, the ONNX export of \
+`scaled_dot_product_attention`), the mask optional -> `nn.attention` with `scale = c`, \
+`scale_op` \"div\" or \"mul\" and `scale_at`, when `c` is a finite (for div non-zero) constant \
+that does not widen what it scales, the softmax is over the last axis, the mask broadcasts to \
+the scores without widening them and no intermediate (scaled operands, scores, scaled scores, \
+masked, probabilities) has another use: a chain whose intermediates other ops also read stays as \
+it is. The fused op computes the same bits (its semantics are that composition); its location \
+fuses the chain's ops' locations, which `expand-attention` gives back.\n\
 - `gelu-sigmoid` (only with `gelu-sigmoid=true`): `x * sigmoid(1.702 x)` -> `nn.gelu`. This \
 replaces an approximation by the function it approximates (they differ by up to 0.02), so it is \
 off by default, also in `prepare-quant`: unfused, `quantize` makes the chain (of a quantized `x`, \
@@ -118,7 +120,9 @@ Constants are single-element float constants, compared with a relative tolerance
 (exporters write f32 values). Extraction counts op nodes (leaves free), so a fused op wins over \
 its decomposition; each value whose best term is a fused op is replaced by the op, built right \
 before the value's defining op, and the decomposition is removed when unused. The runner's \
-iteration, node and time limits are options; a limit only makes the pass fuse less."
+iteration, node and time limits are options; a limit only makes the pass fuse less. A round \
+that fuses a spelled-out softmax is followed by another round (at most three), so attention \
+around that softmax is fused in the same run."
     }
 
     fn options(&self) -> &'static [PassOption] {

@@ -1,10 +1,12 @@
 //! `nn.attention`: scaled dot-product attention as one op,
-//! `softmax(scale(q @ kt) + mask) @ v`, and [`expand`], its decomposition
-//! into the nn ops it stands for.
+//! `softmax(scale(q @ kt) + mask) @ v` (the scale on the scores, on the
+//! queries, or on both queries and keys, as exporters place it), and
+//! [`expand`], its decomposition into the nn ops it stands for.
 //!
 //! Invariants: the op means exactly its decomposition: [`eval_attention`]
-//! calls the reference semantics of `nn.matmul`, `nn.div` or `nn.mul`,
-//! `nn.add`, `nn.softmax` (last axis) and `nn.matmul` in that order, and
+//! calls the reference semantics of `nn.div` or `nn.mul` (at the scale's
+//! place), `nn.matmul`, `nn.add`, `nn.softmax` (last axis) and `nn.matmul`
+//! in that order, and
 //! [`expand`] builds those ops with the same operands, so a fused program,
 //! its expansion and the program it was fused from compute the same bits.
 //! Shape inference is the composition of those ops' inference, with the
@@ -31,9 +33,51 @@ use crate::types::{ElemType, TensorType, Type};
 /// round differently, so the op keeps the exported form.
 const SCALE_OPS: &[&str] = &["mul", "div"];
 
+/// Where the scale is applied (`scale_at`), in [`ScaleAt`]'s order.
+const SCALE_PLACES: &[&str] = &["scores", "q", "qk"];
+
+/// Where `nn.attention` applies its scale. The three are equal in exact
+/// arithmetic and round differently, so the op keeps the exported form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScaleAt {
+    /// `scale(q @ kt)`: PyTorch's explicit `matmul / sqrt(d)` (BERT, HF ViT).
+    Scores,
+    /// `scale(q) @ kt`: the queries scaled first (timm's `q = q * self.scale`).
+    Query,
+    /// `scale(q) @ scale(kt)`: both operands by the same constant (the
+    /// ONNX export of `scaled_dot_product_attention` multiplies each by the
+    /// square root of the softmax scale).
+    QueryAndKeys,
+}
+
+impl ScaleAt {
+    pub const ALL: [ScaleAt; 3] = [ScaleAt::Scores, ScaleAt::Query, ScaleAt::QueryAndKeys];
+
+    /// The attribute value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScaleAt::Scores => "scores",
+            ScaleAt::Query => "q",
+            ScaleAt::QueryAndKeys => "qk",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<ScaleAt> {
+        ScaleAt::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// The scale of an `nn.attention`'s attributes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub value: f64,
+    pub divides: bool,
+    pub at: ScaleAt,
+}
+
 pub const ATTENTION: OpDef = OpDef {
     name: "nn.attention",
-    summary: "Scaled dot-product attention softmax(scale(q @ kt) + mask) @ v",
+    summary: "Scaled dot-product attention softmax(scale(q @ kt) + mask) @ v, the scale on the scores, q, or q and kt",
     description: "Operands: queries `q` `[..., S, D]`, keys already transposed `kt` \
 `[..., D, T]`, values `v` `[..., T, Dv]` and an optional additive `mask` that broadcasts to \
 the scores' shape `[..., S, T]` without changing it; one float element type. The result is \
@@ -42,12 +86,18 @@ The op is defined as exactly this sequence of nn ops, with their rounding (so a 
 computes the bits of the decomposition it replaces, and the `expand-attention` pass writes it \
 back):\n\n\
 1. `scores = nn.matmul q, kt`\n\
-2. `scaled = nn.div scores, c` when `scale_op = \"div\"`, `nn.mul scores, c` when \
-`scale_op = \"mul\"` (the default), where `c` is the scalar constant `scale` rounded to the \
-element type (exporters write `x / sqrt(D)` or `x * (1 / sqrt(D))`, which round differently)\n\
+2. `scaled = s(scores)`\n\
 3. `masked = nn.add scaled, mask` (only with a mask)\n\
 4. `probs = nn.softmax masked {axis = -1}`\n\
 5. `result = nn.matmul probs, v`\n\n\
+where `s(x)` is `nn.div x, c` when `scale_op = \"div\"` and `nn.mul x, c` when \
+`scale_op = \"mul\"` (the default), `c` the scalar constant `scale` rounded to the element type \
+(exporters write `x / sqrt(D)` or `x * (1 / sqrt(D))`, which round differently). `scale_at` \
+says where `s` is applied: `\"scores\"` (the default) as above; `\"q\"`: step 1 is \
+`nn.matmul s(q), kt` and step 2 is skipped (timm scales the queries); `\"qk\"`: step 1 is \
+`nn.matmul s(q), s(kt)` and step 2 is skipped (the ONNX export of PyTorch's \
+`scaled_dot_product_attention` multiplies both by the square root of the softmax scale; \
+`scale` is that square root). These round differently, so the op keeps the exported place.\n\n\
 `scale` is finite, and non-zero with `div`. `fuse` builds the op from exported graphs; the \
 JIT and `prepare-quant` expand it.\n\n\
 ```\n%4 = nn.attention %0, %1, %2, %3 {scale = 8.0, scale_op = \"div\"} : (tensor<1x2x16x32xf32>, \
@@ -62,6 +112,12 @@ tensor<1x2x32x16xf32>, tensor<1x2x16x32xf32>, tensor<1x1x1x16xf32>) -> tensor<1x
             required: false,
             doc: "\"mul\" (default): scores * scale; \"div\": scores / scale",
         },
+        AttrSpec {
+            name: "scale_at",
+            kind: AttrKind::Str,
+            required: false,
+            doc: "\"scores\" (default): scale(q @ kt); \"q\": scale(q) @ kt; \"qk\": scale(q) @ scale(kt)",
+        },
     ],
     traits: &[Trait::Pure],
     infer: Some(infer_attention),
@@ -69,17 +125,42 @@ tensor<1x2x32x16xf32>, tensor<1x2x16x32xf32>, tensor<1x1x1x16xf32>) -> tensor<1x
     ..OpDef::DEFAULT
 };
 
-/// The scale and whether it divides.
-fn scale_of(attrs: &Attrs) -> Result<(f64, bool), String> {
+/// The scale of an `nn.attention`'s attributes, checked.
+pub fn scale_of(attrs: &Attrs) -> Result<Scale, String> {
     let divides = choice_attr(attrs, "scale_op", SCALE_OPS)? == "div";
-    let scale = float_attr(attrs, "scale", f64::NAN)?;
-    if !scale.is_finite() {
-        return Err(format!("'scale' must be finite, got {scale}"));
+    let place = choice_attr(attrs, "scale_at", SCALE_PLACES)?;
+    let at = ScaleAt::from_name(place).ok_or_else(|| format!("unknown scale place '{place}'"))?;
+    let value = float_attr(attrs, "scale", f64::NAN)?;
+    if !value.is_finite() {
+        return Err(format!("'scale' must be finite, got {value}"));
     }
-    if divides && scale == 0.0 {
+    if divides && value == 0.0 {
         return Err("'scale' must not be 0 with scale_op = \"div\"".into());
     }
-    Ok((scale, divides))
+    Ok(Scale { value, divides, at })
+}
+
+impl Scale {
+    /// The attributes that state this scale (`scale_at` only when not the
+    /// default, so programs without it print as before).
+    pub fn attrs(&self) -> Vec<(&'static str, Attribute)> {
+        let mut out = vec![
+            ("scale", Attribute::Float(self.value)),
+            ("scale_op", Attribute::Str(if self.divides { "div" } else { "mul" }.into())),
+        ];
+        if self.at != ScaleAt::Scores {
+            out.push(("scale_at", Attribute::Str(self.at.name().into())));
+        }
+        out
+    }
+
+    fn def(&self) -> &'static OpDef {
+        if self.divides {
+            &DIV
+        } else {
+            &MUL
+        }
+    }
 }
 
 fn infer_attention(info: &OpInfo) -> Result<Vec<Type>, String> {
@@ -124,12 +205,20 @@ fn softmax_attrs() -> Attrs {
 }
 
 fn eval_attention(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tensor>, String> {
-    let (scale, divides) = scale_of(attrs)?;
+    let scale = scale_of(attrs)?;
     let [q, kt, v, rest @ ..] = ops else { return Err("attention needs q, kt and v".into()) };
     let none = Attrs::new();
-    let scores = eval_op(&MATMUL, &[q.clone(), kt.clone()], &none)?;
-    let c = scale_tensor(&scores.elem, scale);
-    let mut x = eval_op(if divides { &DIV } else { &MUL }, &[scores, c], &none)?;
+    let c = scale_tensor(&q.elem, scale.value);
+    let scaled = |x: &Tensor| eval_op(scale.def(), &[x.clone(), c.clone()], &none);
+    let (q, kt) = match scale.at {
+        ScaleAt::Scores => (q.clone(), kt.clone()),
+        ScaleAt::Query => (scaled(q)?, kt.clone()),
+        ScaleAt::QueryAndKeys => (scaled(q)?, scaled(kt)?),
+    };
+    let mut x = eval_op(&MATMUL, &[q, kt], &none)?;
+    if scale.at == ScaleAt::Scores {
+        x = scaled(&x)?;
+    }
     if let Some(mask) = rest.first() {
         x = eval_op(&ADD, &[x, mask.clone()], &none)?;
     }
@@ -140,20 +229,20 @@ fn eval_attention(ops: &[Tensor], attrs: &Attrs, _: &[Type]) -> Result<Vec<Tenso
 /// Replaces the `nn.attention` op `op` of `f` by its decomposition (built
 /// right before it; every use of its result moves to the last matmul's)
 /// and returns the new result. When the op's location is a fusion of as
-/// many locations as the decomposition has ops (as `fuse` records them:
-/// matmul, scale, mask add, softmax, matmul), each op gets its own again;
-/// otherwise every op gets the attention's location.
+/// many locations as the decomposition has ops (as `fuse` records them, in
+/// [`chain_steps`]' order), each op gets its own again (the scale constant
+/// the first scale's); otherwise every op gets the attention's location.
 pub fn expand(f: &mut Function, op: Op) -> Result<Value, String> {
     let data = f.ops.get(op).ok_or("not an op of this function")?;
     if data.def.name != ATTENTION.name {
         return Err(format!("expected {}, got {}", ATTENTION.name, data.def.name));
     }
-    let (scale, divides) = scale_of(&data.attrs)?;
+    let scale = scale_of(&data.attrs)?;
     let operands = data.operands.clone();
     let &[q, kt, v, ref rest @ ..] = &operands[..] else { return Err("attention needs q, kt and v".into()) };
     let result = *data.results.first().ok_or("the op has no result")?;
     let span = data.span;
-    let steps = 4 + rest.len().min(1);
+    let steps = chain_steps(scale.at, !rest.is_empty());
     let locs = match &data.loc {
         Location::Fused(parts) if parts.len() == steps => parts.clone(),
         loc => vec![loc.clone(); steps],
@@ -169,11 +258,31 @@ pub fn expand(f: &mut Function, op: Op) -> Result<Value, String> {
         Type::Tensor(t) => t.elem.clone(),
         other => return Err(format!("q must be a tensor, got {other}")),
     };
+    let scale_loc = match scale.at {
+        ScaleAt::Scores => locs.get(1),
+        ScaleAt::Query | ScaleAt::QueryAndKeys => locs.first(),
+    };
+    let scale_loc = scale_loc.cloned().unwrap_or_default();
     let mut b = Builder { f, before: op, span, locs: locs.into_iter() };
-    let scores = b.op(&MATMUL, vec![q, kt], Attrs::new())?;
-    let scale_loc = b.locs.as_slice().first().cloned().unwrap_or_default();
-    let c = b.constant(scale_tensor(&elem, scale), scale_loc)?;
-    let mut x = b.op(if divides { &DIV } else { &MUL }, vec![scores, c], Attrs::new())?;
+    let c = scale_tensor(&elem, scale.value);
+    let mut x = match scale.at {
+        ScaleAt::Scores => {
+            let scores = b.op(&MATMUL, vec![q, kt], Attrs::new())?;
+            let c = b.constant(c, scale_loc)?;
+            b.op(scale.def(), vec![scores, c], Attrs::new())?
+        }
+        ScaleAt::Query => {
+            let c = b.constant(c, scale_loc)?;
+            let q = b.op(scale.def(), vec![q, c], Attrs::new())?;
+            b.op(&MATMUL, vec![q, kt], Attrs::new())?
+        }
+        ScaleAt::QueryAndKeys => {
+            let c = b.constant(c, scale_loc)?;
+            let q = b.op(scale.def(), vec![q, c], Attrs::new())?;
+            let kt = b.op(scale.def(), vec![kt, c], Attrs::new())?;
+            b.op(&MATMUL, vec![q, kt], Attrs::new())?
+        }
+    };
     if let Some(&mask) = rest.first() {
         x = b.op(&ADD, vec![x, mask], Attrs::new())?;
     }
@@ -182,6 +291,15 @@ pub fn expand(f: &mut Function, op: Op) -> Result<Value, String> {
     f.replace_all_uses(result, out);
     f.remove_ops(&[op]);
     Ok(out)
+}
+
+/// The ops of the decomposition, in the order of a fused location's parts:
+/// the scale of the queries (and of the keys) when it comes first, the
+/// scores' matmul, the scale of the scores when it comes after, the mask
+/// add, the softmax and the last matmul.
+pub fn chain_steps(at: ScaleAt, masked: bool) -> usize {
+    let scales = if at == ScaleAt::QueryAndKeys { 2 } else { 1 };
+    3 + scales + usize::from(masked)
 }
 
 /// Expands every `nn.attention` op of `f` (in every block); the count.
@@ -246,11 +364,17 @@ mod tests {
     }
 
     /// The decomposition, op by op, with the scale constant of shape [1].
-    fn composed(ops: &[Tensor], scale: f64, divides: bool) -> Tensor {
+    fn composed(ops: &[Tensor], scale: f64, divides: bool, at: ScaleAt) -> Tensor {
         let none = Attrs::new();
-        let s = run(&MATMUL, &[ops[0].clone(), ops[1].clone()], &none);
         let c = f32s(&[1], &[scale as f32]);
-        let mut x = run(if divides { &DIV } else { &MUL }, &[s, c], &none);
+        let scaled = |x: Tensor| run(if divides { &DIV } else { &MUL }, &[x, c.clone()], &none);
+        let (q, kt) = match at {
+            ScaleAt::Scores => (ops[0].clone(), ops[1].clone()),
+            ScaleAt::Query => (scaled(ops[0].clone()), ops[1].clone()),
+            ScaleAt::QueryAndKeys => (scaled(ops[0].clone()), scaled(ops[1].clone())),
+        };
+        let s = run(&MATMUL, &[q, kt], &none);
+        let mut x = if at == ScaleAt::Scores { scaled(s) } else { s };
         if let Some(m) = ops.get(3) {
             x = run(&ADD, &[m.clone(), x], &none);
         }
@@ -263,12 +387,24 @@ mod tests {
         let (q, kt, v) = (wavy(&[1, 2, 3, 4], 1), wavy(&[1, 2, 4, 5], 2), wavy(&[1, 2, 5, 3], 3));
         let mask = f32s(&[1, 1, 1, 5], &[0., 0., -1e4, 0., -3.5]);
         for (scale, op) in [(3.0, "div"), (1.0 / 3.0, "mul")] {
-            for ops in [vec![q.clone(), kt.clone(), v.clone()], vec![q.clone(), kt.clone(), v.clone(), mask.clone()]] {
-                let got = run(&ATTENTION, &ops, &scale_attrs(scale, op));
-                assert_eq!(got, composed(&ops, scale, op == "div"), "{op} with {} operands", ops.len());
-                assert_eq!(got.shape, vec![1, 2, 3, 3]);
+            for at in ScaleAt::ALL {
+                let mut a = scale_attrs(scale, op);
+                a.insert("scale_at".into(), Attribute::Str(at.name().into()));
+                for ops in
+                    [vec![q.clone(), kt.clone(), v.clone()], vec![q.clone(), kt.clone(), v.clone(), mask.clone()]]
+                {
+                    let got = run(&ATTENTION, &ops, &a);
+                    let want = composed(&ops, scale, op == "div", at);
+                    assert_eq!(got, want, "{op} at {} with {} operands", at.name(), ops.len());
+                    assert_eq!(got.shape, vec![1, 2, 3, 3]);
+                }
             }
         }
+        // The three places are different functions on these values.
+        let ops = [q.clone(), kt.clone(), v.clone()];
+        let at = |at: ScaleAt| composed(&ops, 1.0 / 3.0, false, at);
+        assert_ne!(at(ScaleAt::Scores), at(ScaleAt::Query));
+        assert_ne!(at(ScaleAt::Query), at(ScaleAt::QueryAndKeys));
         // The two scale forms are different functions on these values.
         let div = run(&ATTENTION, &[q.clone(), kt.clone(), v.clone()], &scale_attrs(3.0, "div"));
         let mul = run(&ATTENTION, &[q, kt, v], &scale_attrs(1.0 / 3.0, "mul"));
@@ -294,6 +430,10 @@ mod tests {
         assert_eq!(e, "'scale' must not be 0 with scale_op = \"div\"");
         let e = infer(&ATTENTION, &[q.clone(), kt.clone(), v.clone()], &scale_attrs(2.0, "add")).unwrap_err();
         assert_eq!(e, "attribute 'scale_op' must be one of \"mul\", \"div\", got \"add\"");
+        let mut k = scale_attrs(2.0, "mul");
+        k.insert("scale_at".into(), Attribute::Str("k".into()));
+        let e = infer(&ATTENTION, &[q.clone(), kt.clone(), v.clone()], &k).unwrap_err();
+        assert_eq!(e, "attribute 'scale_at' must be one of \"scores\", \"q\", \"qk\", got \"k\"");
         let f16 = TensorType::fixed(&[2, 6, 3], ElemType::F16);
         let e = infer(&ATTENTION, &[q, kt, f16], &a).unwrap_err();
         assert_eq!(e, "element types differ: f32 vs f16");
@@ -344,5 +484,45 @@ func @f(%q: tensor<1x2x3x4xf32>, %kt: tensor<1x2x4x5xf32>, %v: tensor<1x2x5x3xf3
         let neg = f.walk()[6];
         assert_eq!(expand(&mut f, neg), Err("expected nn.attention, got nn.neg".into()));
         assert_eq!(f.walk().len(), 8);
+    }
+
+    #[test]
+    fn expand_scales_queries_and_keys_where_the_op_says() {
+        let ctx = Context::default();
+        let text = PROGRAM
+            .replace(r#"{scale = 2.0, scale_op = "div"}"#, r#"{scale = 0.5, scale_op = "mul", scale_at = "qk"}"#);
+        let text = text.replace(
+            r#"loc(fused["mm", "div", "add", "softmax", "mm1"])"#,
+            r#"loc(fused["sq", "sk", "mm", "add", "softmax", "mm1"])"#,
+        );
+        let (_, m) = parse_str(&ctx, "t.weft", &text);
+        let mut m = m.unwrap_or_else(|e| panic!("{e:?}"));
+        let inputs =
+            vec![wavy(&[1, 2, 3, 4], 1), wavy(&[1, 2, 4, 5], 2), wavy(&[1, 2, 5, 3], 3), wavy(&[1, 1, 1, 5], 4)];
+        let before = run_function(&m, &m.funcs[0], inputs.clone()).unwrap();
+        assert_eq!(before[0], composed_neg(&inputs, 0.5, ScaleAt::QueryAndKeys));
+        assert_eq!(expand_all(&mut m.funcs[0]), Ok(1));
+        crate::verify::verify_module(&m).unwrap_or_else(|e| panic!("{e:?}"));
+        let f = &m.funcs[0];
+        let ops: Vec<(&str, String)> =
+            f.walk().into_iter().map(|o| (f.ops[o].name(), f.ops[o].loc.to_string())).collect();
+        let want = [
+            ("builtin.constant", "\"sq\""),
+            ("nn.mul", "\"sq\""),
+            ("nn.mul", "\"sk\""),
+            ("nn.matmul", "\"mm\""),
+            ("nn.add", "\"add\""),
+            ("nn.softmax", "\"softmax\""),
+            ("nn.matmul", "\"mm1\""),
+        ];
+        let got: Vec<(&str, &str)> = ops.iter().take(7).map(|(n, l)| (*n, l.as_str())).collect();
+        assert_eq!(got, want);
+        assert_eq!(run_function(&m, &m.funcs[0], inputs).unwrap(), before);
+    }
+
+    /// `-attention` of the inputs, the program's result.
+    fn composed_neg(inputs: &[Tensor], scale: f64, at: ScaleAt) -> Tensor {
+        let x = composed(inputs, scale, false, at);
+        run(&super::super::unary::NEG, &[x], &Attrs::new())
     }
 }

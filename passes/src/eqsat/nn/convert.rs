@@ -36,6 +36,7 @@ use weft_ir::attr::Attribute;
 use weft_ir::entity::SecondaryMap;
 use weft_ir::ops::eval::as_f64;
 use weft_ir::ops::nn;
+use weft_ir::ops::nn::attention::Scale;
 use weft_ir::ops::shape::normalize_axis;
 use weft_ir::ops::Trait;
 use weft_ir::{Function, NewOp, Op, OpDef, Type, Value};
@@ -68,9 +69,50 @@ pub struct FuseOutcome {
     pub fused: BTreeMap<FusedKind, u64>,
 }
 
+/// The most saturation rounds one [`fuse_function`] runs.
+const MAX_ROUNDS: usize = 3;
+
 /// Fuses the decomposed ops of `f`'s body with the rules `options` turns
 /// on; errors are internal (a rule that does not parse).
+///
+/// A round that fuses a spelled-out softmax runs again on the result:
+/// inside attention, the decomposed softmax reads its logits twice (the
+/// max and the exponent), so the attention rules' single-use condition
+/// only holds once the softmax is one op. The statistics add up the
+/// rounds (nodes and classes: the largest round's).
 pub fn fuse_function(f: &mut Function, limits: FuseLimits, options: RuleOptions) -> Result<FuseOutcome, String> {
+    let mut total = FuseOutcome::default();
+    for _ in 0..MAX_ROUNDS {
+        let round = fuse_round(f, limits, options)?;
+        let again = round.fused.contains_key(&FusedKind::Softmax);
+        total.absorb(round);
+        if !again {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+impl FuseOutcome {
+    /// Adds a later round's outcome.
+    fn absorb(&mut self, round: FuseOutcome) {
+        if round.stop.is_none() {
+            return;
+        }
+        let first = self.stop.is_none();
+        self.nodes = self.nodes.max(round.nodes);
+        self.classes = self.classes.max(round.classes);
+        self.iterations += round.iterations;
+        self.saturated = round.saturated && (first || self.saturated);
+        self.stop = round.stop;
+        for (kind, n) in round.fused {
+            *self.fused.entry(kind).or_default() += n;
+        }
+    }
+}
+
+/// One saturation and write-back.
+fn fuse_round(f: &mut Function, limits: FuseLimits, options: RuleOptions) -> Result<FuseOutcome, String> {
     let graph = to_egraph(f);
     if graph.results.is_empty() {
         return Ok(FuseOutcome::default());
@@ -371,8 +413,10 @@ impl<'a> WriteBack<'a> {
             values.push(self.materialize(operand, anchor, at)?);
         }
         let mut spec = NewOp::new(def, values, vec![ty]).at(&self.f.ops[anchor]);
-        if let NnLang::Attention(_) | NnLang::AttentionMasked(_) = node {
-            spec.loc = chain_location(self.f, anchor, matches!(node, NnLang::AttentionMasked(_)));
+        if let NnLang::Attention([.., scale]) | NnLang::AttentionMasked([.., scale]) = node {
+            if let Some(&Param::Scale { at, .. }) = self.param(*scale) {
+                spec.loc = chain_location(self.f, anchor, matches!(node, NnLang::AttentionMasked(_)), at);
+            }
         }
         for (name, value) in attrs {
             spec = spec.attr(name, value);
@@ -394,13 +438,10 @@ impl<'a> WriteBack<'a> {
         })
     }
 
-    /// `nn.attention`'s `scale` and `scale_op`.
+    /// `nn.attention`'s `scale`, `scale_op` and `scale_at`.
     fn scale_attrs(&self, id: Id) -> Option<Vec<(&'static str, Attribute)>> {
         match self.param(id)? {
-            Param::Scale { bits, divides } => Some(vec![
-                ("scale", Attribute::Float(f64::from_bits(*bits))),
-                ("scale_op", Attribute::Str(if *divides { "div" } else { "mul" }.into())),
-            ]),
+            &Param::Scale { bits, divides, at } => Some(Scale { value: f64::from_bits(bits), divides, at }.attrs()),
             _ => None,
         }
     }

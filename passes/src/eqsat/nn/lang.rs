@@ -12,6 +12,7 @@
 use egg::{define_language, Analysis, DidMerge, EGraph, Id};
 use std::fmt;
 use std::str::FromStr;
+use weft_ir::ops::nn::attention::ScaleAt;
 use weft_ir::TensorType;
 
 define_language! {
@@ -108,9 +109,9 @@ pub enum Param {
     Axis(u32),
     /// A float attribute by its bits (layer norm's epsilon).
     Float(u64),
-    /// Attention's scale constant by its bits, and whether the scores are
-    /// divided by it (else multiplied).
-    Scale { bits: u64, divides: bool },
+    /// Attention's scale constant by its bits, whether it divides (else
+    /// multiplies), and where it is applied.
+    Scale { bits: u64, divides: bool, at: ScaleAt },
 }
 
 impl fmt::Display for Param {
@@ -122,7 +123,10 @@ impl fmt::Display for Param {
             }
             Param::Axis(a) => write!(f, "#axis{a}"),
             Param::Float(bits) => write!(f, "#f{bits:x}"),
-            Param::Scale { bits, divides } => write!(f, "#{}{bits:x}", if *divides { "div" } else { "mul" }),
+            Param::Scale { bits, divides, at } => {
+                let place = if *at == ScaleAt::Scores { "" } else { at.name() };
+                write!(f, "#{}{place}{bits:x}", if *divides { "div" } else { "mul" })
+            }
         }
     }
 }
@@ -149,9 +153,14 @@ impl FromStr for Param {
             return a.parse().map(Param::Axis).map_err(|_| bad());
         }
         for (prefix, divides) in [("#div", true), ("#mul", false)] {
-            if let Some(bits) = s.strip_prefix(prefix) {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                // The places are not hex digits, "qk" before its prefix "q".
+                let (at, bits) = [ScaleAt::QueryAndKeys, ScaleAt::Query]
+                    .into_iter()
+                    .find_map(|at| rest.strip_prefix(at.name()).map(|bits| (at, bits)))
+                    .unwrap_or((ScaleAt::Scores, rest));
                 let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
-                return Ok(Param::Scale { bits, divides });
+                return Ok(Param::Scale { bits, divides, at });
             }
         }
         if let Some(bits) = s.strip_prefix("#f") {
@@ -222,8 +231,9 @@ mod tests {
             Param::Axes { axes: vec![], keep: false },
             Param::Axis(3),
             Param::Float(1e-12f64.to_bits()),
-            Param::Scale { bits: 8f64.to_bits(), divides: true },
-            Param::Scale { bits: 0.125f64.to_bits(), divides: false },
+            Param::Scale { bits: 8f64.to_bits(), divides: true, at: ScaleAt::Scores },
+            Param::Scale { bits: 0.125f64.to_bits(), divides: false, at: ScaleAt::Query },
+            Param::Scale { bits: 0.5f64.to_bits(), divides: false, at: ScaleAt::QueryAndKeys },
         ] {
             assert_eq!(p.to_string().parse::<Param>(), Ok(p));
         }

@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn rules_parse_and_have_distinct_kebab_case_names() {
-        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 4 + 1);
+        assert_eq!(rules(RuleOptions::default()).unwrap().len(), 2 + 2 + 6 + 6 + 2 + 12 + 1);
         let rules = rules(RuleOptions { gelu_sigmoid: true }).unwrap();
         let mut names: Vec<String> = rules.iter().map(|r| r.name.to_string()).collect();
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')), "{names:?}");
@@ -277,6 +277,6 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 4 + 1);
+        assert_eq!(n, 2 + 2 + 6 + 6 + 1 + 2 + 12 + 1);
     }
 }
