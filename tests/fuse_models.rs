@@ -157,6 +157,31 @@ fn fuse_keeps_model_outputs_and_finds_the_decomposed_ops() {
     assert_eq!(b14["nn.attention"], 2);
     assert_eq!(b14["nn.softmax"], 0, "every softmax is an attention's");
     assert_eq!(after_by_model["vit_tiny_opset17"]["nn.attention"], 2, "ViT: attention without a mask");
+    let sdpa = &after_by_model["vit_tiny_sdpa_opset17"];
+    assert_eq!(sdpa, &after_by_model["vit_tiny_opset17"], "ViT exported through scaled_dot_product_attention");
+}
+
+/// The scaled_dot_product_attention export (the scale from the query's
+/// traced shape, `Sqrt(scale)` on queries and keys) fuses with the scale on
+/// both operands.
+#[test]
+fn sdpa_export_fuses_with_the_scale_on_queries_and_keys() {
+    let mut module = legalized_testsuite_model("vit_tiny_sdpa_opset17").unwrap();
+    fuse(&mut module).unwrap();
+    let f = &module.funcs[0];
+    let places: Vec<String> = f
+        .walk()
+        .into_iter()
+        .filter(|&o| f.ops[o].name() == "nn.attention")
+        .map(|o| format!("{:?} {:?}", f.ops[o].attrs.get("scale_at"), f.ops[o].attrs.get("scale")))
+        .collect();
+    // sqrt(1 / sqrt(16)) = 0.5, exact in f32.
+    let want = format!(
+        "{:?} {:?}",
+        Some(weft_ir::attr::Attribute::Str("qk".into())),
+        Some(weft_ir::attr::Attribute::Float(0.5))
+    );
+    assert_eq!(places, vec![want.clone(), want]);
 }
 
 #[test]
@@ -212,7 +237,7 @@ fn legalized_testsuite_model(name: &str) -> Result<Module, String> {
 
 #[test]
 fn the_quantized_pipeline_leaves_no_float_nonlinear_op() {
-    for name in ["bert_tiny_opset14", "bert_tiny_opset17", "vit_tiny_opset17"] {
+    for name in ["bert_tiny_opset14", "bert_tiny_opset17", "vit_tiny_opset17", "vit_tiny_sdpa_opset17"] {
         let mut module = legalized_testsuite_model(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         run_pipeline(&mut module, "prepare-quant").unwrap_or_else(|e| panic!("{name}: {e}"));
         let fused = fused_counts(&module);

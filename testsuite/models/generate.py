@@ -209,17 +209,39 @@ def split_heads(b: GraphBuilder, x: str, cfg: Config, key: bool) -> str:
     return b.node("Transpose", [shaped], perm=[0, 2, 3, 1] if key else [0, 2, 1, 3])
 
 
-def self_attention(b: GraphBuilder, module: str, x: str, cfg: Config, mask: str | None) -> str:
+def sdpa_scores(b: GraphBuilder, qh: str, kh: str) -> str:
+    """`scaled_dot_product_attention`'s scores as torch.onnx exports them
+    (opset 14 symbolic): the scale 1/sqrt(d) from the query's traced shape
+    (Shape, Slice of the last dim, Cast, Sqrt, Div, Cast), the key's last two
+    axes swapped, and each operand multiplied by Sqrt(scale) before MatMul."""
+    shape = b.node("Shape", [qh])
+    last = b.node("Slice", [shape, b.ints(-1), b.ints(np.iinfo(np.int64).max)])
+    size = b.node("Cast", [last], to=TensorProto.FLOAT)
+    scale = b.node("Div", [b.const([1.0], np.float32), b.node("Sqrt", [size])])
+    scale = b.node("Cast", [scale], to=TensorProto.FLOAT)
+    kt = b.node("Transpose", [kh], perm=[0, 1, 3, 2])
+    q_scaled = b.node("Mul", [qh, b.node("Sqrt", [scale])])
+    k_scaled = b.node("Mul", [kt, b.node("Sqrt", [scale])])
+    return b.node("MatMul", [q_scaled, k_scaled])
+
+
+def self_attention(
+    b: GraphBuilder, module: str, x: str, cfg: Config, mask: str | None, sdpa: bool = False
+) -> str:
     """Multi-head self-attention of `module` (e.g. `encoder.layer.0.attention.self`),
-    built in the current scope; `mask` is added to the scaled scores."""
+    built in the current scope; `mask` is added to the scaled scores. With
+    `sdpa`, the scores are exported as `scaled_dot_product_attention`'s."""
     q = b.linear(f"{module}.query", x, cfg.hidden, cfg.hidden)
     k = b.linear(f"{module}.key", x, cfg.hidden, cfg.hidden)
     v = b.linear(f"{module}.value", x, cfg.hidden, cfg.hidden)
     qh = split_heads(b, q, cfg, key=False)
-    kh = split_heads(b, k, cfg, key=True)
+    kh = split_heads(b, k, cfg, key=not sdpa)
     vh = split_heads(b, v, cfg, key=False)
-    scores = b.node("MatMul", [qh, kh])
-    scores = b.node("Div", [scores, b.scalar(float(np.sqrt(cfg.head_size)))])
+    if sdpa:
+        scores = sdpa_scores(b, qh, kh)
+    else:
+        scores = b.node("MatMul", [qh, kh])
+        scores = b.node("Div", [scores, b.scalar(float(np.sqrt(cfg.head_size)))])
     if mask is not None:
         scores = b.node("Add", [scores, mask])
     probs = b.node("Softmax", [scores], axis=-1)
@@ -358,12 +380,12 @@ def vit_patches(b: GraphBuilder, pixels: str, cfg: Config, patch: int, patches: 
         return b.node("Add", [x, pos])
 
 
-def vit_layer(b: GraphBuilder, i: int, x: str, cfg: Config) -> str:
+def vit_layer(b: GraphBuilder, i: int, x: str, cfg: Config, sdpa: bool) -> str:
     prefix = f"vit.encoder.layer.{i}"
     with b.scope("encoder"), b.scope(f"layer.{i}"):
         h = b.layer_norm(f"{prefix}.layernorm_before", x, cfg.hidden, cfg.eps, True)
         with b.scope("attention"), b.scope("attention"):
-            attn = self_attention(b, f"{prefix}.attention.attention", h, cfg, None)
+            attn = self_attention(b, f"{prefix}.attention.attention", h, cfg, None, sdpa)
         with b.scope("attention"), b.scope("output"):
             attn = b.linear(f"{prefix}.attention.output.dense", attn, cfg.hidden, cfg.hidden)
         x = b.node("Add", [attn, x])
@@ -377,7 +399,7 @@ def vit_layer(b: GraphBuilder, i: int, x: str, cfg: Config) -> str:
             return b.node("Add", [h, x])
 
 
-def build_vit(seed: int) -> onnx.ModelProto:
+def build_vit(seed: int, sdpa: bool = False) -> onnx.ModelProto:
     cfg = Config()
     image, patch, labels = 32, 8, 10
     patches = (image // patch) ** 2
@@ -385,7 +407,7 @@ def build_vit(seed: int) -> onnx.ModelProto:
     with b.scope("vit"):
         x = vit_patches(b, "pixel_values", cfg, patch, patches)
         for i in range(cfg.layers):
-            x = vit_layer(b, i, x, cfg)
+            x = vit_layer(b, i, x, cfg, sdpa)
         b.layer_norm("vit.layernorm", x, cfg.hidden, cfg.eps, True)
         b.nodes[-1].output[0] = "last_hidden_state"
     first = b.node("Gather", ["last_hidden_state", b.const(0, np.int64)], axis=1)
@@ -405,8 +427,9 @@ def build_vit(seed: int) -> onnx.ModelProto:
     doc = (
         f"ViT-like classifier (image {image}x{image}, patch {patch}, {cfg.layers} layers, "
         f"hidden {cfg.hidden}, {cfg.heads} heads, {labels} labels) shaped like "
-        f"torch.onnx.export of transformers' ViTForImageClassification at opset 17; "
-        f"random weights (seed {seed})."
+        f"torch.onnx.export of transformers' ViTForImageClassification at opset 17"
+        + (" with attn_implementation=\"sdpa\" (scaled_dot_product_attention)" if sdpa else "")
+        + f"; random weights (seed {seed})."
     )
     return finish_model(b, "main_graph", inputs, outputs, 17, doc)
 
@@ -502,6 +525,7 @@ MODELS = [
     ModelSpec("vit_tiny_opset17", lambda: build_vit(2017), lambda: vit_inputs(3017)),
     ModelSpec("bert_tiny_opset14", lambda: build_bert(17, 14, False), lambda: bert_inputs(1017),
               [check_padding_is_masked]),
+    ModelSpec("vit_tiny_sdpa_opset17", lambda: build_vit(2017, sdpa=True), lambda: vit_inputs(3017)),
 ]
 
 
