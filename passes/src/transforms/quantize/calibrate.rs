@@ -34,6 +34,8 @@ pub const MAX_OBSERVED_CONSTANT: u64 = 4096;
 pub struct Calibration {
     pub hist: HashMap<Value, Histogram>,
     pub samples: usize,
+    /// What the engine had to say (such as running on another engine).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Calibration {
@@ -51,8 +53,9 @@ pub trait Evaluator: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Runs `func` on every sample and calls `record` with each value of
-    /// `observed` (results of ops of the function's body) and its tensor.
-    /// Errors name the sample (`calibration sample #i: ...`).
+    /// `observed` (results of ops of the function's body) and its tensor;
+    /// returns warnings for the user (the pass reports them). Errors name
+    /// the sample (`calibration sample #i: ...`).
     fn evaluate(
         &self,
         module: &Module,
@@ -60,7 +63,7 @@ pub trait Evaluator: std::fmt::Debug + Send + Sync {
         observed: &[Value],
         samples: &[Vec<Tensor>],
         record: &mut dyn FnMut(Value, &Tensor),
-    ) -> Result<(), Diagnostic>;
+    ) -> Result<Vec<Diagnostic>, Diagnostic>;
 }
 
 /// The reference interpreter as an [`Evaluator`].
@@ -79,7 +82,7 @@ impl Evaluator for Interpreter {
         observed: &[Value],
         samples: &[Vec<Tensor>],
         record: &mut dyn FnMut(Value, &Tensor),
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<Vec<Diagnostic>, Diagnostic> {
         let wanted: HashSet<Value> = observed.iter().copied().collect();
         for (i, inputs) in samples.iter().enumerate() {
             let mut on_op = |e: &OpEvent| {
@@ -93,7 +96,7 @@ impl Evaluator for Interpreter {
             run_function_with(module, func, inputs.clone(), options)
                 .map_err(|d| d.prefixed(&format!("calibration sample #{i}: ")))?;
         }
-        Ok(())
+        Ok(Vec::new())
     }
 }
 
@@ -135,7 +138,7 @@ pub fn observe(
         }
     }
     let observed = observed_values(func);
-    engine.evaluate(module, func, &observed, samples, &mut |v, t| record(&mut cal.hist, v, t))?;
+    cal.warnings = engine.evaluate(module, func, &observed, samples, &mut |v, t| record(&mut cal.hist, v, t))?;
     Ok(cal)
 }
 

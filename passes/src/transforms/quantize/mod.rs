@@ -279,7 +279,10 @@ the next `quant.quantize`. The option values set the base precision over the top
                 let data = &func.ops[op];
                 Diagnostic::error(format!("cannot expand '{}': {e}", data.name()), data.span).with_loc(data.loc.clone())
             })?;
-            let cal = calibrate::observe(module, &func, &samples, engine)?;
+            let mut cal = calibrate::observe(module, &func, &samples, engine)?;
+            for w in std::mem::take(&mut cal.warnings) {
+                cx.warn(w);
+            }
             cx.count(&SAMPLES, samples.len() as u64);
             let rw = Rewriter::new(&mut func, &mut resources, cx.ctx, &cal, &config);
             let counts = rw.run(rules::rewrite_op)?;
