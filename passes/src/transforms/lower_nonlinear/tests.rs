@@ -323,3 +323,69 @@ fn wide_layer_norm_lanes_round_before_squaring() {
         assert!(diff <= 2, "{method:?}: {diff} steps from the ideal");
     }
 }
+
+/// The exp2 unit of every coefficient table `quark` can be given maps 0
+/// to exactly one, so the pair softmax may add the constant instead.
+#[test]
+fn exp2_of_zero_is_one_for_every_table() {
+    let mut tables: Vec<QuarkTables> = [1, 2, 4, 8, 16].into_iter().map(QuarkTables::Fitted).collect();
+    tables.push(QuarkTables::Paper);
+    for tables in tables {
+        let coeffs = formats::fixed_table(&tables.exp2(), formats::COEFF_FRAC);
+        let rows: Vec<[i128; 3]> = coeffs.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        for out_frac in [0, 8, formats::EXP_FRAC, 20] {
+            let f = weft_ir::ops::nl::Exp2Format {
+                frac: formats::FRAC,
+                coeffs: rows.clone(),
+                coeff_frac: formats::COEFF_FRAC,
+                out_frac,
+            };
+            assert_eq!(f.eval(0), 1 << out_frac, "{tables:?} out_frac {out_frac}");
+        }
+    }
+}
+
+fn count_ops(m: &Module, name: &str) -> usize {
+    let f = &m.funcs[0];
+    f.walk().iter().filter(|&&o| f.ops[o].name() == name).count()
+}
+
+/// The pair softmax with two exp2 per element gives the bits of the one
+/// with three, on every input code of 8, 12 and 16 bits, for every kind
+/// built on it and every coefficient table.
+#[test]
+fn pair_softmax_with_two_exp2_is_bit_identical() {
+    let kinds =
+        [(OpKind::Gelu, false, 5), (OpKind::Silu, false, 9), (OpKind::Sigmoid, false, 0), (OpKind::Tanh, true, 0)];
+    for width in [8u8, 12, 16] {
+        let every: Vec<i64> = (-(1i64 << (width - 1))..1i64 << (width - 1)).collect();
+        let n = every.len() as u64;
+        let x = q(width, true, 8.0 / (1u64 << width) as f64, 0);
+        for (kind, signed, zp) in kinds {
+            let y = q(width, signed, 9.0 / (1u64 << width) as f64, zp);
+            let m = module(kind, &n.to_string(), &x, &y, "");
+            let mut input = quant_tensor(width, true, 0.0, 0, &[n], every.clone());
+            input.elem = m.funcs[0].arg_types()[0].as_tensor().unwrap().elem.clone();
+            let tables = if width == 8 {
+                vec![QuarkTables::Fitted(4), QuarkTables::Fitted(1), QuarkTables::Paper]
+            } else {
+                vec![QuarkTables::Fitted(4)]
+            };
+            for t in tables {
+                let run = |three: bool| {
+                    quark::THREE_EXP2.with(|c| c.set(three));
+                    let mut lowered = m.clone();
+                    let done = lower(&mut lowered, LowerNonlinear::with_method(Method::Quark).with_tables(t));
+                    quark::THREE_EXP2.with(|c| c.set(false));
+                    done.expect("lowers");
+                    let out = run_function(&lowered, &lowered.funcs[0], vec![input.clone()]).expect("runs");
+                    (codes(&out[0]), count_ops(&lowered, "nl.exp2"))
+                };
+                let ((three, n3), (two, n2)) = (run(true), run(false));
+                let name = format!("{kind:?} at {width} bits, {t:?}");
+                assert_eq!((n3, n2), (3, 2), "{name}: exp2 per element");
+                assert!(three == two, "{name}: the two forms differ");
+            }
+        }
+    }
+}
