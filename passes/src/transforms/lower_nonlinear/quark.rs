@@ -21,6 +21,7 @@
 use super::emit::{int, ints_attr, uint, Emitted, Emitter, IntTy};
 use super::formats::{fixed, fixed_table, COEFF_FRAC, EXP_FRAC, FRAC, LOG_WIDTH, MANTISSA_FRAC, NORM_FRAC};
 use super::norm;
+use super::quark_log;
 use super::site::{OpKind, Site};
 use std::f64::consts::LOG2_E;
 use weft_ir::attr::Attribute;
@@ -33,6 +34,9 @@ fn one() -> f64 {
 }
 
 pub fn lower(e: &mut Emitter, s: &Site) -> Emitted {
+    if s.method.has_own_program(s.kind) && s.method == super::Method::QuarkLog {
+        return quark_log::lower(e, s);
+    }
     match s.kind {
         OpKind::Softmax => softmax(e, s),
         OpKind::Gelu => times_input(e, s, 1.702),
@@ -101,7 +105,7 @@ fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
 /// `2^EXP_FRAC` ([`exp2_of_zero_is_one`], true of every table weft
 /// builds) the sum is `2^EXP_FRAC + exp2(-|a|)`: two exp2 per element
 /// instead of three, with the same bits.
-fn pair_softmax(e: &mut Emitter, s: &Site, c: f64) -> Result<PairSoftmax, super::LowerError> {
+pub(super) fn pair_softmax(e: &mut Emitter, s: &Site, c: f64) -> Result<PairSoftmax, super::LowerError> {
     let v = e.centered_input(s.input, &s.x)?;
     let a = e.scale(v, c * s.x.scale * LOG2_E * one(), int(LOG_WIDTH))?;
     let zero = e.constant(0)?;
@@ -141,11 +145,11 @@ fn three_exp2_for_tests() -> bool {
 }
 
 /// The values of a pair softmax a lowering goes on from.
-struct PairSoftmax {
+pub(super) struct PairSoftmax {
     /// The input minus its zero point.
-    v: Value,
+    pub v: Value,
     /// `log2 p` with [`FRAC`] bits (at most 0).
-    u: Value,
+    pub u: Value,
 }
 
 impl PairSoftmax {

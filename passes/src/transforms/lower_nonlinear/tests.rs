@@ -141,10 +141,24 @@ fn layer_norm_lanes_stay_near_the_ideal() {
     v.extend((0..32).map(|i| if i < 16 { 100 } else { -90 }));
     v.extend(std::iter::repeat_n(5, 32));
     let input = quant_tensor(8, true, 0.05, 3, &[3, 32], v);
-    for method in [Method::Quark, Method::Ibert] {
+    for method in [Method::Quark, Method::QuarkLog, Method::Ibert] {
         let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
         let diff = max_step_difference(&ideal, &lowered);
         assert!(diff <= 2, "{method:?}: {diff} steps from the ideal\n{ideal:?}\n{lowered:?}");
+    }
+    // Signed, zero and large scales: quark-log folds log2|gamma| into its
+    // exponent and restores the sign of a negative gamma with a mux.
+    let text = weft_ir::printer::print_module(&m);
+    let gammas = (0..32).map(|i| format!("{:?}", [1.5, -0.75, 0.0, -2.0][i % 4])).collect::<Vec<_>>().join(", ");
+    let text = text.replacen("dense<1.0> : tensor<32xf32>", &format!("dense<[{gammas}]> : tensor<32xf32>"), 1);
+    let text = text.replacen("dense<0.0> : tensor<32xf32>", "dense<-0.5> : tensor<32xf32>", 1);
+    assert!(text.contains("-0.75") && text.contains("dense<-0.5>"), "{text}");
+    let m = parse_str(&Context::default(), "t.weft", &text).1.expect("parses");
+    for method in [Method::Quark, Method::QuarkLog] {
+        let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
+        assert!(ideal.iter().any(|&x| x != ideal[0]), "{ideal:?}");
+        let diff = max_step_difference(&ideal, &lowered);
+        assert!(diff <= 2, "{method:?} with signed gammas: {diff} steps\n{ideal:?}\n{lowered:?}");
     }
 }
 
@@ -246,7 +260,10 @@ fn overrides_pick_the_method_per_op_kind() {
     );
     pass.set_option("gelu", "").unwrap();
     assert_eq!(pass.method_for(OpKind::Gelu), Method::Quark);
-    assert_eq!(pass.set_option("method", "fast").unwrap_err(), "expected 'quark', 'ibert' or 'lut', got 'fast'");
+    assert_eq!(
+        pass.set_option("method", "fast").unwrap_err(),
+        "expected 'quark', 'quark-log', 'ibert' or 'lut', got 'fast'"
+    );
     assert_eq!(pass.set_option("softmax2", "lut").unwrap_err(), "unknown option 'softmax2'");
     let names: Vec<&str> = pass.options().iter().map(|o| o.name).collect();
     let kinds: Vec<&str> = OpKind::ALL.iter().map(|k| k.option()).collect();
