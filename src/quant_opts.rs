@@ -229,7 +229,10 @@ mod tests {
         let s = parse_nonlinear("layer-norm=ibert").unwrap();
         assert!(options(&s).contains(&("method", "quark".to_string())));
         let e = |t: &str| parse_nonlinear(t).unwrap_err().message;
-        assert_eq!(e("fast"), "--nonlinear 'fast': 'fast': expected 'quark', 'ibert' or 'lut', got 'fast'");
+        assert_eq!(
+            e("fast"),
+            "--nonlinear 'fast': 'fast': expected 'quark', 'quark-log', 'ibert' or 'lut', got 'fast'"
+        );
         assert_eq!(e("quark,ibert"), "--nonlinear 'quark,ibert': a second method 'ibert'");
         assert_eq!(e("matmul=lut"), "--nonlinear 'matmul=lut': 'matmul' is not a quantized nonlinear op");
         assert_eq!(

@@ -104,7 +104,8 @@ fn a_table_for_a_wide_input_is_a_diagnostic_at_the_op() {
 fn bad_nonlinear_values() {
     let o = run_quant("w8a8", "gelu=fast");
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("--nonlinear 'gelu=fast': 'gelu=fast': expected 'quark', 'ibert' or 'lut', got 'fast'"));
+    assert!(stderr(&o)
+        .contains("--nonlinear 'gelu=fast': 'gelu=fast': expected 'quark', 'quark-log', 'ibert' or 'lut', got 'fast'"));
     let o = run_quant("w8a8", "matmul=lut");
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("'matmul' is not a quantized nonlinear op"), "{}", stderr(&o));

@@ -41,12 +41,13 @@ fn json_has_shared_and_unshared_resources() {
     let kinds = v["nonlinear"]["kinds"].as_array().expect("kinds");
     assert!(!kinds.is_empty() && kinds.iter().all(|k| k["bits"] == 8), "{v}");
     assert_eq!(v["nonlinear"]["shared"]["methods"]["softmax"], "quark", "{v}");
-    // QUARK's setting is always reported: every kind quark, and one shared
-    // unit is smaller than one unit per kind with the same methods.
+    // QUARK's setting is always reported: every kind quark or its
+    // log-domain variant, and one shared unit is smaller than one unit per
+    // kind with the same methods.
     let q = &v["nonlinear"]["quark_setting"];
     let methods = q["shared"]["methods"].as_object().expect("methods");
     assert_eq!(methods.len(), kinds.len(), "{q}");
-    assert!(methods.values().all(|m| m == "quark"), "{q}");
+    assert!(methods.values().all(|m| m == "quark" || m == "quark-log"), "{q}");
     assert!(lut_ff(&q["shared"]) < lut_ff(&q["unshared_same_methods"]), "{q}");
 }
 
@@ -69,19 +70,22 @@ fn json_reports_each_kinds_rate_and_the_baselines_at_the_same_rate() {
     assert_eq!(first["softmax"], (1, 3, 4.0 / 3.0), "{v}");
     assert_eq!(first["gelu"], (1, 1, 4.0), "{v}");
     assert!(v["nonlinear"]["unshared_full_rate"].is_null(), "{v}");
-    // QUARK's setting with auto intervals: GELU (one pass) takes up to the
-    // three cycles per element softmax and layer norm take anyway.
+    // QUARK's setting with auto intervals: GELU (one pass) may take up to
+    // the three cycles per element softmax and layer norm take anyway; in
+    // the log domain (two exp2 and two log2 per element) two cycles fold
+    // every unit onto one instance and are the smallest shared unit.
     let q = &v["nonlinear"]["quark_setting"];
     let tm = rates(&q["shared"]);
-    assert_eq!(tm["gelu"], (3, 1, 4.0 / 3.0), "{q}");
+    assert_eq!(tm["gelu"], (2, 1, 2.0), "{q}");
     assert_eq!(tm["softmax"].0, 1, "{q}");
     assert_eq!(tm["layer-norm"].0, 1, "{q}");
-    assert_eq!(q["shared"]["ii"]["gelu"], 3, "{q}");
+    assert_eq!(q["shared"]["ii"]["gelu"], 2, "{q}");
+    assert_eq!(q["shared"]["methods"]["gelu"], "quark-log", "{q}");
     // The same-methods baseline runs GELU at the same interval; the
     // full-rate baseline at 1, and it is larger.
     let units = q["unshared_same_methods"]["units"].as_array().expect("units");
-    let gelu = units.iter().find(|u| u["methods"]["gelu"] == "quark").expect("a GELU unit");
-    assert_eq!(gelu["ii"]["gelu"], 3, "{q}");
+    let gelu = units.iter().find(|u| u["methods"]["gelu"] == "quark-log").expect("a GELU unit");
+    assert_eq!(gelu["ii"]["gelu"], 2, "{q}");
     let full = &q["unshared_full_rate"];
     assert!(
         full["units"]

@@ -3,7 +3,8 @@
 //! programs, `hw.unit`, `hw.apply`) gives, on the interpreter and on the
 //! JIT, exactly the bits `lower-nonlinear` gives with the methods the
 //! pass chose (read back from the `hw.apply` ops), also when it
-//! time-multiplexes a kind (an initiation interval above 1).
+//! time-multiplexes a kind (an initiation interval above 1) and for the
+//! log-domain variant `quark-log`.
 
 use weft_ir::attr::Attribute;
 use weft_ir::interp::run_function;
@@ -89,6 +90,10 @@ fn shared_programs_have_the_bits_of_lower_nonlinear_on_both_engines() {
         // Time-multiplexed: an initiation interval is a schedule, not numerics.
         (8, ",methods=quark,ii=auto"),
         (12, ",methods=quark,gelu-ii=3,layer-norm-ii=2"),
+        // quark-log: products in the log domain (softmax as quark).
+        (8, ",methods=quark-log"),
+        (12, ",methods=quark-log,ii=auto"),
+        (10, ",methods=quark-log,gelu-ii=3"),
     ];
     let mut methods_seen = std::collections::BTreeSet::new();
     for (w, budget) in cases {
@@ -108,6 +113,9 @@ fn shared_programs_have_the_bits_of_lower_nonlinear_on_both_engines() {
         let jit = weft_backends::jit::compile(&shared, &shared.funcs[0]).unwrap_or_else(|d| panic!("{}", d.message));
         assert_eq!(jit.run(vec![x]).unwrap_or_else(|d| panic!("{}", d.message)), want, "JIT, {w} bits{budget}");
     }
-    // The cases cover more than one method per kind.
-    assert!(methods_seen.len() >= 5, "{methods_seen:?}");
+    // The cases cover more than one method per kind, the variant too.
+    assert!(methods_seen.len() >= 6, "{methods_seen:?}");
+    for kind in ["gelu", "layer-norm"] {
+        assert!(methods_seen.contains(&format!("{kind}=quark-log")), "{methods_seen:?}");
+    }
 }

@@ -194,13 +194,15 @@ fn is_internal(d: &Diagnostic) -> bool {
     d.message.contains("internal error")
 }
 
-/// Every combination in order: ops, then methods, then widths.
+/// Every combination in order: ops, then methods, then widths (a
+/// variant such as `quark-log` only on the kinds it has a program of its
+/// own for: on the others it is its base method).
 pub fn sweep(kinds: &[OpKind], methods: &[Method], bits: &[u8], tables: QuarkTables) -> Vec<Row> {
     let mut rows = Vec::new();
     for &kind in kinds {
         let workloads: Vec<_> =
             bits.iter().map(|&b| (4..=16).contains(&b).then(|| workload::workload(kind, b))).collect();
-        for &method in methods {
+        for &method in methods.iter().filter(|m| m.has_own_program(kind)) {
             for (&b, w) in bits.iter().zip(&workloads) {
                 let result = match w {
                     Some(w) => measure(w, method, tables),

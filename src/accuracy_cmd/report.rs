@@ -25,7 +25,7 @@ pub fn table(rows: &[Row]) -> String {
     }
     let _ = writeln!(
         s,
-        "\n{:<11} {:<7} {:>4}  {:>9}  {:>9}  {:>9}  target",
+        "\n{:<11} {:<9} {:>4}  {:>9}  {:>9}  {:>9}  target",
         "op", "method", "bits", "max", "mean", "ideal max"
     );
     let mut previous = None;
@@ -34,7 +34,7 @@ pub fn table(rows: &[Row]) -> String {
             s.push('\n');
         }
         previous = Some(r.kind);
-        let _ = write!(s, "{:<11} {:<7} {:>4}  ", r.kind.option(), r.method.name(), r.bits);
+        let _ = write!(s, "{:<11} {:<9} {:>4}  ", r.kind.option(), r.method.name(), r.bits);
         match &r.result {
             Ok(m) => {
                 let _ = write!(s, "{:>9.5}  {:>9.5}  {:>9.5}", m.method.max, m.method.mean, m.ideal.max);

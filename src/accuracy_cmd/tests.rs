@@ -69,9 +69,9 @@ fn tables_are_exact_at_every_width_they_support() {
 fn reports_list_rows_targets_and_reasons() {
     let rows = sweep(&[OpKind::Softmax], &[Method::Quark, Method::Lut], &[8, 10], FITTED);
     let text = report::table(&rows);
-    assert!(text.contains("softmax     quark      8 "), "{text}");
+    assert!(text.contains("softmax     quark        8 "), "{text}");
     assert!(text.contains("<= 0.01 met"), "{text}");
-    assert!(text.contains("softmax     lut       10  not built: cannot be lowered with method 'lut'"), "{text}");
+    assert!(text.contains("softmax     lut         10  not built: cannot be lowered with method 'lut'"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&report::json(&rows)).unwrap();
     let ops = json["ops"].as_array().unwrap();
     assert_eq!(ops.len(), 4);

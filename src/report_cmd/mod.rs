@@ -117,7 +117,8 @@ pub struct NonlinearReport {
     pub plan: SharePlan,
     /// `--ii` as given.
     pub ii: String,
-    /// QUARK's setting: every kind pinned to `quark`, intervals `auto`
+    /// QUARK's setting: every kind pinned to `quark` (which admits its
+    /// log-domain variant `quark-log`), intervals `auto`
     /// (GELU time-multiplexed on the softmax's rate), or why it cannot be.
     pub quark: Result<SharePlan, String>,
     /// QUARK's setting at full rate (every interval 1).

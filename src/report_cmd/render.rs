@@ -110,10 +110,17 @@ pub fn table(r: &NonlinearReport) -> String {
         "e-graph: {} nodes, {} classes, {} iterations, stopped: {}; planned in {:.3} s\n",
         s.nodes, s.classes, s.iterations, s.stop, r.plan_seconds
     );
+    let names: Vec<&str> = p.kinds.first().map_or_else(Vec::new, |k| k.methods.iter().map(|m| m.0.name()).collect());
     let _ = writeln!(
         out,
-        "  {:<12} {:>4} {:>5} {:>8}  {:<8} {:<8} errors (quark / ibert / lut)",
-        "op kind", "ops", "bits", "budget", "shared", "alone"
+        "  {:<12} {:>4} {:>5} {:>8}  {:<9} {:<9} errors ({})",
+        "op kind",
+        "ops",
+        "bits",
+        "budget",
+        "shared",
+        "alone",
+        names.join(" / ")
     );
     for k in &p.kinds {
         let shared = p.shared.methods.get(&k.kind).map_or("-", |m| m.name());
@@ -129,7 +136,7 @@ pub fn table(r: &NonlinearReport) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "  {:<12} {:>4} {:>5} {:>8.4}  {:<8} {:<8} {}",
+            "  {:<12} {:>4} {:>5} {:>8.4}  {:<9} {:<9} {}",
             k.kind.option(),
             k.ops,
             k.bits,
@@ -145,8 +152,8 @@ pub fn table(r: &NonlinearReport) -> String {
     };
     designs(&mut out, &title, p);
     let quark_settings = [
-        (&r.quark, "QUARK's setting: every kind quark, ii auto (GELU on the softmax's rate)"),
-        (&r.quark_full_rate, "QUARK's setting at full rate: every kind quark, every ii 1"),
+        (&r.quark, "QUARK's setting: every kind quark or quark-log, ii auto (GELU on the softmax's rate)"),
+        (&r.quark_full_rate, "QUARK's setting at full rate: every kind quark or quark-log, every ii 1"),
     ];
     for (plan, title) in quark_settings {
         match plan {

@@ -177,6 +177,26 @@ mod tests {
         assert!(p.term(OpKind::LayerNorm, Method::Lut).is_none(), "layer norm has no table");
     }
 
+    fn has_multiplier(term: &RecExpr<NlLang>) -> bool {
+        term.as_ref().iter().any(|n| matches!(n, NlLang::Mul(_)))
+    }
+
+    #[test]
+    fn quark_log_builds_products_from_logarithms() {
+        let p = paths(&[(OpKind::Gelu, 8), (OpKind::LayerNorm, 8), (OpKind::Silu, 8)]);
+        for kind in [OpKind::Gelu, OpKind::LayerNorm, OpKind::Silu] {
+            let quark = p.term(kind, Method::Quark).unwrap();
+            let log = p.term(kind, Method::QuarkLog).unwrap();
+            assert!(has_multiplier(quark), "{kind:?}: {quark}");
+            assert!(!has_multiplier(log), "{kind:?}: {log}");
+            assert_eq!(units_of(log), ["exp2", "log2"]);
+        }
+        let ln = p.term(OpKind::LayerNorm, Method::QuarkLog).unwrap().to_string();
+        assert!(ln.contains("(exp2 (scale log2e (scale two (scale ln2 (log2 (abs"), "{ln}");
+        let gelu = p.term(OpKind::Gelu, Method::QuarkLog).unwrap().to_string();
+        assert!(gelu.starts_with("(signed x8 (exp2"), "{gelu}");
+    }
+
     #[test]
     fn tables_need_narrow_inputs() {
         assert!(paths(&[(OpKind::Gelu, 8)]).term(OpKind::Gelu, Method::Lut).is_some());

@@ -40,6 +40,8 @@ define_language! {
         "-" = Sub([Id; 2]),
         "*" = Mul([Id; 2]),
         "scale" = Scale([Id; 2]),
+        // `sign(a) * b`: a sign mux.
+        "signed" = Signed([Id; 2]),
         "max" = Max([Id; 2]),
         "min" = Min([Id; 2]),
         "neg" = Neg([Id; 1]),
@@ -68,6 +70,9 @@ pub enum NodeClass {
     Math,
     /// Hardware every method may use.
     Common,
+    /// A multiplier of two values (not a constant scale): every method
+    /// but `quark-log`, whose products are additions of logarithms.
+    Multiplier,
     /// A function unit of these methods.
     Unit(&'static [Method]),
 }
@@ -81,9 +86,10 @@ impl NlLang {
             | Rsqrt(_) | Ln(_) | Div(_) | Erf(_) | LaneMax(_) | LaneSum(_) | Center(_) | SumSquares(_) => {
                 NodeClass::Math
             }
-            Add(_) | Sub(_) | Mul(_) | Scale(_) | Max(_) | Min(_) | Neg(_) | Abs(_) | Half(_) | MaxTree(_)
+            Add(_) | Sub(_) | Scale(_) | Signed(_) | Max(_) | Min(_) | Neg(_) | Abs(_) | Half(_) | MaxTree(_)
             | AddTree(_) => NodeClass::Common,
-            Exp2(_) | Log2(_) => NodeClass::Unit(&[Method::Quark]),
+            Mul(_) => NodeClass::Multiplier,
+            Exp2(_) | Log2(_) => NodeClass::Unit(&[Method::Quark, Method::QuarkLog]),
             IExp(_) | Isqrt(_) | ErfPoly(_) => NodeClass::Unit(&[Method::Ibert]),
             Divider(_) => NodeClass::Unit(&[Method::Ibert, Method::Lut]),
             Table(_) => NodeClass::Unit(&[Method::Lut]),
@@ -94,6 +100,7 @@ impl NlLang {
     pub fn hardware(&self, method: Method) -> bool {
         match self.class() {
             NodeClass::Common => true,
+            NodeClass::Multiplier => method != Method::QuarkLog,
             NodeClass::Unit(methods) => methods.contains(&method),
             NodeClass::Leaf | NodeClass::Math => false,
         }

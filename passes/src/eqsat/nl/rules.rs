@@ -16,6 +16,11 @@
 //!   softmax datapath), `sigmoid-by-division`;
 //! - layer norm: `layer-norm-center` (`(N x - sum x) / sqrt(sum D^2)`
 //!   with exact centering), `center-exact`, `sum-squares`;
+//! - products in the log domain: `square-by-log` (`d^2 = exp(2 ln|d|)`),
+//!   `product-by-log` (`x e^u = sign(x) exp(ln|x| + u)`): how `quark-log`
+//!   builds layer norm's square and GELU's `x p` on exp2/log2 instead of
+//!   a multiplier (layer norm's scale `gamma` is a constant outside the
+//!   terms, in every method);
 //! - primitives: `lane-max-tree`, `lane-sum-tree`, `exp-appro` (QUARK's
 //!   Appro-Exp, `2^(t log2 e)`), `ln-appro` (Appro-LN), `exp-ibert`
 //!   (I-BERT's i-exp), `table-*` (an exact table for inputs of at most 8
@@ -64,6 +69,9 @@ pub fn rules() -> Result<Vec<NlRewrite>, String> {
         rewrite!("layer-norm-center"; "(layer-norm ?x)" => "(div (center ?x) (sqrt (sum-squares (center ?x))))"),
         rewrite!("center-exact"; "(center ?x)" => "(- (scale n ?x) (lane-sum ?x))"),
         rewrite!("sum-squares"; "(sum-squares ?d)" => "(lane-sum (* ?d ?d))"),
+        // Products in the log domain (QUARK: no per-lane multiplier).
+        rewrite!("square-by-log"; "(* ?d ?d)" => "(exp (scale two (ln (abs ?d))))"),
+        rewrite!("product-by-log"; "(* ?x (exp ?u))" => "(signed ?x (exp (+ (ln (abs ?x)) ?u)))"),
         // Primitives.
         rewrite!("lane-max-tree"; "(lane-max ?x)" => "(max-tree ?x)"),
         rewrite!("lane-sum-tree"; "(lane-sum ?x)" => "(add-tree ?x)"),

@@ -28,6 +28,7 @@ mod ibert;
 mod lut;
 mod norm;
 mod quark;
+mod quark_log;
 mod site;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,11 @@ pub enum Method {
     /// QUARK: Appro-Exp and Appro-LN units, division-free softmax, GELU as
     /// a two-element softmax, the log divider in layer norm.
     Quark,
+    /// QUARK with log-domain products: layer norm's square and gamma, and
+    /// GELU's and SiLU's `x * p`, become additions of logarithms on the
+    /// same exp2/log2 units (no per-lane multiplier); every other kind is
+    /// `quark`'s program ([`Method::has_own_program`]).
+    QuarkLog,
     /// I-BERT: i-exp, integer softmax with a divider, i-GELU, i-sqrt layer
     /// norm.
     Ibert,
@@ -57,21 +63,50 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 3] = [Method::Quark, Method::Ibert, Method::Lut];
+    /// Every method, in the order ties between equal costs are broken.
+    pub const ALL: [Method; 4] = [Method::Quark, Method::QuarkLog, Method::Ibert, Method::Lut];
 
     pub fn name(self) -> &'static str {
         match self {
             Method::Quark => "quark",
+            Method::QuarkLog => "quark-log",
             Method::Ibert => "ibert",
             Method::Lut => "lut",
         }
     }
 
+    /// The method a variant belongs to (`quark-log` is a `quark`
+    /// datapath: pinning `quark` admits it).
+    pub fn base(self) -> Method {
+        match self {
+            Method::QuarkLog => Method::Quark,
+            m => m,
+        }
+    }
+
+    /// Whether this method lowers `kind` with a program of its own; a
+    /// variant lowers the kinds it has no datapath for as its base does.
+    /// The one place that says which kinds a variant changes.
+    pub fn has_own_program(self, kind: OpKind) -> bool {
+        match self {
+            Method::QuarkLog => matches!(kind, OpKind::LayerNorm | OpKind::Gelu | OpKind::Silu),
+            _ => true,
+        }
+    }
+
+    /// Whether pinning a kind to `self` admits `m` for `kind`: the method
+    /// itself, its variants (`quark` admits `quark-log`), and a variant's
+    /// base on the kinds the variant builds as its base does.
+    pub fn admits(self, m: Method, kind: OpKind) -> bool {
+        m == self || m.base() == self || (m == self.base() && !self.has_own_program(kind))
+    }
+
     pub fn parse(text: &str) -> Result<Method, String> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.name() == text.trim())
-            .ok_or_else(|| format!("expected 'quark', 'ibert' or 'lut', got '{text}'"))
+        Method::ALL.into_iter().find(|m| m.name() == text.trim()).ok_or_else(|| {
+            let names: Vec<String> = Method::ALL.iter().map(|m| format!("'{}'", m.name())).collect();
+            let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+            format!("expected {} or {last}, got '{text}'", rest.join(", "))
+        })
     }
 }
 
@@ -123,7 +158,7 @@ const METHOD: PassOption = PassOption {
     name: "method",
     kind: "string",
     default: "quark",
-    doc: "the method of every op without an override: quark, ibert or lut",
+    doc: "the method of every op without an override: quark, quark-log (quark with log-domain products), ibert or lut",
 };
 
 macro_rules! override_options {
@@ -132,7 +167,7 @@ macro_rules! override_options {
             name: $name,
             kind: "string",
             default: "",
-            doc: concat!("the method for `", $op, "` (quark, ibert or lut); empty: `method`"),
+            doc: concat!("the method for `", $op, "` (quark, quark-log, ibert or lut); empty: `method`"),
         }),*]
     };
 }
@@ -183,7 +218,9 @@ impl Pass for LowerNonlinear {
 `quant.silu`, `quant.tanh`, `quant.exp`, `quant.reciprocal`, `quant.sqrt` and `quant.rsqrt` by an \
 integer-only program of nl ops that implements `method` (or the op kind's override): `quark` \
 (exp2/log2 units with quadratics, softmax as `exp(x - max - ln sum)`, GELU as `x` times a \
-two-element softmax, layer norm with the log divider and `sqrt` as `exp(ln / 2)`), `ibert` (i-exp, \
+two-element softmax, layer norm with the log divider and `sqrt` as `exp(ln / 2)`), `quark-log` \
+(quark with layer norm's square and scale and GELU's and SiLU's product by `x` as additions of \
+logarithms on the same units; other ops as quark), `ibert` (i-exp, \
 integer softmax with a divider, i-GELU, layer norm with i-sqrt) or `lut` (exact tables for inputs \
 of at most 8 bits; softmax through a table of exponentials; no layer norm). spec/nl.md gives \
 every formula, format and measured error.\n\n\
@@ -365,7 +402,7 @@ fn live_op_count(f: &Function) -> usize {
 fn lower_site(f: &mut Function, site: &Site) -> Result<Value, LowerError> {
     let mut e = Emitter::before(f, site.op);
     match site.method {
-        Method::Quark => quark::lower(&mut e, site),
+        Method::Quark | Method::QuarkLog => quark::lower(&mut e, site),
         Method::Ibert => ibert::lower(&mut e, site),
         Method::Lut => lut::lower(&mut e, site),
     }

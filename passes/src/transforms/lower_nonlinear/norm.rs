@@ -33,6 +33,20 @@ pub struct Centered {
 const MAX_SQUARES_BITS: u8 = 62;
 
 pub fn center(e: &mut Emitter, s: &Site) -> Result<Centered, LowerError> {
+    center_with(e, s, |e, _, reduced, _| {
+        let rw = e.ty(reduced).width;
+        e.op(&nl::MUL, &[reduced, reduced], int(2 * rw), &[])
+    })
+}
+
+/// [`center`] with the square of `D` rounded right by `pre_shift` bits
+/// computed by `square(e, centered, reduced, pre_shift)` (a multiplier,
+/// or the log-domain `2^(2 log2|D| - 2 pre_shift)` of `quark-log`).
+pub fn center_with(
+    e: &mut Emitter,
+    s: &Site,
+    square: impl FnOnce(&mut Emitter, Value, Value, i64) -> Emitted,
+) -> Result<Centered, LowerError> {
     let n = s.lanes as i128;
     let q = e.read_input(s.input, &s.x)?;
     let sum = e.trees(&nl::ADD_TREE, q, &s.axes, true)?;
@@ -45,8 +59,7 @@ pub fn center(e: &mut Emitter, s: &Site) -> Result<Centered, LowerError> {
     let pre_shift = (i64::from(needed.saturating_sub(MAX_SQUARES_BITS)) + 1) / 2;
     let reduced =
         if pre_shift == 0 { centered } else { e.shift(centered, -pre_shift, int(width - pre_shift as u8 + 1))? };
-    let rw = e.ty(reduced).width;
-    let square = e.op(&nl::MUL, &[reduced, reduced], int(2 * rw), &[])?;
+    let square = square(e, centered, reduced, pre_shift)?;
     let mut sum_squares = e.trees(&nl::ADD_TREE, square, &s.axes, true)?;
     let eps = (s.epsilon * (n as f64).powi(3) / (s.x.scale * s.x.scale) / 4f64.powi(pre_shift as i32)).round();
     if eps >= 1.0 {

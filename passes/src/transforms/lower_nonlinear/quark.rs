@@ -21,6 +21,7 @@
 use super::emit::{int, ints_attr, uint, Emitted, Emitter, IntTy};
 use super::formats::{fixed, fixed_table, COEFF_FRAC, EXP_FRAC, FRAC, LOG_WIDTH, MANTISSA_FRAC, NORM_FRAC};
 use super::norm;
+use super::quark_log;
 use super::site::{OpKind, Site};
 use std::f64::consts::LOG2_E;
 use weft_ir::attr::Attribute;
@@ -33,12 +34,15 @@ fn one() -> f64 {
 }
 
 pub fn lower(e: &mut Emitter, s: &Site) -> Emitted {
+    if s.method.has_own_program(s.kind) && s.method == super::Method::QuarkLog {
+        return quark_log::lower(e, s);
+    }
     match s.kind {
         OpKind::Softmax => softmax(e, s),
         OpKind::Gelu => times_input(e, s, 1.702),
         OpKind::Silu => times_input(e, s, 1.0),
         OpKind::Sigmoid => {
-            let (_, p) = pair_softmax(e, s, 1.0)?;
+            let p = pair_softmax(e, s, 1.0)?.probability(e, s)?;
             e.requantize(p, 2f64.powi(-(EXP_FRAC as i32)) / s.y.scale, &s.y, &s.result_type)
         }
         OpKind::Tanh => tanh(e, s),
@@ -92,33 +96,94 @@ fn softmax(e: &mut Emitter, s: &Site) -> Emitted {
 }
 
 /// The two-element softmax `softmax([c x, 0])_0 = sigmoid(c x)`: the
-/// input minus its zero point, and the probability with [`EXP_FRAC`] bits.
-fn pair_softmax(e: &mut Emitter, s: &Site, c: f64) -> Result<(Value, Value), super::LowerError> {
+/// input minus its zero point, the log-domain difference `a - m - l`
+/// (`log2 p`, [`FRAC`] bits) and the probability `p` with [`EXP_FRAC`]
+/// bits.
+///
+/// With `m = max(a, 0)` one of `a - m`, `-m` is exactly 0 and the other
+/// is `-|a| = (a - m) - m`, so when the exp2 unit maps 0 to exactly
+/// `2^EXP_FRAC` ([`exp2_of_zero_is_one`], true of every table weft
+/// builds) the sum is `2^EXP_FRAC + exp2(-|a|)`: two exp2 per element
+/// instead of three, with the same bits.
+pub(super) fn pair_softmax(e: &mut Emitter, s: &Site, c: f64) -> Result<PairSoftmax, super::LowerError> {
     let v = e.centered_input(s.input, &s.x)?;
     let a = e.scale(v, c * s.x.scale * LOG2_E * one(), int(LOG_WIDTH))?;
     let zero = e.constant(0)?;
     let m = e.op(&nl::MAX, &[a, zero], int(LOG_WIDTH), &[])?;
     let d1 = e.sub(a, m, int(LOG_WIDTH + 1))?;
-    let d2 = e.sub(zero, m, int(LOG_WIDTH + 1))?;
-    let e1 = exp2(e, s, d1, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
-    let e2 = exp2(e, s, d2, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
-    let sum = e.op(&nl::ADD, &[e1, e2], uint(EXP_FRAC as u8 + 2), &[])?;
+    let sum = if exp2_of_zero_is_one(s, EXP_FRAC) && !three_exp2_for_tests() {
+        let smaller = e.sub(d1, m, int(LOG_WIDTH + 1))?;
+        let e2 = exp2(e, s, smaller, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+        let unit = e.constant(1 << EXP_FRAC)?;
+        e.op(&nl::ADD, &[e2, unit], uint(EXP_FRAC as u8 + 2), &[])?
+    } else {
+        let d2 = e.sub(zero, m, int(LOG_WIDTH + 1))?;
+        let e1 = exp2(e, s, d1, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+        let e2 = exp2(e, s, d2, EXP_FRAC, uint(EXP_FRAC as u8 + 1))?;
+        e.op(&nl::ADD, &[e1, e2], uint(EXP_FRAC as u8 + 2), &[])?
+    };
     let l = log2(e, s, sum, EXP_FRAC)?;
     let u = e.sub(d1, l, int(LOG_WIDTH + 1))?;
-    let p = exp2(e, s, u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))?;
-    Ok((v, p))
+    Ok(PairSoftmax { v, u })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: emit the pair softmax with three exp2 (the sum of both
+    /// exponentials) to compare it with the two-exp2 form.
+    pub static THREE_EXP2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn three_exp2_for_tests() -> bool {
+    THREE_EXP2.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+fn three_exp2_for_tests() -> bool {
+    false
+}
+
+/// The values of a pair softmax a lowering goes on from.
+pub(super) struct PairSoftmax {
+    /// The input minus its zero point.
+    pub v: Value,
+    /// `log2 p` with [`FRAC`] bits (at most 0).
+    pub u: Value,
+}
+
+impl PairSoftmax {
+    /// The probability `p = 2^u` with [`EXP_FRAC`] bits.
+    fn probability(&self, e: &mut Emitter, s: &Site) -> Emitted {
+        exp2(e, s, self.u, EXP_FRAC, uint(EXP_FRAC as u8 + 2))
+    }
+}
+
+/// Whether the site's exp2 unit, giving `out_frac` fractional bits in a
+/// `u(out_frac + 1)`, maps 0 to exactly `2^out_frac` (the nl.exp2 rule
+/// at `t = 0`: the first row's constant coefficient, shifted).
+pub fn exp2_of_zero_is_one(s: &Site, out_frac: i64) -> bool {
+    exp2_format(s, out_frac).is_some_and(|f| f.eval(0) == 1 << out_frac)
+}
+
+/// The nl.exp2 format [`exp2`] emits for the site.
+fn exp2_format(s: &Site, out_frac: i64) -> Option<nl::Exp2Format> {
+    let table = fixed_table(&s.tables.exp2(), COEFF_FRAC);
+    let coeffs = table.chunks(3).map(|c| Some([*c.first()?, *c.get(1)?, *c.get(2)?])).collect::<Option<Vec<_>>>()?;
+    Some(nl::Exp2Format { frac: FRAC, coeffs, coeff_frac: COEFF_FRAC, out_frac })
 }
 
 /// GELU (`c = 1.702`) and SiLU (`c = 1`): `x * sigmoid(c x)`.
 fn times_input(e: &mut Emitter, s: &Site, c: f64) -> Emitted {
-    let (v, p) = pair_softmax(e, s, c)?;
+    let pair = pair_softmax(e, s, c)?;
+    let (v, p) = (pair.v, pair.probability(e, s)?);
     let y = e.op(&nl::MUL, &[v, p], int(e.ty(v).width + EXP_FRAC as u8 + 3), &[])?;
     e.requantize(y, s.x.scale * 2f64.powi(-(EXP_FRAC as i32)) / s.y.scale, &s.y, &s.result_type)
 }
 
 /// `tanh(x) = 2 sigmoid(2x) - 1`.
 fn tanh(e: &mut Emitter, s: &Site) -> Emitted {
-    let (_, p) = pair_softmax(e, s, 2.0)?;
+    let p = pair_softmax(e, s, 2.0)?.probability(e, s)?;
     let twice = e.shift(p, 1, uint(EXP_FRAC as u8 + 3))?;
     let one = e.constant(1 << EXP_FRAC)?;
     let t = e.sub(twice, one, int(EXP_FRAC as u8 + 4))?;

@@ -141,10 +141,24 @@ fn layer_norm_lanes_stay_near_the_ideal() {
     v.extend((0..32).map(|i| if i < 16 { 100 } else { -90 }));
     v.extend(std::iter::repeat_n(5, 32));
     let input = quant_tensor(8, true, 0.05, 3, &[3, 32], v);
-    for method in [Method::Quark, Method::Ibert] {
+    for method in [Method::Quark, Method::QuarkLog, Method::Ibert] {
         let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
         let diff = max_step_difference(&ideal, &lowered);
         assert!(diff <= 2, "{method:?}: {diff} steps from the ideal\n{ideal:?}\n{lowered:?}");
+    }
+    // Signed, zero and large scales: quark-log folds log2|gamma| into its
+    // exponent and restores the sign of a negative gamma with a mux.
+    let text = weft_ir::printer::print_module(&m);
+    let gammas = (0..32).map(|i| format!("{:?}", [1.5, -0.75, 0.0, -2.0][i % 4])).collect::<Vec<_>>().join(", ");
+    let text = text.replacen("dense<1.0> : tensor<32xf32>", &format!("dense<[{gammas}]> : tensor<32xf32>"), 1);
+    let text = text.replacen("dense<0.0> : tensor<32xf32>", "dense<-0.5> : tensor<32xf32>", 1);
+    assert!(text.contains("-0.75") && text.contains("dense<-0.5>"), "{text}");
+    let m = parse_str(&Context::default(), "t.weft", &text).1.expect("parses");
+    for method in [Method::Quark, Method::QuarkLog] {
+        let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
+        assert!(ideal.iter().any(|&x| x != ideal[0]), "{ideal:?}");
+        let diff = max_step_difference(&ideal, &lowered);
+        assert!(diff <= 2, "{method:?} with signed gammas: {diff} steps\n{ideal:?}\n{lowered:?}");
     }
 }
 
@@ -246,7 +260,10 @@ fn overrides_pick_the_method_per_op_kind() {
     );
     pass.set_option("gelu", "").unwrap();
     assert_eq!(pass.method_for(OpKind::Gelu), Method::Quark);
-    assert_eq!(pass.set_option("method", "fast").unwrap_err(), "expected 'quark', 'ibert' or 'lut', got 'fast'");
+    assert_eq!(
+        pass.set_option("method", "fast").unwrap_err(),
+        "expected 'quark', 'quark-log', 'ibert' or 'lut', got 'fast'"
+    );
     assert_eq!(pass.set_option("softmax2", "lut").unwrap_err(), "unknown option 'softmax2'");
     let names: Vec<&str> = pass.options().iter().map(|o| o.name).collect();
     let kinds: Vec<&str> = OpKind::ALL.iter().map(|k| k.option()).collect();
@@ -321,5 +338,71 @@ fn wide_layer_norm_lanes_round_before_squaring() {
         let (ideal, lowered) = ideal_and_lowered(&m, method, input.clone());
         let diff = max_step_difference(&ideal, &lowered);
         assert!(diff <= 2, "{method:?}: {diff} steps from the ideal");
+    }
+}
+
+/// The exp2 unit of every coefficient table `quark` can be given maps 0
+/// to exactly one, so the pair softmax may add the constant instead.
+#[test]
+fn exp2_of_zero_is_one_for_every_table() {
+    let mut tables: Vec<QuarkTables> = [1, 2, 4, 8, 16].into_iter().map(QuarkTables::Fitted).collect();
+    tables.push(QuarkTables::Paper);
+    for tables in tables {
+        let coeffs = formats::fixed_table(&tables.exp2(), formats::COEFF_FRAC);
+        let rows: Vec<[i128; 3]> = coeffs.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        for out_frac in [0, 8, formats::EXP_FRAC, 20] {
+            let f = weft_ir::ops::nl::Exp2Format {
+                frac: formats::FRAC,
+                coeffs: rows.clone(),
+                coeff_frac: formats::COEFF_FRAC,
+                out_frac,
+            };
+            assert_eq!(f.eval(0), 1 << out_frac, "{tables:?} out_frac {out_frac}");
+        }
+    }
+}
+
+fn count_ops(m: &Module, name: &str) -> usize {
+    let f = &m.funcs[0];
+    f.walk().iter().filter(|&&o| f.ops[o].name() == name).count()
+}
+
+/// The pair softmax with two exp2 per element gives the bits of the one
+/// with three, on every input code of 8, 12 and 16 bits, for every kind
+/// built on it and every coefficient table.
+#[test]
+fn pair_softmax_with_two_exp2_is_bit_identical() {
+    let kinds =
+        [(OpKind::Gelu, false, 5), (OpKind::Silu, false, 9), (OpKind::Sigmoid, false, 0), (OpKind::Tanh, true, 0)];
+    for width in [8u8, 12, 16] {
+        let every: Vec<i64> = (-(1i64 << (width - 1))..1i64 << (width - 1)).collect();
+        let n = every.len() as u64;
+        let x = q(width, true, 8.0 / (1u64 << width) as f64, 0);
+        for (kind, signed, zp) in kinds {
+            let y = q(width, signed, 9.0 / (1u64 << width) as f64, zp);
+            let m = module(kind, &n.to_string(), &x, &y, "");
+            let mut input = quant_tensor(width, true, 0.0, 0, &[n], every.clone());
+            input.elem = m.funcs[0].arg_types()[0].as_tensor().unwrap().elem.clone();
+            let tables = if width == 8 {
+                vec![QuarkTables::Fitted(4), QuarkTables::Fitted(1), QuarkTables::Paper]
+            } else {
+                vec![QuarkTables::Fitted(4)]
+            };
+            for t in tables {
+                let run = |three: bool| {
+                    quark::THREE_EXP2.with(|c| c.set(three));
+                    let mut lowered = m.clone();
+                    let done = lower(&mut lowered, LowerNonlinear::with_method(Method::Quark).with_tables(t));
+                    quark::THREE_EXP2.with(|c| c.set(false));
+                    done.expect("lowers");
+                    let out = run_function(&lowered, &lowered.funcs[0], vec![input.clone()]).expect("runs");
+                    (codes(&out[0]), count_ops(&lowered, "nl.exp2"))
+                };
+                let ((three, n3), (two, n2)) = (run(true), run(false));
+                let name = format!("{kind:?} at {width} bits, {t:?}");
+                assert_eq!((n3, n2), (3, 2), "{name}: exp2 per element");
+                assert!(three == two, "{name}: the two forms differ");
+            }
+        }
     }
 }

@@ -10,10 +10,14 @@
 //! kind, widest first, `ii` at a time onto one instance (so a pass needs
 //! `ceil(k / ii)` of a kind it uses `k` times) and merges the passes, so
 //! the result holds what the busiest pass needs; an [`Inventory`] holds,
-//! per primitive kind, its instances widest first; merging two
-//! inventories pairs instances in that order and keeps the wider of each
-//! pair (and the more evaluations), so the result serves both; the cost
-//! of a union depends only on the inventories and the lanes.
+//! per primitive kind, its per-lane instances widest first, then its
+//! per-row instances widest first; merging two inventories pairs
+//! instances within each of the two classes in that order and keeps the
+//! wider of each pair (and the more evaluations), so the result serves
+//! both: a per-row instance (once per unit) never pairs with a per-lane
+//! one (once per lane), which would copy it into every lane as wide as
+//! itself; the cost of a union depends only on the inventories and the
+//! lanes.
 
 use super::schedule::passes;
 use crate::transforms::lower_nonlinear::{LowerNonlinear, Method, OpKind, QuarkTables};
@@ -80,33 +84,49 @@ impl Inventory {
         let chunk = usize::try_from(ii.max(1)).unwrap_or(usize::MAX);
         let mut out = Inventory { slots: BTreeMap::new(), ii: ii.max(1) };
         for (kind, list) in &self.slots {
-            let folded = list.chunks(chunk).filter_map(|c| {
-                let first = c.first()?;
-                let primitive = c.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
-                let uses = c.iter().map(|s| s.uses).sum();
-                Some(Slot { primitive, per_lane: c.iter().any(|s| s.per_lane), uses })
+            let folded = CLASSES.iter().flat_map(|&lane| {
+                let class: Vec<Slot> = of_class(list, lane).copied().collect();
+                let chunks: Vec<Slot> = class
+                    .chunks(chunk)
+                    .filter_map(|c| {
+                        let first = c.first()?;
+                        let primitive = c.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
+                        let uses = c.iter().map(|s| s.uses).sum();
+                        Some(Slot { primitive, per_lane: lane, uses })
+                    })
+                    .collect();
+                chunks
             });
             out.slots.insert(*kind, folded.collect());
         }
         out
     }
 
-    /// The inventory that serves both (instance-wise the wider).
+    /// The inventory that serves both (instance-wise the wider, per-lane
+    /// instances paired with per-lane ones, per-row with per-row).
     pub fn merge(&mut self, other: &Inventory) {
         self.ii = self.ii.max(other.ii);
         for (kind, theirs) in &other.slots {
             let ours = self.slots.entry(*kind).or_default();
-            for (i, t) in theirs.iter().enumerate() {
-                match ours.get_mut(i) {
-                    Some(o) => {
-                        o.primitive = o.primitive.widest(t.primitive);
-                        o.per_lane |= t.per_lane;
-                        o.uses = o.uses.max(t.uses);
-                    }
-                    None => ours.push(*t),
+            let mut merged = Vec::with_capacity(ours.len().max(theirs.len()));
+            for lane in CLASSES {
+                let mine: Vec<Slot> = of_class(ours, lane).copied().collect();
+                let yours: Vec<Slot> = of_class(theirs, lane).copied().collect();
+                for i in 0..mine.len().max(yours.len()) {
+                    let slot = match (mine.get(i), yours.get(i)) {
+                        (Some(o), Some(t)) => Slot {
+                            primitive: o.primitive.widest(t.primitive),
+                            per_lane: lane,
+                            uses: o.uses.max(t.uses),
+                        },
+                        (Some(s), None) | (None, Some(s)) => *s,
+                        (None, None) => continue,
+                    };
+                    merged.push(slot);
                 }
             }
-            sort_widest_first(ours);
+            sort_widest_first(&mut merged);
+            *ours = merged;
         }
     }
 
@@ -122,13 +142,23 @@ impl Inventory {
     /// The most instances of one kind a lane has: the largest `ii` at
     /// which folding can still remove an instance.
     pub fn widest_demand(&self) -> u64 {
-        self.slots.values().map(|l| l.len() as u64).max().unwrap_or(1)
+        let class_len = |l: &Vec<Slot>| CLASSES.iter().map(|&lane| of_class(l, lane).count()).max().unwrap_or(0);
+        self.slots.values().map(|l| class_len(l) as u64).max().unwrap_or(1)
     }
 }
 
+/// The two classes of instances, in list order: per lane, then per row.
+const CLASSES: [bool; 2] = [true, false];
+
+/// The instances of `list` of one class (`lane`: per lane), widest first.
+fn of_class(list: &[Slot], lane: bool) -> impl Iterator<Item = &Slot> {
+    list.iter().filter(move |s| s.per_lane == lane)
+}
+
+/// Per-lane instances first, then per-row ones, each widest first.
 fn sort_widest_first(list: &mut [Slot]) {
     list.sort_by(|x, y| {
-        let key = |s: &Slot| (s.primitive.out, s.primitive.a, s.primitive.b, s.per_lane, s.uses);
+        let key = |s: &Slot| (s.per_lane, s.primitive.out, s.primitive.a, s.primitive.b, s.uses);
         key(y).cmp(&key(x))
     });
 }
@@ -172,23 +202,26 @@ impl Programs {
 }
 
 /// One unit serving `members` (one inventory per mode): per primitive
-/// kind, as many instances as the most demanding mode needs, the `i`-th
-/// as wide as every mode's `i`-th, used by the modes that have one.
+/// kind and class (per lane, per row), as many instances as the most
+/// demanding mode needs, the `i`-th as wide as every mode's `i`-th of
+/// that class, used by the modes that have one.
 pub fn unit_instances(members: &[&Inventory]) -> Vec<Instance> {
     let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
     kinds.sort();
     kinds.dedup();
     let mut out = Vec::new();
     for kind in kinds {
-        let lists: Vec<&Vec<Slot>> = members.iter().filter_map(|m| m.slots.get(&kind)).collect();
-        let count = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-        for i in 0..count {
-            let users: Vec<&Slot> = lists.iter().filter_map(|l| l.get(i)).collect();
-            let Some(first) = users.first() else { continue };
-            let primitive = users.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
-            let per_lane = users.iter().any(|s| s.per_lane);
-            let uses = users.iter().map(|s| s.uses).sum();
-            out.push(Instance { uses, ..Instance::new(primitive, users.len() as u64, per_lane) });
+        for lane in CLASSES {
+            let lists: Vec<Vec<&Slot>> =
+                members.iter().filter_map(|m| m.slots.get(&kind)).map(|l| of_class(l, lane).collect()).collect();
+            let count = lists.iter().map(Vec::len).max().unwrap_or(0);
+            for i in 0..count {
+                let users: Vec<&Slot> = lists.iter().filter_map(|l| l.get(i).copied()).collect();
+                let Some(first) = users.first() else { continue };
+                let primitive = users.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
+                let uses = users.iter().map(|s| s.uses).sum();
+                out.push(Instance { uses, ..Instance::new(primitive, users.len() as u64, lane) });
+            }
         }
     }
     out
@@ -256,6 +289,50 @@ mod tests {
         let (ua, ub, shared) = (unit_cost(&[&a], 8), unit_cost(&[&b], 8), unit_cost(&[&a, &b], 8));
         assert!(shared.weight() < ua.weight() + ub.weight());
         assert!(shared.weight() >= ua.weight().max(ub.weight()));
+    }
+
+    fn row(kind: PrimitiveKind, out: u64) -> Slot {
+        Slot { per_lane: false, ..slot(kind, out) }
+    }
+
+    /// `(out, per_lane, modes)` of the unit's instances of `kind`.
+    fn instances(unit: &[Instance], kind: PrimitiveKind) -> Vec<(u64, bool, u64)> {
+        unit.iter().filter(|i| i.primitive.kind == kind).map(|i| (i.primitive.out, i.per_lane, i.modes)).collect()
+    }
+
+    #[test]
+    fn per_row_instances_pair_only_with_per_row_ones() {
+        // Layer norm: a 53-bit log2 of the row's sum (per row) and a 24-bit
+        // log2 of |D| (per lane), in different passes.
+        let sum_pass = inventory(&[row(PrimitiveKind::Log2, 53)]);
+        let out_pass = inventory(&[slot(PrimitiveKind::Log2, 24), row(PrimitiveKind::Adder, 40)]);
+        let mut norm = sum_pass.clone();
+        norm.merge(&out_pass);
+        let log2: Vec<(u64, bool)> =
+            norm.slots[&PrimitiveKind::Log2].iter().map(|s| (s.primitive.out, s.per_lane)).collect();
+        assert_eq!(log2, [(24, true), (53, false)], "the row's log2 is not copied into every lane");
+        // A second mode with one per-lane log2 shares the per-lane one only.
+        let softmax = inventory(&[slot(PrimitiveKind::Log2, 20), slot(PrimitiveKind::Adder, 30)]);
+        let unit = unit_instances(&[&norm, &softmax]);
+        assert_eq!(instances(&unit, PrimitiveKind::Log2), [(24, true, 2), (53, false, 1)]);
+        assert_eq!(instances(&unit, PrimitiveKind::Adder), [(30, true, 1), (40, false, 1)]);
+        // Pairing the row's log2 with the per-lane one would have put a
+        // 53-bit log2 in every lane.
+        let lanes = 16;
+        let mut old = unit.clone();
+        for i in old.iter_mut().filter(|i| i.primitive.kind == PrimitiveKind::Log2) {
+            *i = Instance::new(i.primitive.widest(row(PrimitiveKind::Log2, 53).primitive), 2, true);
+        }
+        old.retain(|i| i.per_lane || i.primitive.kind != PrimitiveKind::Log2);
+        let cost = unit_cost(&[&norm, &softmax], lanes);
+        assert_eq!(cost, hwcost::unit(&unit, lanes, 2));
+        assert!(cost.weight() < hwcost::unit(&old, lanes, 2).weight(), "{cost:?}");
+        // Folding keeps the classes apart too.
+        let pass = inventory(&[slot(PrimitiveKind::Exp2, 18), row(PrimitiveKind::Exp2, 40)]);
+        let folded = Programs { passes: vec![pass], pass_count: 1 }.fold(2);
+        let exp2: Vec<(u64, bool, u64)> =
+            folded.slots[&PrimitiveKind::Exp2].iter().map(|s| (s.primitive.out, s.per_lane, s.uses)).collect();
+        assert_eq!(exp2, [(18, true, 1), (40, false, 1)]);
     }
 
     #[test]

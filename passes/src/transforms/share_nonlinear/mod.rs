@@ -218,7 +218,8 @@ fn int_width(elem: &weft_ir::ElemType) -> Option<u8> {
 
 /// Each method's standing for `kind`: its measured error, and why it is
 /// not a candidate (`None`: it is one).
-/// `pinned`, when given, is the only method that may be one.
+/// `pinned`, when given, is the only method that may be one, with what
+/// it admits ([`Method::admits`]: `quark` its variant `quark-log`).
 fn standing(
     kind: OpKind,
     ops: usize,
@@ -232,8 +233,10 @@ fn standing(
         .into_iter()
         .map(|m| {
             let error = errors::error(kind, m, bits);
-            let why = if pinned.is_some_and(|p| p != m) {
+            let why = if pinned.is_some_and(|p| !p.admits(m, kind)) {
                 Some(format!("{} is not the pinned method (`{}-method`)", m.name(), kind.option()))
+            } else if !m.has_own_program(kind) {
+                Some(format!("{} builds it as {} does", m.name(), m.base().name()))
             } else if paths.term(kind, m).is_none() {
                 Some(format!("the e-graph has no {} datapath for it", m.name()))
             } else if let Some(Err(e)) = invs.get(&(kind, m)) {
@@ -272,7 +275,7 @@ fn no_candidate(f: &Function, sites: &[(Op, OpKind)], report: &KindReport, pinne
         None => Diagnostic::error(message, f.span),
     };
     for (m, _, why) in &report.methods {
-        if let Some(why) = why.as_ref().filter(|_| pinned.is_none_or(|p| p == *m)) {
+        if let Some(why) = why.as_ref().filter(|_| pinned.is_none_or(|p| p.admits(*m, report.kind))) {
             d = d.note(why.clone());
         }
     }

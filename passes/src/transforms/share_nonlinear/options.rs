@@ -155,7 +155,8 @@ fn parse_method(value: &str) -> Result<Option<Method>, String> {
 }
 
 const BUDGET_DOC: &str = "max abs error allowed (empty: the default, spec/hw.md)";
-const METHOD_DOC: &str = "the only method for this kind: quark, ibert or lut (empty: chosen freely)";
+const METHOD_DOC: &str =
+    "the only method for this kind: quark (with its log-domain variant), quark-log, ibert or lut (empty: chosen freely)";
 const II_DOC: &str = "cycles per element per lane for this kind: N >= 1 or auto (empty: the value of `ii`)";
 const RATE_DOC: &str =
     "with an auto interval, the least elements per cycle this kind keeps (empty: the slowest kind's full rate)";
@@ -168,7 +169,7 @@ macro_rules! options {
             PassOption { name: "iter-limit", kind: "uint", default: "16", doc: "at most this many saturation iterations" },
             PassOption { name: "node-limit", kind: "uint", default: "20000", doc: "stop saturating at this many e-nodes" },
             PassOption { name: "time-limit", kind: "uint", default: "2000", doc: "stop saturating after this many milliseconds (per function)" },
-            PassOption { name: "methods", kind: "string", default: "", doc: "pin every kind to this method (quark: QUARK's setting; empty: each kind chooses)" },
+            PassOption { name: "methods", kind: "string", default: "", doc: "pin every kind to this method (quark: QUARK's setting, quark-log included; empty: each kind chooses)" },
             PassOption { name: "ii", kind: "string", default: "1", doc: "initiation interval of every kind: N cycles per element per lane (1: full rate), or auto (the smallest unit within each kind's rate)" },
             $(PassOption { name: $name, kind: "float", default: "", doc: BUDGET_DOC },)*
             $(PassOption { name: $method, kind: "string", default: "", doc: METHOD_DOC },)*
