@@ -23,7 +23,7 @@
 use super::kernel::{Access, Kernel, Part};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
-use super::qgemm::epilogue::{self, Columns, EpiIsa, PaddedRequant, Target};
+use super::qgemm::epilogue::{self, Columns, EpiIsa, Target};
 use super::qgemm::io::{load_rows, Requant};
 use super::qgemm::{gemm_blocks, pack_b, padded_k, Block, PackedB, QIsa, MAX_K};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};
@@ -249,8 +249,7 @@ impl QGemmRun {
         let narrow = match narrow_b {
             Some((b_off, zb)) if a_width <= 8 && g.k as usize <= MAX_K => {
                 let a_lo = qrange(a_width, a_signed).0;
-                let requant = g.requant.as_ref().map(|r| PaddedRequant::new(r, n)).transpose()?;
-                let cols = Columns { zb: epilogue::pad(&zb, n), requant };
+                let cols = Columns::new(&zb, n, g.requant.as_ref())?;
                 Some(Narrow { isa: QIsa::host(), a_lo, za: za - a_lo, b_off, zb, cols, epi: EpiIsa::host() })
             }
             _ => None,
@@ -295,6 +294,10 @@ impl QGemmRun {
         if st.size() == 1 && !bin {
             // (byte - b_off) mod 256 read as i8 is the value minus b_off.
             let (off_byte, rows) = (b_off as u8, bytes.get(off..).unwrap_or(&[]));
+            let mut packed = PackedB::empty(isa);
+            if packed.repack_bytes(k, n, rows, off_byte).is_ok() {
+                return packed;
+            }
             return pack_b(isa, k, n, |p, j| rows.get(p * n + j).map_or(0, |&v| v.wrapping_sub(off_byte) as i8));
         }
         pack_b(isa, k, n, |p, j| {
@@ -391,8 +394,12 @@ impl QGemmRun {
     ) -> Result<(), String> {
         let g = &self.g;
         let (m, n, k, kp) = (g.m as usize, g.n as usize, g.k as usize, padded_k(g.k as usize));
-        s.a.clear();
-        s.a.resize(m * kp, 0);
+        if s.a.len() != m * kp {
+            // The padding of each row is zero and stays zero (`load_rows`
+            // writes the first `k` bytes only).
+            s.a.clear();
+            s.a.resize(m * kp, 0);
+        }
         s.rowsum.clear();
         s.rowsum.resize(m, 0);
         load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;

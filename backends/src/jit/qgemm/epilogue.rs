@@ -24,7 +24,18 @@ use super::Block;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Columns {
     pub zb: Vec<i64>,
+    /// Every `zb'` is 0 (symmetric signed weights): the term is skipped.
+    pub zb_zero: bool,
     pub requant: Option<PaddedRequant>,
+}
+
+impl Columns {
+    /// The parameters of `n` columns: `zb'` (`n` entries) and the fused
+    /// requantize.
+    pub fn new(zb: &[i64], n: usize, requant: Option<&Requant>) -> Result<Columns, String> {
+        let requant = requant.map(|r| PaddedRequant::new(r, n)).transpose()?;
+        Ok(Columns { zb: pad(zb, n), zb_zero: zb.iter().all(|&z| z == 0), requant })
+    }
 }
 
 /// A [`Requant`] with its vectors padded and its shift counts masked.
@@ -196,75 +207,96 @@ mod tests {
         }
     }
 
-    /// Element `(i, j)` as the unfused pair computes it (`Requant::apply`).
-    fn expected(acc: i32, col: i64, zb: i64, rs: i64, range: (i64, i64), rq: Option<(&Requant, usize)>) -> i64 {
-        let v = (i64::from(acc) + col - zb * rs).clamp(range.0, range.1);
-        rq.map_or(v, |(q, j)| q.apply(j, v))
+    /// One matrix's operands: accumulators (`m x stride`, column `j` at
+    /// `j % stride`), row sums, `col`, `zb'`.
+    struct Case {
+        m: usize,
+        n: usize,
+        stride: usize,
+        acc: Vec<i32>,
+        rowsum: Vec<i64>,
+        col: Vec<i64>,
+        zb: Vec<i64>,
+    }
+
+    impl Case {
+        fn new((m, n, stride): (usize, usize, usize), zero_zb: bool, r: &mut impl FnMut() -> u64) -> Case {
+            let extremes = [i32::MIN, i32::MAX, -1, 0, 1, 70_000];
+            let rowsum = (0..m).map(|i| if i == 0 { 255 * 65_000 } else { (r() % 100_000) as i64 }).collect();
+            let col = (0..n).map(|_| (r() as i32 as i64) >> (r() % 8)).collect();
+            let zb = (0..n).map(|j| if zero_zb || j % 3 == 0 { 0 } else { (r() % 511) as i64 - 255 }).collect();
+            let acc = (0..m * stride)
+                .map(|x| if x % 7 == 0 { extremes[x % extremes.len()] } else { r() as i32 >> 8 })
+                .collect();
+            Case { m, n, stride, acc, rowsum, col, zb }
+        }
+
+        /// The stored integers `isa` writes, block by block.
+        fn run(&self, isa: EpiIsa, cols: &Columns, size: usize, range: (i64, i64)) -> Vec<u8> {
+            let (m, n, stride) = (self.m, self.n, self.stride);
+            let col = pad(&self.col, n);
+            let mut out = vec![0xAAu8; m * n * size];
+            let mut t = Target { out: &mut out, size, m, n, rowsum: &self.rowsum, col: &col, range };
+            assert!(t.fits(cols));
+            for j0 in (0..n).step_by(stride) {
+                let width = stride.min(n - j0);
+                let mut tile = vec![0i32; m * stride];
+                for i in 0..m {
+                    for c in 0..width {
+                        tile[i * stride + c] = self.acc[i * stride + (j0 + c) % stride];
+                    }
+                }
+                apply(isa, cols, &mut t, &Block { i0: 0, rows: m, j0, width, stride, acc: &tile }).unwrap();
+            }
+            out
+        }
+
+        /// The stored integers of the unfused arithmetic (`Requant::apply`).
+        fn expected(&self, size: usize, range: (i64, i64), rq: Option<&Requant>) -> Vec<u8> {
+            let mut out = Vec::new();
+            for i in 0..self.m {
+                for j in 0..self.n {
+                    let a = i64::from(self.acc[i * self.stride + j % self.stride]);
+                    let v = (a + self.col[j] - self.zb[j] * self.rowsum[i]).clamp(range.0, range.1);
+                    let v = rq.map_or(v, |q| q.apply(j, v));
+                    out.extend_from_slice(&v.to_le_bytes()[..size]);
+                }
+            }
+            out
+        }
     }
 
     #[test]
     fn every_implementation_is_the_reference_arithmetic() {
-        let available = [EpiIsa::Portable, EpiIsa::host()];
-        let extremes = [i32::MIN, i32::MAX, -1, 0, 1, 70_000];
         let mut checked = 0;
-        for (t, &(m, n, stride)) in [(3, 13, 16), (6, 64, 64), (2, 70, 64), (1, 1, 64), (5, 9, 16)].iter().enumerate() {
+        let shapes = [(3, 13, 16), (6, 64, 64), (2, 70, 64), (1, 1, 64), (5, 9, 16), (4, 131, 64)];
+        for (t, &shape) in shapes.iter().enumerate() {
             let mut r = noise(t as u64 + 1);
-            let rowsum: Vec<i64> = (0..m).map(|i| if i == 0 { 255 * 65_000 } else { (r() % 100_000) as i64 }).collect();
-            let col: Vec<i64> = (0..n).map(|_| (r() as i32 as i64) >> (r() % 8)).collect();
-            let zb: Vec<i64> = (0..n).map(|j| if j % 3 == 0 { 0 } else { (r() % 511) as i64 - 255 }).collect();
-            let acc: Vec<i32> = (0..m * stride)
-                .map(|x| if x % 7 == 0 { extremes[x % extremes.len()] } else { r() as i32 >> 8 })
-                .collect();
-            let rq = requant(n, &mut r);
-            for with_requant in [false, true] {
-                for size in [1usize, 2, 4, 8] {
+            for zero_zb in [false, true] {
+                let case = Case::new(shape, zero_zb, &mut r);
+                let rq = requant(case.n, &mut r);
+                for with_requant in [false, true] {
+                    let rq = with_requant.then_some(&rq);
+                    let cols = Columns::new(&case.zb, case.n, rq).unwrap();
+                    assert_eq!(cols.zb_zero, zero_zb || case.n == 1);
                     let range = if with_requant { (i64::from(i32::MIN), i64::from(i32::MAX)) } else { (-128, 127) };
-                    let padded = (pad(&col, n), pad(&zb, n));
-                    let cols =
-                        Columns { zb: padded.1, requant: with_requant.then(|| PaddedRequant::new(&rq, n).unwrap()) };
-                    for &isa in &available {
-                        let mut out = vec![0xAAu8; m * n * size];
-                        let mut t = Target { out: &mut out, size, m, n, rowsum: &rowsum, col: &padded.0, range };
-                        assert!(t.fits(&cols));
-                        for j0 in (0..n).step_by(stride) {
-                            let width = stride.min(n - j0);
-                            let mut tile = vec![0i32; m * stride];
-                            for i in 0..m {
-                                for c in 0..width {
-                                    tile[i * stride + c] = acc[i * stride + (j0 + c) % stride];
-                                }
-                            }
-                            let blk = Block { i0: 0, rows: m, j0, width, stride, acc: &tile };
-                            apply(isa, &cols, &mut t, &blk).unwrap();
-                        }
-                        for i in 0..m {
-                            for j in 0..n {
-                                let a = acc[i * stride + j % stride];
-                                let q = with_requant.then_some((&rq, j));
-                                let want = expected(a, col[j], zb[j], rowsum[i], range, q);
-                                let at = (i * n + j) * size;
-                                let mut bytes = [0u8; 8];
-                                bytes[..size].copy_from_slice(&out[at..at + size]);
-                                let got = i64::from_le_bytes(bytes);
-                                let want_bytes = i64::from_le_bytes({
-                                    let mut b = [0u8; 8];
-                                    b[..size].copy_from_slice(&want.to_le_bytes()[..size]);
-                                    b
-                                });
-                                assert_eq!(got, want_bytes, "{isa:?} size {size} requant {with_requant} ({i}, {j})");
-                                checked += 1;
-                            }
+                    for size in [1usize, 2, 4, 8] {
+                        let want = case.expected(size, range, rq);
+                        for isa in [EpiIsa::Portable, EpiIsa::host()] {
+                            let got = case.run(isa, &cols, size, range);
+                            assert_eq!(got, want, "{isa:?} {shape:?} size {size} requant {with_requant}");
+                            checked += got.len() / size;
                         }
                     }
                 }
             }
         }
-        assert!(checked > 2000);
+        assert!(checked > 10_000);
     }
 
     #[test]
     fn a_block_outside_the_matrix_is_an_error() {
-        let (rowsum, col, cols) = (vec![0; 2], pad(&[0; 3], 3), Columns { zb: pad(&[0; 3], 3), requant: None });
+        let (rowsum, col, cols) = (vec![0; 2], pad(&[0; 3], 3), Columns::new(&[0; 3], 3, None).unwrap());
         let mut out = vec![0u8; 6];
         let mut t = Target { out: &mut out, size: 1, m: 2, n: 3, rowsum: &rowsum, col: &col, range: (-128, 127) };
         let tile = vec![0i32; 3 * 16];

@@ -31,15 +31,20 @@ unsafe fn requantize(q: &PaddedRequant, j: usize, v: __m512i, lo: __m512i, hi: _
     }
 }
 
-/// Stores the lanes of `mask` of `v` as integers of `size` bytes at `dst`.
+/// Stores the lanes of `mask` of `v` as integers of `SIZE` bytes at `dst`
+/// (a full vector without a mask: the masked forms are slower).
 #[target_feature(enable = "avx512f")]
-unsafe fn store(dst: *mut u8, size: usize, mask: __mmask8, v: __m512i) {
+unsafe fn store<const SIZE: usize>(dst: *mut u8, mask: __mmask8, v: __m512i) {
     // SAFETY: the lanes of `mask` are inside the output row (the caller's).
     unsafe {
-        match size {
-            1 => _mm512_mask_cvtepi64_storeu_epi8(dst.cast(), mask, v),
-            2 => _mm512_mask_cvtepi64_storeu_epi16(dst.cast(), mask, v),
-            4 => _mm512_mask_cvtepi64_storeu_epi32(dst.cast(), mask, v),
+        match (SIZE, mask) {
+            (1, 0xff) => _mm_storel_epi64(dst.cast(), _mm512_cvtepi64_epi8(v)),
+            (2, 0xff) => _mm_storeu_si128(dst.cast(), _mm512_cvtepi64_epi16(v)),
+            (4, 0xff) => _mm256_storeu_si256(dst.cast(), _mm512_cvtepi64_epi32(v)),
+            (_, 0xff) => _mm512_storeu_si512(dst.cast(), v),
+            (1, _) => _mm512_mask_cvtepi64_storeu_epi8(dst.cast(), mask, v),
+            (2, _) => _mm512_mask_cvtepi64_storeu_epi16(dst.cast(), mask, v),
+            (4, _) => _mm512_mask_cvtepi64_storeu_epi32(dst.cast(), mask, v),
             _ => _mm512_mask_storeu_epi64(dst.cast(), mask, v),
         }
     }
@@ -51,12 +56,42 @@ unsafe fn store(dst: *mut u8, size: usize, mask: __mmask8, v: __m512i) {
 /// See the module invariants.
 #[target_feature(enable = "avx512f,avx512dq")]
 pub(super) unsafe fn apply(cols: &Columns, t: &mut Target, blk: &Block) {
+    // SAFETY: forwarded; one instance per requantize, zero `zb'` and size,
+    // so that the inner loop has no branch on them.
+    unsafe {
+        match (cols.requant.is_some(), cols.zb_zero, t.size) {
+            (false, false, 1) => apply_as::<false, false, 1>(cols, t, blk),
+            (false, false, 2) => apply_as::<false, false, 2>(cols, t, blk),
+            (false, false, 4) => apply_as::<false, false, 4>(cols, t, blk),
+            (false, false, _) => apply_as::<false, false, 8>(cols, t, blk),
+            (false, true, 1) => apply_as::<false, true, 1>(cols, t, blk),
+            (false, true, 2) => apply_as::<false, true, 2>(cols, t, blk),
+            (false, true, 4) => apply_as::<false, true, 4>(cols, t, blk),
+            (false, true, _) => apply_as::<false, true, 8>(cols, t, blk),
+            (true, false, 1) => apply_as::<true, false, 1>(cols, t, blk),
+            (true, false, 2) => apply_as::<true, false, 2>(cols, t, blk),
+            (true, false, 4) => apply_as::<true, false, 4>(cols, t, blk),
+            (true, false, _) => apply_as::<true, false, 8>(cols, t, blk),
+            (true, true, 1) => apply_as::<true, true, 1>(cols, t, blk),
+            (true, true, 2) => apply_as::<true, true, 2>(cols, t, blk),
+            (true, true, 4) => apply_as::<true, true, 4>(cols, t, blk),
+            (true, true, _) => apply_as::<true, true, 8>(cols, t, blk),
+        }
+    }
+}
+
+/// [`apply`] with a fused requantize (`RQ`), all `zb'` zero (`ZB0`: the
+/// `zb' rowsum` term is 0 and skipped) and `SIZE`-byte results.
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn apply_as<const RQ: bool, const ZB0: bool, const SIZE: usize>(cols: &Columns, t: &mut Target, blk: &Block) {
     let (lo, hi) = (_mm512_set1_epi64(t.range.0), _mm512_set1_epi64(t.range.1));
-    let rq = cols.requant.as_ref().map(|q| (q, _mm512_set1_epi64(q.lo), _mm512_set1_epi64(q.hi)));
+    let rq = cols.requant.as_ref().filter(|_| RQ).map(|q| (q, _mm512_set1_epi64(q.lo), _mm512_set1_epi64(q.hi)));
     let out = t.out.as_mut_ptr();
     for r in 0..blk.rows {
         let i = blk.i0 + r;
         let rs = _mm512_set1_epi64(t.rowsum[i]);
+        let row = blk.acc[r * blk.stride..].as_ptr();
+        let dst = out.wrapping_add((i * t.n + blk.j0) * SIZE);
         let mut c = 0;
         while c < blk.width {
             let j = blk.j0 + c;
@@ -66,14 +101,16 @@ pub(super) unsafe fn apply(cols: &Columns, t: &mut Target, blk: &Block) {
             // stride`), inside the tile row; the columns of `j` as `lanes`;
             // the masked lanes are columns `j .. j + left` of row `i`.
             unsafe {
-                let acc = _mm512_cvtepi32_epi64(_mm256_loadu_si256(blk.acc.as_ptr().add(r * blk.stride + c).cast()));
-                let zr = _mm512_mullo_epi64(lanes(&cols.zb, j), rs);
-                let v = _mm512_sub_epi64(_mm512_add_epi64(acc, lanes(t.col, j)), zr);
-                let mut v = _mm512_min_epi64(_mm512_max_epi64(v, lo), hi);
+                let acc = _mm512_cvtepi32_epi64(_mm256_loadu_si256(row.add(c).cast()));
+                let mut v = _mm512_add_epi64(acc, lanes(t.col, j));
+                if !ZB0 {
+                    v = _mm512_sub_epi64(v, _mm512_mullo_epi64(lanes(&cols.zb, j), rs));
+                }
+                v = _mm512_min_epi64(_mm512_max_epi64(v, lo), hi);
                 if let Some((q, qlo, qhi)) = rq {
                     v = requantize(q, j, v, qlo, qhi);
                 }
-                store(out.add((i * t.n + j) * t.size), t.size, mask, v);
+                store::<SIZE>(dst.add(c * SIZE), mask, v);
             }
             c += 8;
         }

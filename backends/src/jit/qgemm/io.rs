@@ -65,6 +65,12 @@ pub(crate) fn load_rows(
     if a.len() < m * k * size || dst.len() < m * kp || rowsum.len() < m || kp < k {
         return Err(size_error());
     }
+    #[cfg(target_arch = "x86_64")]
+    if size == 1 && std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has the features; the lengths were checked above.
+        unsafe { super::pack_x86::offset_rows(a, (m, k, kp), a_lo as u8, dst, rowsum) };
+        return Ok(());
+    }
     for (i, (row, sum)) in dst.chunks_exact_mut(kp).zip(rowsum.iter_mut()).take(m).enumerate() {
         let row = &mut row[..k];
         let src = &a[i * k * size..(i + 1) * k * size];
@@ -97,6 +103,22 @@ mod tests {
         load_rows(&a, I8, (2, 3, 4), -128, &mut dst, &mut sums).unwrap();
         assert_eq!(dst, vec![0, 128, 255, 0, 133, 127, 131, 0]);
         assert_eq!(sums, vec![383, 391]);
+    }
+
+    #[test]
+    fn long_rows_of_bytes_are_offset_and_summed() {
+        for (m, k, kp, a_lo) in [(3, 130, 132, -128i64), (2, 64, 64, 0), (1, 200, 204, -2)] {
+            let a: Vec<u8> = (0..m * k).map(|i| (i * 37 + 11) as u8).collect();
+            let mut dst = vec![0u8; m * kp];
+            let mut sums = vec![0i64; m];
+            load_rows(&a, I8, (m, k, kp), a_lo, &mut dst, &mut sums).unwrap();
+            for i in 0..m {
+                let want: Vec<u8> = a[i * k..(i + 1) * k].iter().map(|&x| x.wrapping_sub(a_lo as u8)).collect();
+                assert_eq!(&dst[i * kp..i * kp + k], &want[..], "row {i} of {m}x{k}");
+                assert!(dst[i * kp + k..(i + 1) * kp].iter().all(|&x| x == 0), "padding stays zero");
+                assert_eq!(sums[i], want.iter().map(|&x| i64::from(x)).sum::<i64>());
+            }
+        }
     }
 
     #[test]

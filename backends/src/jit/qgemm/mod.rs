@@ -23,6 +23,8 @@ pub(crate) mod epilogue;
 mod epilogue_x86;
 pub(crate) mod fuse;
 pub(crate) mod io;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
@@ -165,6 +167,15 @@ impl PackedB {
                     *sum += i64::from(x);
                     self.words[((q * (kp / gr) + g) * nr + c) * gr + r] = i16::from(x);
                 }
+            }
+        } else if isa == QIsa::Vnni512 && k <= MAX_K && isa.runs_here() {
+            #[cfg(target_arch = "x86_64")]
+            {
+                // Every byte is written: no need to clear.
+                self.bytes.resize(len, 0);
+                // SAFETY: the CPU has the features (`runs_here`), `src` holds
+                // `k n` bytes (checked), `bytes` the layout, `colsum` `n`.
+                unsafe { pack_x86::repack_quads(src, (k, n), off, &mut self.bytes, &mut self.colsum) };
             }
         } else {
             self.bytes.clear();

@@ -73,7 +73,10 @@ fn the_largest_exact_k_does_not_overflow() {
 fn repacking_bytes_equals_packing_values() {
     for isa in QIsa::available() {
         let mut into = PackedB::empty(isa);
-        for (t, &(k, n, off)) in [(1, 1, 0u8), (7, 65, 128), (32, 128, 0), (128, 32, 128), (5, 3, 7)].iter().enumerate()
+        for (t, &(k, n, off)) in
+            [(1, 1, 0u8), (7, 65, 128), (32, 128, 0), (128, 32, 128), (5, 3, 7), (10, 130, 128), (6, 100, 1)]
+                .iter()
+                .enumerate()
         {
             let mut r = noise(t as u64 + 11);
             let src: Vec<u8> = (0..k * n).map(|_| r() as u8).collect();
