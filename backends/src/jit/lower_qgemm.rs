@@ -24,7 +24,7 @@ use super::kernel::{Access, Kernel, Part};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
 use super::qgemm::epilogue::{self, Columns, EpiIsa, Target};
-use super::qgemm::io::{load_rows, Requant};
+use super::qgemm::io::{load_rows, row_sums, Requant};
 use super::qgemm::{gemm_blocks, pack_b, padded_k, Block, PackedB, QIsa, MAX_K};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};
 use super::storage::Storage;
@@ -394,15 +394,24 @@ impl QGemmRun {
     ) -> Result<(), String> {
         let g = &self.g;
         let (m, n, k, kp) = (g.m as usize, g.n as usize, g.k as usize, padded_k(g.k as usize));
-        if s.a.len() != m * kp {
-            // The padding of each row is zero and stays zero (`load_rows`
-            // writes the first `k` bytes only).
-            s.a.clear();
-            s.a.resize(m * kp, 0);
-        }
         s.rowsum.clear();
         s.rowsum.resize(m, 0);
-        load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;
+        // Unsigned bytes in whole groups are the GEMM's form already: read
+        // in place, summed only when a `zb'` needs the sums.
+        let in_place = w.a_lo == 0 && g.a.st.size() == 1 && k == kp;
+        if in_place {
+            if !w.cols.zb_zero {
+                row_sums(a, (m, k), &mut s.rowsum)?;
+            }
+        } else {
+            if s.a.len() != m * kp {
+                // The padding of each row is zero and stays zero
+                // (`load_rows` writes the first `k` bytes only).
+                s.a.clear();
+                s.a.resize(m * kp, 0);
+            }
+            load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;
+        }
         let kk = k as i64;
         s.col.clear();
         s.col.extend((0..n).map(|j| {
@@ -417,7 +426,8 @@ impl QGemmRun {
             return Err("internal error: a quantized matmul operand has the wrong size".into());
         }
         let mut failed = None;
-        gemm_blocks(&s.a, kp, m, packed, &mut |blk: Block| {
+        let rows = if in_place { a } else { &s.a[..] };
+        gemm_blocks(rows, kp, m, packed, &mut |blk: Block| {
             if let Err(e) = epilogue::apply(w.epi, &w.cols, &mut target, &blk) {
                 failed.get_or_insert(e);
             }

@@ -1,5 +1,7 @@
 //! Moving a quantized matmul's operands into the integer GEMM's form:
-//! activation rows to unsigned bytes with their sums ([`load_rows`]), and
+//! activation rows to unsigned bytes with their sums ([`load_rows`]; rows
+//! already in that form, unsigned bytes with `k` a multiple of 4, are read
+//! in place and only summed: [`row_sums`]), and
 //! the description of a fused `quant.requantize` ([`Requant`]) that the
 //! epilogue (`epilogue`) applies before writing the result's stored
 //! integers.
@@ -47,6 +49,26 @@ impl Requant {
 
 fn size_error() -> String {
     "internal error: a quantized matmul operand has the wrong size".into()
+}
+
+/// The sum of each of the `m` rows of `k` bytes of `a` into `rowsum`.
+pub(crate) fn row_sums(a: &[u8], (m, k): (usize, usize), rowsum: &mut [i64]) -> Result<(), String> {
+    if a.len() < m * k || rowsum.len() < m {
+        return Err(size_error());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has the features; the lengths were checked above.
+        unsafe { super::pack_x86::row_sums(a, (m, k), rowsum) };
+        return Ok(());
+    }
+    for (row, sum) in a.chunks_exact(k.max(1)).zip(rowsum.iter_mut()).take(m) {
+        *sum = row.iter().map(|&v| i64::from(v)).sum();
+    }
+    if k == 0 {
+        rowsum[..m].fill(0);
+    }
+    Ok(())
 }
 
 /// Writes `m` rows of `k` stored integers of `a` (storage `st`) as the
@@ -119,6 +141,18 @@ mod tests {
                 assert_eq!(sums[i], want.iter().map(|&x| i64::from(x)).sum::<i64>());
             }
         }
+    }
+
+    #[test]
+    fn rows_read_in_place_are_summed() {
+        for (m, k) in [(3, 132), (2, 64), (1, 4), (4, 0), (5, 1536)] {
+            let a: Vec<u8> = (0..m * k).map(|i| (i * 97 + 5) as u8).collect();
+            let mut sums = vec![-1i64; m];
+            row_sums(&a, (m, k), &mut sums).unwrap();
+            let want: Vec<i64> = (0..m).map(|i| a[i * k..(i + 1) * k].iter().map(|&x| i64::from(x)).sum()).collect();
+            assert_eq!(sums, want, "{m}x{k}");
+        }
+        assert!(row_sums(&[0; 7], (2, 4), &mut [0; 2]).is_err(), "a short matrix is rejected");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! AVX-512 forms of the integer GEMM's per-call data movement, the same
 //! bytes as the portable loops they stand for: activation rows of one byte
-//! offset to unsigned bytes with their sums (`io::load_rows`), and a
+//! offset to unsigned bytes with their sums (`io::load_rows`), row sums of
+//! rows read in place (`io::row_sums`), and a
 //! computed right operand of one byte packed into the quad layout with its
 //! column sums (`PackedB::repack_bytes`).
 //!
@@ -52,6 +53,25 @@ pub(super) unsafe fn offset_rows(
                 _mm512_mask_storeu_epi8(dst.as_mut_ptr().add(i * kp + c).cast(), mask, d);
                 acc = _mm512_add_epi64(acc, _mm512_sad_epu8(d, _mm512_setzero_si512()));
             }
+            c += 64;
+        }
+        *sum = _mm512_reduce_add_epi64(acc);
+    }
+}
+
+/// The sum of each of the `m` rows of `k` bytes of `a` into `rowsum`.
+///
+/// # Safety
+/// The CPU has AVX-512F and BW; `a` holds `m * k` bytes, `rowsum` `m`.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn row_sums(a: &[u8], (m, k): (usize, usize), rowsum: &mut [i64]) {
+    for (i, sum) in rowsum.iter_mut().enumerate().take(m) {
+        let mut acc = _mm512_setzero_si512();
+        let mut c = 0;
+        while c < k {
+            // SAFETY: the masked bytes are `c .. min(c + 64, k)` of row `i`.
+            let v = unsafe { _mm512_maskz_loadu_epi8(first(k - c), a.as_ptr().add(i * k + c).cast()) };
+            acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, _mm512_setzero_si512()));
             c += 64;
         }
         *sum = _mm512_reduce_add_epi64(acc);
