@@ -23,8 +23,9 @@
 use super::kernel::{Access, Kernel, Part};
 use super::lower::{arg, check_broadcast, Operand};
 use super::plan::Place;
-use super::qgemm::io::{load_rows, store_rows, Requant};
-use super::qgemm::{gemm_u8i8, pack_b, padded_k, PackedB, QIsa, MAX_K};
+use super::qgemm::epilogue::{self, Columns, EpiIsa, Target};
+use super::qgemm::io::{load_rows, row_sums, Requant};
+use super::qgemm::{gemm_blocks, pack_b, padded_k, Block, PackedB, QIsa, MAX_K};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};
 use super::storage::Storage;
 use super::SlotData;
@@ -144,6 +145,10 @@ struct Narrow {
     /// `b' = b - b_off` (or `2b - 1` for bits) is a signed byte; `zb'`.
     b_off: i64,
     zb: Vec<i64>,
+    /// The epilogue's per-column constants (`zb'` and the fused
+    /// requantize, padded) and its implementation.
+    cols: Columns,
+    epi: EpiIsa,
 }
 
 /// Per-call buffers of the 8-bit path (reused across runs).
@@ -151,9 +156,9 @@ struct Narrow {
 struct Scratch {
     a: Vec<u8>,
     rowsum: Vec<i64>,
-    c: Vec<i32>,
     col: Vec<i64>,
-    row: Vec<i64>,
+    /// A computed right operand, packed per call.
+    packed: Option<PackedB>,
 }
 
 /// The run-time form of a quantized matmul.
@@ -240,10 +245,12 @@ impl QGemmRun {
             }
             Weights::Int { .. } => None,
         };
+        let n = g.n as usize;
         let narrow = match narrow_b {
             Some((b_off, zb)) if a_width <= 8 && g.k as usize <= MAX_K => {
                 let a_lo = qrange(a_width, a_signed).0;
-                Some(Narrow { isa: QIsa::host(), a_lo, za: za - a_lo, b_off, zb })
+                let cols = Columns::new(&zb, n, g.requant.as_ref())?;
+                Some(Narrow { isa: QIsa::host(), a_lo, za: za - a_lo, b_off, zb, cols, epi: EpiIsa::host() })
             }
             _ => None,
         };
@@ -287,6 +294,10 @@ impl QGemmRun {
         if st.size() == 1 && !bin {
             // (byte - b_off) mod 256 read as i8 is the value minus b_off.
             let (off_byte, rows) = (b_off as u8, bytes.get(off..).unwrap_or(&[]));
+            let mut packed = PackedB::empty(isa);
+            if packed.repack_bytes(k, n, rows, off_byte).is_ok() {
+                return packed;
+            }
             return pack_b(isa, k, n, |p, j| rows.get(p * n + j).map_or(0, |&v| v.wrapping_sub(off_byte) as i8));
         }
         pack_b(isa, k, n, |p, j| {
@@ -335,19 +346,18 @@ impl RuntimeOp for QGemmRun {
                 (view(table, &g.a, a_offs[t], m * k), std::slice::from_raw_parts_mut(c.as_ptr().cast_mut(), c.len()))
             };
             match &self.narrow {
-                Some(w) => {
-                    let computed;
-                    let packed = match self.packed_of.get(t).and_then(|&i| self.packed.get(i)) {
-                        Some(p) => p,
-                        None => {
-                            // SAFETY: as above.
-                            let b = unsafe { view(table, &g.b, b_offs[t], k * n) };
-                            computed = self.pack(b, 0);
-                            &computed
-                        }
-                    };
-                    self.narrow_product(w, a, packed, c, run_bias, &mut scratch)?;
-                }
+                Some(w) => match self.packed_of.get(t).and_then(|&i| self.packed.get(i)) {
+                    Some(packed) => self.narrow_product(w, a, packed, c, run_bias, &mut scratch)?,
+                    None => {
+                        // SAFETY: as above.
+                        let b = unsafe { view(table, &g.b, b_offs[t], k * n) };
+                        let mut packed = scratch.packed.take().unwrap_or_else(|| PackedB::empty(w.isa));
+                        self.repack(w, b, &mut packed)?;
+                        let done = self.narrow_product(w, a, &packed, c, run_bias, &mut scratch);
+                        scratch.packed = Some(packed);
+                        done?;
+                    }
+                },
                 None => {
                     // SAFETY: as above.
                     let b = unsafe { view(table, &g.b, b_offs[t], k * n) };
@@ -360,6 +370,18 @@ impl RuntimeOp for QGemmRun {
 }
 
 impl QGemmRun {
+    /// Packs a computed right operand (`b`, the matrix's elements) into
+    /// `into`, reusing its storage when its values are bytes.
+    fn repack(&self, w: &Narrow, b: &[u8], into: &mut PackedB) -> Result<(), String> {
+        let (k, n) = (self.g.k as usize, self.g.n as usize);
+        if self.g.b.st.size() == 1 && self.g.weights != Weights::Bin && into.isa() == w.isa {
+            // (byte - b_off) mod 256 read as i8 is the value minus b_off.
+            return into.repack_bytes(k, n, b, w.b_off as u8);
+        }
+        *into = self.pack(b, 0);
+        Ok(())
+    }
+
     /// The 8-bit path for one matrix.
     fn narrow_product(
         &self,
@@ -372,14 +394,24 @@ impl QGemmRun {
     ) -> Result<(), String> {
         let g = &self.g;
         let (m, n, k, kp) = (g.m as usize, g.n as usize, g.k as usize, padded_k(g.k as usize));
-        s.a.clear();
-        s.a.resize(m * kp, 0);
         s.rowsum.clear();
         s.rowsum.resize(m, 0);
-        load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;
-        s.c.clear();
-        s.c.resize(m * n, 0);
-        gemm_u8i8(&s.a, kp, m, packed, &mut s.c)?;
+        // Unsigned bytes in whole groups are the GEMM's form already: read
+        // in place, summed only when a `zb'` needs the sums.
+        let in_place = w.a_lo == 0 && g.a.st.size() == 1 && k == kp;
+        if in_place {
+            if !w.cols.zb_zero {
+                row_sums(a, (m, k), &mut s.rowsum)?;
+            }
+        } else {
+            if s.a.len() != m * kp {
+                // The padding of each row is zero and stays zero
+                // (`load_rows` writes the first `k` bytes only).
+                s.a.clear();
+                s.a.resize(m * kp, 0);
+            }
+            load_rows(a, g.a.st, (m, k, kp), w.a_lo, &mut s.a, &mut s.rowsum)?;
+        }
         let kk = k as i64;
         s.col.clear();
         s.col.extend((0..n).map(|j| {
@@ -387,8 +419,20 @@ impl QGemmRun {
             let colsum = packed.colsum.get(j).copied().unwrap_or(0);
             self.bias_of(run_bias, j) - w.za * colsum + kk * w.za * zb
         }));
-        let cols = (&s.col[..], &w.zb[..]);
-        store_rows(&s.c, (m, n), &s.rowsum, cols.0, cols.1, g.range, g.requant.as_ref(), (c, g.c.st), &mut s.row)
+        s.col.resize(epilogue::padded_n(n), 0);
+        let size = g.c.st.size() as usize;
+        let mut target = Target { out: c, size, m, n, rowsum: &s.rowsum, col: &s.col, range: g.range };
+        if !target.fits(&w.cols) {
+            return Err("internal error: a quantized matmul operand has the wrong size".into());
+        }
+        let mut failed = None;
+        let rows = if in_place { a } else { &s.a[..] };
+        gemm_blocks(rows, kp, m, packed, &mut |blk: Block| {
+            if let Err(e) = epilogue::apply(w.epi, &w.cols, &mut target, &blk) {
+                failed.get_or_insert(e);
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// The i64 path for one matrix, on the centered values.

@@ -1,9 +1,10 @@
-//! Moving a quantized matmul's operands into the integer GEMM's form and
-//! its results out: activation rows to unsigned bytes with their sums
-//! ([`load_rows`]), and the epilogue ([`store_rows`]) that restores the
-//! zero points exactly, adds the bias, saturates to the accumulator and
-//! optionally applies a fused `quant.requantize` ([`Requant`]) before
-//! writing the result's stored integers.
+//! Moving a quantized matmul's operands into the integer GEMM's form:
+//! activation rows to unsigned bytes with their sums ([`load_rows`]; rows
+//! already in that form, unsigned bytes with `k` a multiple of 4, are read
+//! in place and only summed: [`row_sums`]), and
+//! the description of a fused `quant.requantize` ([`Requant`]) that the
+//! epilogue (`epilogue`) applies before writing the result's stored
+//! integers.
 //!
 //! Invariants: every conversion is the reference's integer arithmetic
 //! (the byte paths are the same values as the element-wise reads, only
@@ -40,17 +41,6 @@ impl Requant {
         v.wrapping_add(at(&self.zp_out)).clamp(self.lo, self.hi)
     }
 
-    /// [`Requant::apply`] on every column of `row` (`row.len()` columns),
-    /// in one pass over the parameter rows.
-    pub fn apply_row(&self, row: &mut [i64]) {
-        let params = self.zp_in.iter().zip(&self.m).zip(&self.s1).zip(&self.s2).zip(&self.zp_out);
-        for (v, ((((&zp_in, &m), &s1), &s2), &zp_out)) in row.iter_mut().zip(params) {
-            let x = v.wrapping_sub(zp_in).wrapping_mul(m);
-            let x = x.wrapping_shr(s1 as u32).wrapping_add(s2).wrapping_shr(s2 as u32);
-            *v = x.wrapping_add(zp_out).clamp(self.lo, self.hi);
-        }
-    }
-
     /// Whether it has `n` columns.
     pub fn columns(&self, n: usize) -> bool {
         [&self.zp_in, &self.m, &self.s1, &self.s2, &self.zp_out].iter().all(|v| v.len() == n)
@@ -59,6 +49,26 @@ impl Requant {
 
 fn size_error() -> String {
     "internal error: a quantized matmul operand has the wrong size".into()
+}
+
+/// The sum of each of the `m` rows of `k` bytes of `a` into `rowsum`.
+pub(crate) fn row_sums(a: &[u8], (m, k): (usize, usize), rowsum: &mut [i64]) -> Result<(), String> {
+    if a.len() < m * k || rowsum.len() < m {
+        return Err(size_error());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has the features; the lengths were checked above.
+        unsafe { super::pack_x86::row_sums(a, (m, k), rowsum) };
+        return Ok(());
+    }
+    for (row, sum) in a.chunks_exact(k.max(1)).zip(rowsum.iter_mut()).take(m) {
+        *sum = row.iter().map(|&v| i64::from(v)).sum();
+    }
+    if k == 0 {
+        rowsum[..m].fill(0);
+    }
+    Ok(())
 }
 
 /// Writes `m` rows of `k` stored integers of `a` (storage `st`) as the
@@ -77,6 +87,12 @@ pub(crate) fn load_rows(
     if a.len() < m * k * size || dst.len() < m * kp || rowsum.len() < m || kp < k {
         return Err(size_error());
     }
+    #[cfg(target_arch = "x86_64")]
+    if size == 1 && std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has the features; the lengths were checked above.
+        unsafe { super::pack_x86::offset_rows(a, (m, k, kp), a_lo as u8, dst, rowsum) };
+        return Ok(());
+    }
     for (i, (row, sum)) in dst.chunks_exact_mut(kp).zip(rowsum.iter_mut()).take(m).enumerate() {
         let row = &mut row[..k];
         let src = &a[i * k * size..(i + 1) * k * size];
@@ -92,52 +108,6 @@ pub(crate) fn load_rows(
         *sum = i64::from(row.iter().map(|&v| u32::from(v)).sum::<u32>());
     }
     Ok(())
-}
-
-/// The epilogue of one matrix: element `(i, j)` is `c[i n + j] + col[j] -
-/// zb[j] rowsum[i]` saturated to `range`, requantized when `requant` is
-/// given, written as a stored integer of `st` into `out`. `row` is scratch.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn store_rows(
-    c: &[i32],
-    (m, n): (usize, usize),
-    rowsum: &[i64],
-    col: &[i64],
-    zb: &[i64],
-    range: (i64, i64),
-    requant: Option<&Requant>,
-    (out, st): (&mut [u8], Storage),
-    row: &mut Vec<i64>,
-) -> Result<(), String> {
-    let size = st.size() as usize;
-    let fits = c.len() >= m * n && rowsum.len() >= m && col.len() >= n && zb.len() >= n;
-    if !fits || out.len() < m * n * size || requant.is_some_and(|r| !r.columns(n)) {
-        return Err(size_error());
-    }
-    let (lo, hi) = range;
-    row.clear();
-    row.resize(n, 0);
-    for (i, (acc, dst)) in c.chunks_exact(n.max(1)).zip(out.chunks_exact_mut((n * size).max(1))).take(m).enumerate() {
-        let rs = rowsum[i];
-        for (((v, &a), &cj), &z) in row.iter_mut().zip(acc).zip(col).zip(zb) {
-            *v = (i64::from(a) + cj - z * rs).clamp(lo, hi);
-        }
-        if let Some(r) = requant {
-            r.apply_row(row);
-        }
-        write_row(row, dst, size);
-    }
-    Ok(())
-}
-
-/// Writes canonical values as little-endian integers of `size` bytes.
-fn write_row(row: &[i64], dst: &mut [u8], size: usize) {
-    match size {
-        1 => dst.iter_mut().zip(row).for_each(|(d, &v)| *d = v as u8),
-        2 => dst.chunks_exact_mut(2).zip(row).for_each(|(d, &v)| d.copy_from_slice(&(v as i16).to_le_bytes())),
-        4 => dst.chunks_exact_mut(4).zip(row).for_each(|(d, &v)| d.copy_from_slice(&(v as i32).to_le_bytes())),
-        _ => dst.chunks_exact_mut(8).zip(row).for_each(|(d, &v)| d.copy_from_slice(&v.to_le_bytes())),
-    }
 }
 
 #[cfg(test)]
@@ -158,25 +128,31 @@ mod tests {
     }
 
     #[test]
-    fn a_requantized_row_is_each_column_requantized() {
-        let requant = Requant {
-            zp_in: vec![0, -3, 7, 1],
-            m: vec![1 << 30, 1_518_500_250, 3, -5],
-            s1: vec![30, 40, 0, 2],
-            s2: vec![1, 1, 0, 1],
-            zp_out: vec![128, 0, -9, 4],
-            lo: -128,
-            hi: 255,
-        };
-        let values = [i64::from(i32::MIN), -70_000, -1, 0, 1, 255, 70_000, i64::from(i32::MAX)];
-        for &a in &values {
-            for &b in &values {
-                let mut row = vec![a, b, b, a];
-                requant.apply_row(&mut row);
-                let want: Vec<i64> = [a, b, b, a].iter().enumerate().map(|(j, &v)| requant.apply(j, v)).collect();
-                assert_eq!(row, want, "{a} {b}");
+    fn long_rows_of_bytes_are_offset_and_summed() {
+        for (m, k, kp, a_lo) in [(3, 130, 132, -128i64), (2, 64, 64, 0), (1, 200, 204, -2)] {
+            let a: Vec<u8> = (0..m * k).map(|i| (i * 37 + 11) as u8).collect();
+            let mut dst = vec![0u8; m * kp];
+            let mut sums = vec![0i64; m];
+            load_rows(&a, I8, (m, k, kp), a_lo, &mut dst, &mut sums).unwrap();
+            for i in 0..m {
+                let want: Vec<u8> = a[i * k..(i + 1) * k].iter().map(|&x| x.wrapping_sub(a_lo as u8)).collect();
+                assert_eq!(&dst[i * kp..i * kp + k], &want[..], "row {i} of {m}x{k}");
+                assert!(dst[i * kp + k..(i + 1) * kp].iter().all(|&x| x == 0), "padding stays zero");
+                assert_eq!(sums[i], want.iter().map(|&x| i64::from(x)).sum::<i64>());
             }
         }
+    }
+
+    #[test]
+    fn rows_read_in_place_are_summed() {
+        for (m, k) in [(3, 132), (2, 64), (1, 4), (4, 0), (5, 1536)] {
+            let a: Vec<u8> = (0..m * k).map(|i| (i * 97 + 5) as u8).collect();
+            let mut sums = vec![-1i64; m];
+            row_sums(&a, (m, k), &mut sums).unwrap();
+            let want: Vec<i64> = (0..m).map(|i| a[i * k..(i + 1) * k].iter().map(|&x| i64::from(x)).sum()).collect();
+            assert_eq!(sums, want, "{m}x{k}");
+        }
+        assert!(row_sums(&[0; 7], (2, 4), &mut [0; 2]).is_err(), "a short matrix is rejected");
     }
 
     #[test]
@@ -185,27 +161,5 @@ mod tests {
         let (mut dst, mut sums) = (vec![0u8; 4], vec![0i64; 1]);
         load_rows(&a, I16, (1, 2, 4), -5, &mut dst, &mut sums).unwrap();
         assert_eq!((dst, sums), (vec![2, 9, 0, 0], vec![11]));
-    }
-
-    #[test]
-    fn the_epilogue_saturates_then_requantizes() {
-        // One row, two columns: 100 + 5 - 2*10 = 85 and 1000 + 0 - 0 = 1000 -> 500.
-        let requant = Requant {
-            zp_in: vec![0, 0],
-            m: vec![1, 1],
-            s1: vec![0, 0],
-            s2: vec![1, 1],
-            zp_out: vec![3, 3],
-            lo: -128,
-            hi: 127,
-        };
-        let (mut out, mut row) = (vec![0u8; 2], Vec::new());
-        let args = (&[100, 1000][..], (1, 2), &[10][..], &[5, 0][..], &[2, 0][..]);
-        store_rows(args.0, args.1, args.2, args.3, args.4, (-500, 500), Some(&requant), (&mut out, I8), &mut row)
-            .unwrap();
-        // 85 >> 0 + 1 >> 1 = 43, + 3 = 46; 500 -> 250 + 3 = 253 -> 127.
-        assert_eq!(out, vec![46, 127]);
-        let err = store_rows(&[1], (1, 2), &[0], &[0, 0], &[0, 0], (0, 1), None, (&mut out, I8), &mut row);
-        assert!(err.is_err());
     }
 }

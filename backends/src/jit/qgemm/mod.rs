@@ -18,8 +18,13 @@
 //! writing out of bounds; `unsafe` is confined to the x86 microkernels,
 //! whose bounds the driver establishes.
 
+pub(crate) mod epilogue;
+#[cfg(target_arch = "x86_64")]
+mod epilogue_x86;
 pub(crate) mod fuse;
 pub(crate) mod io;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
@@ -108,6 +113,11 @@ pub struct PackedB {
 }
 
 impl PackedB {
+    /// An empty matrix for `isa` (0 x 0), to fill with [`PackedB::repack_bytes`].
+    pub fn empty(isa: QIsa) -> PackedB {
+        PackedB { isa, k: 0, n: 0, bytes: Vec::new(), words: Vec::new(), colsum: Vec::new() }
+    }
+
     pub fn k(&self) -> usize {
         self.k
     }
@@ -119,15 +129,81 @@ impl PackedB {
     pub fn isa(&self) -> QIsa {
         self.isa
     }
+
+    /// The elements the layout of `k x n` takes.
+    fn len_for(isa: QIsa, k: usize, n: usize) -> usize {
+        n.div_ceil(isa.panel()) * isa.panel() * padded_k(k)
+    }
+
+    /// Whether the storage holds the whole layout (the kernels read it all).
+    fn whole(&self) -> bool {
+        let len = PackedB::len_for(self.isa, self.k, self.n);
+        let have = if self.isa == QIsa::Avx2 { self.words.len() } else { self.bytes.len() };
+        have == len && self.colsum.len() == self.n
+    }
+
+    /// Packs again, in place, the `k x n` row-major matrix of bytes `src`
+    /// whose element `(p, j)` is `src[p * n + j] - off` (mod 256, read as
+    /// i8): the form of a computed right operand of one byte. The storage
+    /// is reused across calls. An error when `src` is short.
+    pub fn repack_bytes(&mut self, k: usize, n: usize, src: &[u8], off: u8) -> Result<(), String> {
+        if src.len() < k * n {
+            return Err("internal error: the matmul's right operand is shorter than its shape".into());
+        }
+        let (isa, nr, gr, kp) = (self.isa, self.isa.panel(), self.isa.group(), padded_k(k));
+        let len = PackedB::len_for(isa, k, n);
+        (self.k, self.n) = (k, n);
+        self.colsum.clear();
+        self.colsum.resize(n, 0);
+        let value = |v: u8| v.wrapping_sub(off) as i8;
+        if isa == QIsa::Avx2 {
+            self.words.clear();
+            self.words.resize(len, 0);
+            for (p, row) in src.chunks_exact(n.max(1)).take(k).enumerate() {
+                let (g, r) = (p / gr, p % gr);
+                for (j, (&v, sum)) in row.iter().zip(self.colsum.iter_mut()).enumerate() {
+                    let (q, c) = (j / nr, j % nr);
+                    let x = value(v);
+                    *sum += i64::from(x);
+                    self.words[((q * (kp / gr) + g) * nr + c) * gr + r] = i16::from(x);
+                }
+            }
+        } else if isa == QIsa::Vnni512 && k <= MAX_K && isa.runs_here() {
+            #[cfg(target_arch = "x86_64")]
+            {
+                // Every byte is written: no need to clear.
+                self.bytes.resize(len, 0);
+                // SAFETY: the CPU has the features (`runs_here`), `src` holds
+                // `k n` bytes (checked), `bytes` the layout, `colsum` `n`.
+                unsafe { pack_x86::repack_quads(src, (k, n), off, &mut self.bytes, &mut self.colsum) };
+            }
+        } else {
+            self.bytes.clear();
+            self.bytes.resize(len, 0);
+            for (p, row) in src.chunks_exact(n.max(1)).take(k).enumerate() {
+                let (g, r) = (p / gr, p % gr);
+                for (q, chunk) in row.chunks(nr).enumerate() {
+                    let base = (q * (kp / gr) + g) * nr * gr + r;
+                    let dst = &mut self.bytes[base..];
+                    for (c, &v) in chunk.iter().enumerate() {
+                        dst[c * gr] = value(v);
+                    }
+                }
+                for (&v, sum) in row.iter().zip(self.colsum.iter_mut()) {
+                    *sum += i64::from(value(v));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Packs the `k x n` matrix whose element `(p, j)` is `b(p, j)` for `isa`.
 pub fn pack_b(isa: QIsa, k: usize, n: usize, b: impl Fn(usize, usize) -> i8) -> PackedB {
     let (nr, gr, kp) = (isa.panel(), isa.group(), padded_k(k));
     let panels = n.div_ceil(nr);
-    let len = panels * kp * nr;
     let mut colsum = vec![0i64; n];
-    let mut flat = vec![0i16; len];
+    let mut flat = vec![0i16; PackedB::len_for(isa, k, n)];
     for q in 0..panels {
         for p in 0..k {
             let (g, r) = (p / gr, p % gr);
@@ -145,44 +221,77 @@ pub fn pack_b(isa: QIsa, k: usize, n: usize, b: impl Fn(usize, usize) -> i8) -> 
     PackedB { isa, k, n, bytes, words, colsum }
 }
 
-/// `c[i * n + j] = sum_p a[i * lda + p] * b[p, j]` for `m` rows, exact in
-/// i32 (the caller keeps `k <= MAX_K`). `a` rows are `lda >= padded_k(k)`
-/// long, zero past `k`.
-pub fn gemm_u8i8(a: &[u8], lda: usize, m: usize, b: &PackedB, c: &mut [i32]) -> Result<(), String> {
-    let (k, n, kp) = (b.k, b.n, padded_k(b.k));
-    let fits = lda >= kp && a.len() >= m.saturating_sub(1) * lda + if m > 0 { kp } else { 0 } && c.len() >= m * n;
-    if !fits || k > MAX_K || !b.isa.runs_here() {
+/// One block of the product handed to a sink: rows `i0 .. i0 + rows` and
+/// columns `j0 .. j0 + width`, element `(i0 + r, j0 + c)` at `acc[r *
+/// stride + c]`. `stride` is the family's panel width (a multiple of 8)
+/// and the entries past `width` in each row are 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'t> {
+    pub i0: usize,
+    pub rows: usize,
+    pub j0: usize,
+    pub width: usize,
+    pub stride: usize,
+    pub acc: &'t [i32],
+}
+
+/// `sum_p a[i * lda + p] * b[p, j]` for `m` rows, exact in i32 (the caller
+/// keeps `k <= MAX_K`), handed to `sink` block by block: every element
+/// exactly once. `a` rows are `lda >= padded_k(k)` long, zero past `k`.
+pub fn gemm_blocks(a: &[u8], lda: usize, m: usize, b: &PackedB, sink: &mut dyn FnMut(Block)) -> Result<(), String> {
+    let kp = padded_k(b.k);
+    let fits = lda >= kp && a.len() >= m.saturating_sub(1) * lda + if m > 0 { kp } else { 0 };
+    if !fits || b.k > MAX_K || !b.isa.runs_here() || !b.whole() {
         return Err("internal error: the integer GEMM got operands of the wrong size".into());
     }
     match b.isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has the features (checked above) and the sizes
         // were checked against the dims.
-        QIsa::Vnni512 => unsafe { x86::vnni(a, lda, m, b, &b.bytes, c) },
+        QIsa::Vnni512 => unsafe { x86::vnni(a, lda, m, b, &b.bytes, sink) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        QIsa::Avx2 => unsafe { x86::avx2(a, lda, m, b, &b.words, c) },
-        _ => portable(a, lda, m, b, c),
+        QIsa::Avx2 => unsafe { x86::avx2(a, lda, m, b, &b.words, sink) },
+        _ => portable(a, lda, m, b, sink),
     }
     Ok(())
 }
 
-/// The plain loop over the quad layout (any CPU).
-fn portable(a: &[u8], lda: usize, m: usize, b: &PackedB, c: &mut [i32]) {
+/// `c[i * n + j] = sum_p a[i * lda + p] * b[p, j]` for `m` rows (see
+/// [`gemm_blocks`]).
+pub fn gemm_u8i8(a: &[u8], lda: usize, m: usize, b: &PackedB, c: &mut [i32]) -> Result<(), String> {
+    let n = b.n;
+    if c.len() < m * n {
+        return Err("internal error: the integer GEMM got operands of the wrong size".into());
+    }
+    gemm_blocks(a, lda, m, b, &mut |blk: Block| {
+        for r in 0..blk.rows {
+            let at = (blk.i0 + r) * n + blk.j0;
+            c[at..at + blk.width].copy_from_slice(&blk.acc[r * blk.stride..r * blk.stride + blk.width]);
+        }
+    })
+}
+
+/// The plain loop over the quad layout (any CPU), one row per block.
+fn portable(a: &[u8], lda: usize, m: usize, b: &PackedB, sink: &mut dyn FnMut(Block)) {
     let (nr, kp, n) = (b.isa.panel(), padded_k(b.k), b.n);
     let groups = kp / 4;
-    for i in 0..m {
-        let row = &a[i * lda..i * lda + kp];
-        for j in 0..n {
-            let (q, col) = (j / nr, j % nr);
-            let mut sum = 0i32;
-            for g in 0..groups {
-                let at = ((q * groups + g) * nr + col) * 4;
-                for r in 0..4 {
-                    sum += i32::from(row[g * 4 + r]) * i32::from(b.bytes[at + r]);
+    let mut tile = vec![0i32; nr];
+    for q in 0..n.div_ceil(nr) {
+        let width = nr.min(n - q * nr);
+        for i in 0..m {
+            let row = &a[i * lda..i * lda + kp];
+            for (col, out) in tile.iter_mut().enumerate() {
+                let mut sum = 0i32;
+                for g in 0..groups {
+                    let at = ((q * groups + g) * nr + col) * 4;
+                    for r in 0..4 {
+                        sum += i32::from(row[g * 4 + r]) * i32::from(b.bytes[at + r]);
+                    }
                 }
+                *out = sum;
             }
-            c[i * n + j] = sum;
+            sink(Block { i0: i, rows: 1, j0: q * nr, width, stride: nr, acc: &tile });
         }
     }
 }

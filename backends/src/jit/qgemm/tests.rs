@@ -68,3 +68,47 @@ fn the_largest_exact_k_does_not_overflow() {
         assert!(gemm_u8i8(&a, padded_k(k) - 4, 1, &packed, &mut c).is_err(), "a short row is rejected");
     }
 }
+
+#[test]
+fn repacking_bytes_equals_packing_values() {
+    for isa in QIsa::available() {
+        let mut into = PackedB::empty(isa);
+        for (t, &(k, n, off)) in
+            [(1, 1, 0u8), (7, 65, 128), (32, 128, 0), (128, 32, 128), (5, 3, 7), (10, 130, 128), (6, 100, 1)]
+                .iter()
+                .enumerate()
+        {
+            let mut r = noise(t as u64 + 11);
+            let src: Vec<u8> = (0..k * n).map(|_| r() as u8).collect();
+            into.repack_bytes(k, n, &src, off).unwrap();
+            let want = pack_b(isa, k, n, |p, j| src[p * n + j].wrapping_sub(off) as i8);
+            assert_eq!(into, want, "{isa:?} {k}x{n} off {off}");
+        }
+        assert!(into.repack_bytes(4, 4, &[0; 15], 0).is_err(), "a short operand is rejected");
+    }
+}
+
+#[test]
+fn blocks_cover_every_element_once() {
+    for isa in QIsa::available() {
+        for &(m, k, n) in &[(13, 9, 130), (6, 4, 64), (1, 1, 1), (7, 33, 17)] {
+            let (a, b) = operands(m, k, n, 5, false);
+            let packed = pack_b(isa, k, n, |p, j| b[p * n + j]);
+            let mut seen = vec![0u32; m * n];
+            gemm_blocks(&a, padded_k(k), m, &packed, &mut |blk: Block| {
+                assert!(blk.width <= blk.stride && blk.stride.is_multiple_of(8));
+                for r in 0..blk.rows {
+                    for c in 0..blk.stride {
+                        if c < blk.width {
+                            seen[(blk.i0 + r) * n + blk.j0 + c] += 1;
+                        } else {
+                            assert_eq!(blk.acc[r * blk.stride + c], 0, "padding columns are zero");
+                        }
+                    }
+                }
+            })
+            .unwrap();
+            assert!(seen.iter().all(|&s| s == 1), "{isa:?} {m}x{k}x{n}");
+        }
+    }
+}

@@ -5,12 +5,13 @@
 //! caller bounds k), so the results equal the portable loop's.
 //!
 //! Invariants: the driver functions are called only when the CPU has the
-//! features and the slices have the sizes of the dims (`gemm_u8i8` checks
-//! both); every pointer a microkernel reads is inside `a` (rows of `lda`
-//! bytes, `padded_k` used) or inside one packed panel; a partial panel is
-//! computed into a local buffer and only its valid columns are copied.
+//! features and the slices have the sizes of the dims (`gemm_blocks`
+//! checks both); every pointer a microkernel reads is inside `a` (rows of
+//! `lda` bytes, `padded_k` used) or inside one packed panel; each block
+//! is computed into a local tile (a whole panel wide, the columns past
+//! `n` zero because the panel's padding is) and handed to the sink.
 
-use super::{padded_k, PackedB};
+use super::{padded_k, Block, PackedB};
 use std::arch::x86_64::*;
 
 /// Rows per microkernel call.
@@ -26,19 +27,19 @@ unsafe fn quad(p: *const u8) -> i32 {
 /// The AVX-512 VNNI product (see the module doc).
 ///
 /// # Safety
-/// The CPU has AVX-512F, BW and VNNI; `a`, `c`, `packed` have the sizes
-/// of the dims of `b`.
+/// The CPU has AVX-512F, BW and VNNI; `a` and `packed` have the sizes of
+/// the dims of `b`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(super) unsafe fn vnni(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &[i8], c: &mut [i32]) {
+pub(super) unsafe fn vnni(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &[i8], sink: &mut dyn FnMut(Block)) {
     let (n, kp) = (b.n, padded_k(b.k));
     let groups = kp / 4;
+    let mut tile = [0i32; MR * 64];
     for q in 0..n.div_ceil(64) {
         let panel = &packed[q * kp * 64..(q + 1) * kp * 64];
         let width = 64.min(n - q * 64);
         let mut i = 0;
         while i < m {
             let rows = MR.min(m - i);
-            let mut tile = [0i32; MR * 64];
             let pa = a[i * lda..].as_ptr();
             // SAFETY: `rows` rows of `kp` bytes from `pa`, one panel.
             unsafe {
@@ -51,10 +52,7 @@ pub(super) unsafe fn vnni(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &
                     _ => vnni_tile::<1>(pa, lda, panel.as_ptr(), groups, &mut tile),
                 }
             }
-            for r in 0..rows {
-                let at = (i + r) * n + q * 64;
-                c[at..at + width].copy_from_slice(&tile[r * 64..r * 64 + width]);
-            }
+            sink(Block { i0: i, rows, j0: q * 64, width, stride: 64, acc: &tile[..rows * 64] });
             i += rows;
         }
     }
@@ -89,18 +87,18 @@ unsafe fn vnni_tile<const R: usize>(a: *const u8, lda: usize, b: *const i8, grou
 /// The AVX2 product on i16 pairs (see the module doc).
 ///
 /// # Safety
-/// The CPU has AVX2; `a`, `c`, `packed` have the sizes of the dims of `b`.
+/// The CPU has AVX2; `a` and `packed` have the sizes of the dims of `b`.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn avx2(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &[i16], c: &mut [i32]) {
+pub(super) unsafe fn avx2(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &[i16], sink: &mut dyn FnMut(Block)) {
     let (n, kp) = (b.n, padded_k(b.k));
     let pairs = kp / 2;
+    let mut tile = [0i32; MR * 16];
     for q in 0..n.div_ceil(16) {
         let panel = &packed[q * kp * 16..(q + 1) * kp * 16];
         let width = 16.min(n - q * 16);
         let mut i = 0;
         while i < m {
             let rows = MR.min(m - i);
-            let mut tile = [0i32; MR * 16];
             let pa = a[i * lda..].as_ptr();
             // SAFETY: `rows` rows of `kp` bytes from `pa`, one panel.
             unsafe {
@@ -113,10 +111,7 @@ pub(super) unsafe fn avx2(a: &[u8], lda: usize, m: usize, b: &PackedB, packed: &
                     _ => avx2_tile::<1>(pa, lda, panel.as_ptr(), pairs, &mut tile),
                 }
             }
-            for r in 0..rows {
-                let at = (i + r) * n + q * 16;
-                c[at..at + width].copy_from_slice(&tile[r * 16..r * 16 + width]);
-            }
+            sink(Block { i0: i, rows, j0: q * 16, width, stride: 16, acc: &tile[..rows * 16] });
             i += rows;
         }
     }
