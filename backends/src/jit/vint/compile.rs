@@ -1,0 +1,467 @@
+//! Compiling a map's expression into a block program: each node of the
+//! nl and quant dialects becomes a few i64 instructions computing, lane by
+//! lane, the value the scalar code (`codegen::nl`, `codegen::quant`)
+//! computes for that element.
+//!
+//! Two kinds of node, two arguments:
+//! - quant nodes (requantize, qadd, qmul, table reads) are i64 code in the
+//!   scalar path too: their instructions are the scalar code's, operation
+//!   for operation, with the same wrapping;
+//! - nl nodes compute the op's exact value, then saturate it to the result
+//!   type (the scalar code does so in i64 or i128): here every exact value
+//!   is bounded first by interval arithmetic over the arguments' value
+//!   ranges, and a node whose exact value (or an intermediate) could leave
+//!   i64 is refused, so the i64 instructions give the exact value and the
+//!   same clamp gives the same bits. The inline exp2 and log2 follow the
+//!   scalar inline code step for step; the other runtime units are called
+//!   per lane, as the scalar code calls them.
+//!
+//! Anything else (float nodes, the i128-only cases, u64 values used as
+//! numbers) makes [`compile`] return `None`: the map keeps its scalar code.
+//!
+//! Invariants: a value's interval contains every value its register can
+//! hold for inputs in their storages' ranges; an instruction's
+//! destination is freshly allocated while its sources are live (never one
+//! of them); the program has at most [`MAX_REGS`] registers.
+
+use super::program::{Bin, Cmp, Imm, Ins, Program, Quad, R};
+use crate::jit::kernel::Expr;
+use crate::jit::lower_nl::{NlExpr, NlOp};
+use crate::jit::lower_quant::{Param, QuantExpr, QuantOp};
+use crate::jit::nl_fast::{FastExp2, FastLog2};
+use crate::jit::nl_unit::NlUnit;
+use crate::jit::storage::Storage;
+use std::sync::Arc;
+use weft_ir::ops::nl::Rounding;
+
+/// The most registers of a program (32 KiB of lanes).
+pub(crate) const MAX_REGS: usize = 64;
+
+/// An inclusive range of exact values.
+type Iv = (i128, i128);
+
+const I64: Iv = (i64::MIN as i128, i64::MAX as i128);
+
+fn fits(iv: Iv) -> bool {
+    iv.0 >= I64.0 && iv.1 <= I64.1
+}
+
+/// The values a canonical register of `st` holds, as numbers.
+pub(crate) fn range(st: Storage) -> Option<Iv> {
+    match st {
+        Storage::Bool => Some((0, 1)),
+        Storage::Int { width, signed, .. } => {
+            let w = u32::from(width.clamp(1, 64));
+            Some(if signed { (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1) } else { (0, (1i128 << w) - 1) })
+        }
+        Storage::F32 | Storage::F64 => None,
+    }
+}
+
+/// The bits of the largest magnitude `st` holds (the scalar code's test
+/// for its inline exp2).
+fn magnitude_bits(st: Storage) -> u32 {
+    range(st).map_or(128, |(lo, hi)| 128 - lo.unsigned_abs().max(hi.unsigned_abs()).leading_zeros())
+}
+
+/// A computed value: its register, whether it is a temporary the builder
+/// may reuse once consumed, and the interval of its exact values.
+#[derive(Debug, Clone, Copy)]
+struct Val {
+    reg: R,
+    temp: bool,
+    iv: Iv,
+}
+
+/// The block program of `expr` over inputs of storages `inputs` (register
+/// `i` holds input `i`), or `None` when some node has no exact i64 form.
+pub(crate) fn compile(expr: &Expr, inputs: &[Storage]) -> Option<Program> {
+    if matches!(expr, Expr::Input(_)) {
+        return None;
+    }
+    let ranges = inputs.iter().map(|&st| range(st).filter(|&iv| fits(iv))).collect::<Vec<_>>();
+    let mut b = Builder { ins: Vec::new(), regs: inputs.len(), free: Vec::new(), inputs: ranges };
+    let v = b.node(expr)?;
+    Program::new(b.ins, inputs.len(), b.regs, v.reg)
+}
+
+struct Builder {
+    ins: Vec<Ins>,
+    regs: usize,
+    free: Vec<R>,
+    /// The interval of each input (`None`: not readable as a number).
+    inputs: Vec<Option<Iv>>,
+}
+
+impl Builder {
+    fn alloc(&mut self) -> Option<R> {
+        if let Some(r) = self.free.pop() {
+            return Some(r);
+        }
+        if self.regs >= MAX_REGS {
+            return None;
+        }
+        self.regs += 1;
+        R::try_from(self.regs - 1).ok()
+    }
+
+    fn release(&mut self, v: Val) {
+        if v.temp && !self.free.contains(&v.reg) {
+            self.free.push(v.reg);
+        }
+    }
+
+    /// Emits `make(d)` into a fresh register `d` holding values in `iv`.
+    fn emit(&mut self, iv: Iv, make: impl FnOnce(R) -> Ins) -> Option<Val> {
+        let d = self.alloc()?;
+        self.ins.push(make(d));
+        Some(Val { reg: d, temp: true, iv })
+    }
+
+    /// `op(a, c)`, consuming `a`.
+    fn imm(&mut self, op: Imm, a: Val, c: i64, iv: Iv) -> Option<Val> {
+        let v = self.emit(iv, |d| Ins::Imm(op, d, a.reg, c))?;
+        self.release(a);
+        Some(v)
+    }
+
+    /// `op(a, b)`, consuming both.
+    fn bin(&mut self, op: Bin, a: Val, b: Val, iv: Iv) -> Option<Val> {
+        let v = self.emit(iv, |d| Ins::Bin(op, d, a.reg, b.reg))?;
+        self.release(a);
+        self.release(b);
+        Some(v)
+    }
+
+    /// `a` clamped to `[lo, hi]`, consuming it.
+    fn clamp(&mut self, a: Val, lo: i64, hi: i64) -> Option<Val> {
+        let iv = (a.iv.0.clamp(lo.into(), hi.into()), a.iv.1.clamp(lo.into(), hi.into()));
+        self.emit(iv, |d| Ins::Clamp(d, a.reg, lo, hi)).inspect(|_| self.release(a))
+    }
+
+    fn node(&mut self, e: &Expr) -> Option<Val> {
+        match e {
+            Expr::Input(i) => {
+                let iv = (*self.inputs.get(*i)?)?;
+                Some(Val { reg: R::try_from(*i).ok()?, temp: false, iv })
+            }
+            Expr::Nl(n) => self.nl(n),
+            Expr::Quant(q) => self.quant(q),
+            _ => None,
+        }
+    }
+
+    /// The arguments of a node, each checked to lie in its storage's range.
+    fn args(&mut self, args: &[Expr], sts: &[Storage]) -> Option<Vec<Val>> {
+        if args.len() != sts.len() {
+            return None;
+        }
+        let mut vals = Vec::with_capacity(args.len());
+        for (a, &st) in args.iter().zip(sts) {
+            let v = self.node(a)?;
+            let (lo, hi) = range(st)?;
+            if v.iv.0 < lo || v.iv.1 > hi {
+                return None;
+            }
+            vals.push(v);
+        }
+        Some(vals)
+    }
+
+    /// `v` (exact) saturated to the range of `out`, consuming it.
+    fn saturate(&mut self, v: Val, out: Storage) -> Option<Val> {
+        let (lo, hi) = range(out)?;
+        if v.iv.0 >= lo && v.iv.1 <= hi {
+            return Some(v);
+        }
+        let (lo, hi) = (lo.max(I64.0) as i64, hi.min(I64.1) as i64);
+        self.clamp(v, lo, hi)
+    }
+
+    fn nl(&mut self, n: &NlExpr) -> Option<Val> {
+        if let NlOp::Unit(u) = &n.op {
+            return self.unit(n, u);
+        }
+        let a = self.args(&n.args, &n.arg_st)?;
+        let exact = match (&n.op, &a[..]) {
+            (NlOp::Cast, &[x]) => x,
+            (NlOp::Add, &[x, y]) => self.bin(Bin::Add, x, y, (x.iv.0 + y.iv.0, x.iv.1 + y.iv.1))?,
+            (NlOp::Sub, &[x, y]) => self.bin(Bin::Sub, x, y, (x.iv.0 - y.iv.1, x.iv.1 - y.iv.0))?,
+            (NlOp::Mul, &[x, y]) => {
+                let c = [x.iv.0 * y.iv.0, x.iv.0 * y.iv.1, x.iv.1 * y.iv.0, x.iv.1 * y.iv.1];
+                let iv = (c.iter().copied().min()?, c.iter().copied().max()?);
+                self.bin(Bin::Mul, x, y, iv)?
+            }
+            (NlOp::Max, &[x, y]) => self.bin(Bin::Max, x, y, (x.iv.0.max(y.iv.0), x.iv.1.max(y.iv.1)))?,
+            (NlOp::Min, &[x, y]) => self.bin(Bin::Min, x, y, (x.iv.0.min(y.iv.0), x.iv.1.min(y.iv.1)))?,
+            (NlOp::Mux, &[c, t, f]) => {
+                let neg = self.emit((-1, 0), |d| Ins::CmpImm(Cmp::Lt, d, c.reg, 0))?;
+                let iv = (t.iv.0.min(f.iv.0), t.iv.1.max(f.iv.1));
+                let v = self.emit(iv, |d| Ins::Select(d, neg.reg, t.reg, f.reg))?;
+                [neg, c, t, f].into_iter().for_each(|x| self.release(x));
+                v
+            }
+            (NlOp::Shift { amount, rounding }, &[x]) => self.shift(x, *amount, *rounding)?,
+            (NlOp::Lod, &[x]) => {
+                let pos = self.clamp(x, 0, i64::MAX)?;
+                let zeros = self.emit((0, 64), |d| Ins::Clz(d, pos.reg))?;
+                self.release(pos);
+                self.imm(Imm::RSub, zeros, 63, (-1, 63))?
+            }
+            (NlOp::Lut { table, offset }, &[x]) => {
+                let iv = (x.iv.0 - i128::from(*offset), x.iv.1 - i128::from(*offset));
+                let index = self.imm(Imm::Add, x, offset.wrapping_neg(), iv)?;
+                return self.gather(index, table.iter().copied().collect());
+            }
+            _ => return None,
+        };
+        if !fits(exact.iv) {
+            return None;
+        }
+        self.saturate(exact, n.out)
+    }
+
+    /// `table[clamp(index)]`, consuming the index (exact in i64).
+    fn gather(&mut self, index: Val, table: Arc<[i64]>) -> Option<Val> {
+        if !fits(index.iv) || table.is_empty() {
+            return None;
+        }
+        let lo = table.iter().copied().min()?;
+        let hi = table.iter().copied().max()?;
+        let v = self.emit((lo.into(), hi.into()), |d| Ins::Gather(d, index.reg, table))?;
+        self.release(index);
+        Some(v)
+    }
+
+    /// `x * 2^amount` rounded as told (`shift_round`), exact in i64 or
+    /// refused.
+    fn shift(&mut self, x: Val, amount: i64, rounding: Rounding) -> Option<Val> {
+        if !fits(x.iv) {
+            return None;
+        }
+        if amount >= 0 {
+            let f = 1i128.checked_shl(u32::try_from(amount).ok().filter(|&a| a < 64)?)?;
+            let iv = (x.iv.0.checked_mul(f)?, x.iv.1.checked_mul(f)?);
+            return fits(iv).then(|| self.imm(Imm::Shl, x, amount, iv))?;
+        }
+        let k = amount.unsigned_abs().min(126) as u32;
+        match rounding {
+            Rounding::Floor => self.imm(Imm::Sar, x, i64::from(k.min(63)), (x.iv.0 >> k, x.iv.1 >> k)),
+            Rounding::Ceil => {
+                if x.iv.0 <= I64.0 {
+                    return None;
+                }
+                let neg = self.imm(Imm::RSub, x, 0, (-x.iv.1, -x.iv.0))?;
+                let q = self.imm(Imm::Sar, neg, i64::from(k.min(63)), (neg.iv.0 >> k, neg.iv.1 >> k))?;
+                self.imm(Imm::RSub, q, 0, (-q.iv.1, -q.iv.0))
+            }
+            Rounding::Nearest => {
+                let half = 1i128 << (k - 1);
+                if k > 62 || x.iv.1 + half > I64.1 {
+                    return None;
+                }
+                let up = self.imm(Imm::Add, x, half as i64, (x.iv.0 + half, x.iv.1 + half))?;
+                self.imm(Imm::Sar, up, i64::from(k), (up.iv.0 >> k, up.iv.1 >> k))
+            }
+        }
+    }
+
+    /// A runtime unit: the scalar code's inline exp2 or log2 where it has
+    /// one, else a call of the unit per lane.
+    fn unit(&mut self, n: &NlExpr, u: &Arc<NlUnit>) -> Option<Val> {
+        let first = *n.arg_st.first()?;
+        let out = range(n.out)?;
+        if let Some(f) = u.fast_exp2().filter(|_| magnitude_bits(first) <= 62) {
+            if out.1 > I64.1 {
+                return None;
+            }
+            let [t] = self.args(&n.args, &n.arg_st)?[..] else { return None };
+            let v = self.exp2(f, t)?;
+            return self.saturate(v, n.out);
+        }
+        if let Some(f) = u.fast_log2().filter(|_| range(first).is_some_and(|r| r.1 <= I64.1)) {
+            let [x] = self.args(&n.args, &n.arg_st)?[..] else { return None };
+            return self.log2(f, n.out, x);
+        }
+        // Canonical registers go to the unit as they are (a u64 keeps its
+        // bits): no interval is needed.
+        if n.args.is_empty() || n.args.len() > 2 || n.args.len() != n.arg_st.len() {
+            return None;
+        }
+        let a = self.raw(&n.args[0])?;
+        let b = match n.args.get(1) {
+            Some(e) => Some(self.raw(e)?),
+            None => None,
+        };
+        let v = self.emit(out, |d| Ins::Unit(d, a.reg, b.map(|b| b.reg), u.clone()))?;
+        self.release(a);
+        b.into_iter().for_each(|b| self.release(b));
+        // The unit saturates to the result; its interval is the result's
+        // only when that fits i64 (a u64 result is bits).
+        Some(Val { iv: if fits(out) { out } else { I64 }, ..v })
+    }
+
+    /// A canonical register, read as bits (any integer input or node).
+    fn raw(&mut self, e: &Expr) -> Option<Val> {
+        match e {
+            Expr::Input(i) => Some(Val { reg: R::try_from(*i).ok()?, temp: false, iv: I64 }),
+            e => self.node(e),
+        }
+    }
+
+    /// The quadratic of rows `rows` at `x = f - start` (or `start - f`):
+    /// the scalar code's `quadratic` (one fused instruction), consuming `f`.
+    fn quadratic(&mut self, rows: &[[i64; 3]], frac: u32, select: u32, f: Val, negate: bool) -> Option<Val> {
+        let q = Arc::new(Quad::new(rows, frac, select, negate)?);
+        let v = self.emit(I64, |d| Ins::Quad(d, f.reg, q))?;
+        self.release(f);
+        Some(v)
+    }
+
+    /// The scalar code's `nl_exp2` and `exp2_shift64` (before the final
+    /// clamp): `t` exact with `|t| < 2^62`.
+    fn exp2(&mut self, f: &FastExp2, t: Val) -> Option<Val> {
+        let (rows, frac, select, shift) = f.parts();
+        let any = I64;
+        // With -t = q 2^frac + r: the row's offset is r, the shift
+        // `shift - q`.
+        let neg = self.imm(Imm::RSub, t, 0, any)?;
+        let q = self.emit(any, |d| Ins::Imm(Imm::Sar, d, neg.reg, i64::from(frac)))?;
+        let fraction = self.imm(Imm::And, neg, (1i64 << frac) - 1, any)?;
+        let p = self.quadratic(rows, frac, select, fraction, true)?;
+        let amount = self.imm(Imm::RSub, q, shift, any)?;
+        let v = self.emit(any, |d| Ins::Exp2Shift(d, p.reg, amount.reg))?;
+        self.release(p);
+        self.release(amount);
+        Some(v)
+    }
+
+    /// The scalar code's `nl_log2`, saturated to `out`.
+    fn log2(&mut self, f: &FastLog2, out: Storage, x: Val) -> Option<Val> {
+        let (rows, mf, select, frac, out_frac) = f.parts();
+        if !(0..64).contains(&out_frac) || mf > 62 {
+            return None;
+        }
+        let any = I64;
+        let positive = self.emit((-1, 0), |d| Ins::CmpImm(Cmp::Gt, d, x.reg, 0))?;
+        let fraction = self.emit(any, |d| Ins::Mantissa(d, x.reg, mf))?;
+        let e = self.emit(any, |d| Ins::Exponent(d, x.reg, frac, out_frac))?;
+        self.release(x);
+        let p = self.quadratic(rows, mf, select, fraction, false)?;
+        let v = self.bin(Bin::Add, p, e, any)?;
+        let (lo, hi) = range(out)?;
+        let (lo, hi) = (lo.max(I64.0) as i64, hi.min(I64.1) as i64);
+        let v = self.clamp(v, lo, hi)?;
+        let least = self.emit((lo.into(), lo.into()), |d| Ins::Const(d, lo))?;
+        let r = self.emit((lo.into(), hi.into()), |d| Ins::Select(d, positive.reg, v.reg, least.reg))?;
+        [positive, v, least].into_iter().for_each(|x| self.release(x));
+        Some(r)
+    }
+
+    /// A quant node: the scalar code's i64 instructions.
+    fn quant(&mut self, q: &QuantExpr) -> Option<Val> {
+        let mut args = Vec::with_capacity(q.args.len());
+        for a in &q.args {
+            args.push(self.raw(a)?);
+        }
+        let x = *args.first()?;
+        let v = match &q.op {
+            QuantOp::Requantize { zp_in, m, s1, s2, zp_out, lo, hi } => {
+                let d = self.param_op(Imm::Add, Bin::Sub, x, *zp_in, &args, true)?;
+                let v = self.param_op(Imm::Mul, Bin::Mul, d, *m, &args, false)?;
+                let v = self.param_op(Imm::Sar, Bin::Sar, v, *s1, &args, false)?;
+                let v = self.param_op(Imm::Add, Bin::Add, v, *s2, &args, false)?;
+                let v = self.param_op(Imm::Sar, Bin::Sar, v, *s2, &args, false)?;
+                let v = self.param_op(Imm::Add, Bin::Add, v, *zp_out, &args, false)?;
+                self.clamp(v, *lo, *hi)?
+            }
+            QuantOp::Qadd { za, zb, ma, mb, shift, zr, lo, hi } => {
+                let y = *args.get(1)?;
+                let a = self.emit(I64, |d| Ins::Imm(Imm::Add, d, x.reg, za.wrapping_neg()))?;
+                let b = self.emit(I64, |d| Ins::Imm(Imm::Add, d, y.reg, zb.wrapping_neg()))?;
+                let a = self.imm(Imm::Mul, a, *ma, I64)?;
+                let b = self.imm(Imm::Mul, b, *mb, I64)?;
+                let v = self.bin(Bin::Add, a, b, I64)?;
+                let v = self.round_shift(v, *shift)?;
+                let v = self.imm(Imm::Add, v, *zr, I64)?;
+                self.clamp(v, *lo, *hi)?
+            }
+            QuantOp::Qmul { za, zb, m, shift, zr, lo, hi } => {
+                let y = *args.get(1)?;
+                let a = self.emit(I64, |d| Ins::Imm(Imm::Add, d, x.reg, za.wrapping_neg()))?;
+                let b = self.emit(I64, |d| Ins::Imm(Imm::Add, d, y.reg, zb.wrapping_neg()))?;
+                let v = self.bin(Bin::Mul, a, b, I64)?;
+                let v = self.imm(Imm::Mul, v, *m, I64)?;
+                let v = self.round_shift(v, *shift)?;
+                let v = self.imm(Imm::Add, v, *zr, I64)?;
+                self.clamp(v, *lo, *hi)?
+            }
+            QuantOp::Table { table, offset, len } => {
+                let entries = decode(table, q.out, *len)?;
+                let index = self.emit(I64, |d| Ins::Imm(Imm::Add, d, x.reg, offset.wrapping_neg()))?;
+                self.gather(index, entries)?
+            }
+            _ => return None,
+        };
+        args.into_iter().for_each(|a| self.release(a));
+        Some(v)
+    }
+
+    /// `op(v, p)` for a parameter `p`: the constant form, or the register
+    /// of argument `i`. `negate` applies `Imm::Add` of `-p` (a
+    /// subtraction). Consumes `v` unless `keep`.
+    fn param_op(&mut self, with: Imm, by: Bin, v: Val, p: Param<i64>, args: &[Val], keep: bool) -> Option<Val> {
+        let out = match p {
+            Param::Const(c) => {
+                let c = if by == Bin::Sub { c.wrapping_neg() } else { c };
+                self.emit(I64, |d| Ins::Imm(with, d, v.reg, c))?
+            }
+            Param::Arg(i) => {
+                let a = *args.get(i)?;
+                self.emit(I64, |d| Ins::Bin(by, d, v.reg, a.reg))?
+            }
+        };
+        if !keep {
+            self.release(v);
+        }
+        Some(out)
+    }
+
+    /// The scalar code's `round_shift`: `(v >> n) + ((v >> (n-1)) & 1)`.
+    fn round_shift(&mut self, v: Val, n: u32) -> Option<Val> {
+        match n {
+            0 => Some(v),
+            1..=63 => {
+                let hi = self.emit(I64, |d| Ins::Imm(Imm::Sar, d, v.reg, i64::from(n)))?;
+                let half = self.imm(Imm::Sar, v, i64::from(n - 1), I64)?;
+                let bit = self.imm(Imm::And, half, 1, I64)?;
+                self.bin(Bin::Add, hi, bit, I64)
+            }
+            _ => {
+                self.release(v);
+                self.emit((0, 0), |d| Ins::Const(d, 0))
+            }
+        }
+    }
+}
+
+/// The canonical values of a quant table stored as `st` (`len` entries).
+fn decode(bytes: &[u8], st: Storage, len: i64) -> Option<Arc<[i64]>> {
+    let Storage::Int { bytes: size, signed, .. } = st else { return None };
+    let size = usize::from(size);
+    if len <= 0 || bytes.len() != size * usize::try_from(len).ok()? {
+        return None;
+    }
+    let entries = bytes.chunks_exact(size).map(|c| {
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(c);
+        let raw = i64::from_le_bytes(b);
+        let shift = 64 - 8 * size as u32;
+        if signed {
+            (raw << shift) >> shift
+        } else {
+            raw
+        }
+    });
+    Some(entries.collect())
+}
