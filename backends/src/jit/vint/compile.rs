@@ -3,7 +3,7 @@
 //! lane, the value the scalar code (`codegen::nl`, `codegen::quant`)
 //! computes for that element.
 //!
-//! Two kinds of node, two arguments:
+//! Three kinds of node, three arguments:
 //! - quant nodes (requantize, qadd, qmul, table reads) are i64 code in the
 //!   scalar path too: their instructions are the scalar code's, operation
 //!   for operation, with the same wrapping;
@@ -16,16 +16,23 @@
 //!   scalar inline code step for step; the other runtime units are called
 //!   per lane, as the scalar code calls them.
 //!
-//! Anything else (float nodes, the i128-only cases, u64 values used as
-//! numbers) makes [`compile`] return `None`: the map keeps its scalar code.
+//! - floats: a quantize of f32 sums, differences and products (the
+//!   attention's scale-and-mask map: a table of dequantized scores plus
+//!   the mask) runs on f64 bit patterns in the same registers; each f32
+//!   operation is the f64 one rounded once to f32 (the same value), the
+//!   quantize the scalar code's steps (a finite non-zero scale only).
+//!
+//! Anything else (other float nodes, the i128-only cases, u64 values used
+//! as numbers) makes [`compile`] return `None`: the map keeps its scalar
+//! code.
 //!
 //! Invariants: a value's interval contains every value its register can
 //! hold for inputs in their storages' ranges; an instruction's
 //! destination is freshly allocated while its sources are live (never one
 //! of them); the program has at most [`MAX_REGS`] registers.
 
-use super::program::{Bin, Cmp, Imm, Ins, Program, Quad, R};
-use crate::jit::kernel::Expr;
+use super::program::{Bin, Cmp, Imm, Ins, Program, Quad, Quantize, R};
+use crate::jit::kernel::{BinOp, Expr};
 use crate::jit::lower_nl::{NlExpr, NlOp};
 use crate::jit::lower_quant::{Param, QuantExpr, QuantOp};
 use crate::jit::nl_fast::{FastExp2, FastLog2};
@@ -71,6 +78,8 @@ struct Val {
     reg: R,
     temp: bool,
     iv: Iv,
+    /// The register holds f64 bit patterns (of f32 or f64 values).
+    float: bool,
 }
 
 /// The block program of `expr` over inputs of storages `inputs` (register
@@ -79,8 +88,7 @@ pub(crate) fn compile(expr: &Expr, inputs: &[Storage]) -> Option<Program> {
     if matches!(expr, Expr::Input(_)) {
         return None;
     }
-    let ranges = inputs.iter().map(|&st| range(st).filter(|&iv| fits(iv))).collect::<Vec<_>>();
-    let mut b = Builder { ins: Vec::new(), regs: inputs.len(), free: Vec::new(), inputs: ranges };
+    let mut b = Builder { ins: Vec::new(), regs: inputs.len(), free: Vec::new(), inputs: inputs.to_vec() };
     let v = b.node(expr)?;
     Program::new(b.ins, inputs.len(), b.regs, v.reg)
 }
@@ -89,8 +97,8 @@ struct Builder {
     ins: Vec<Ins>,
     regs: usize,
     free: Vec<R>,
-    /// The interval of each input (`None`: not readable as a number).
-    inputs: Vec<Option<Iv>>,
+    /// The storage of each input.
+    inputs: Vec<Storage>,
 }
 
 impl Builder {
@@ -115,7 +123,7 @@ impl Builder {
     fn emit(&mut self, iv: Iv, make: impl FnOnce(R) -> Ins) -> Option<Val> {
         let d = self.alloc()?;
         self.ins.push(make(d));
-        Some(Val { reg: d, temp: true, iv })
+        Some(Val { reg: d, temp: true, iv, float: false })
     }
 
     /// `op(a, c)`, consuming `a`.
@@ -142,11 +150,30 @@ impl Builder {
     fn node(&mut self, e: &Expr) -> Option<Val> {
         match e {
             Expr::Input(i) => {
-                let iv = (*self.inputs.get(*i)?)?;
-                Some(Val { reg: R::try_from(*i).ok()?, temp: false, iv })
+                let st = *self.inputs.get(*i)?;
+                let reg = R::try_from(*i).ok()?;
+                if st.is_float() {
+                    return Some(Val { reg, temp: false, iv: I64, float: true });
+                }
+                let iv = range(st).filter(|&iv| fits(iv))?;
+                Some(Val { reg, temp: false, iv, float: false })
             }
             Expr::Nl(n) => self.nl(n),
             Expr::Quant(q) => self.quant(q),
+            Expr::Binary(op, st, a, b) if st.is_float() => {
+                let op = match op {
+                    BinOp::Add => Bin::Add,
+                    BinOp::Sub => Bin::Sub,
+                    BinOp::Mul => Bin::Mul,
+                    _ => return None,
+                };
+                let (a, b) = (self.node(a)?, self.node(b)?);
+                if !a.float || !b.float {
+                    return None;
+                }
+                let v = self.bin_float(op, *st == Storage::F32, a, b)?;
+                Some(v)
+            }
             _ => None,
         }
     }
@@ -160,7 +187,7 @@ impl Builder {
         for (a, &st) in args.iter().zip(sts) {
             let v = self.node(a)?;
             let (lo, hi) = range(st)?;
-            if v.iv.0 < lo || v.iv.1 > hi {
+            if v.float || v.iv.0 < lo || v.iv.1 > hi {
                 return None;
             }
             vals.push(v);
@@ -293,6 +320,9 @@ impl Builder {
             Some(e) => Some(self.raw(e)?),
             None => None,
         };
+        if a.float || b.is_some_and(|b| b.float) {
+            return None;
+        }
         let v = self.emit(out, |d| Ins::Unit(d, a.reg, b.map(|b| b.reg), u.clone()))?;
         self.release(a);
         b.into_iter().for_each(|b| self.release(b));
@@ -304,9 +334,20 @@ impl Builder {
     /// A canonical register, read as bits (any integer input or node).
     fn raw(&mut self, e: &Expr) -> Option<Val> {
         match e {
-            Expr::Input(i) => Some(Val { reg: R::try_from(*i).ok()?, temp: false, iv: I64 }),
+            Expr::Input(i) => {
+                let float = self.inputs.get(*i)?.is_float();
+                Some(Val { reg: R::try_from(*i).ok()?, temp: false, iv: I64, float })
+            }
             e => self.node(e),
         }
+    }
+
+    /// A float operation, consuming both operands.
+    fn bin_float(&mut self, op: Bin, f32: bool, a: Val, b: Val) -> Option<Val> {
+        let v = self.emit(I64, |d| Ins::Float(op, f32, d, a.reg, b.reg))?;
+        self.release(a);
+        self.release(b);
+        Some(Val { float: true, ..v })
     }
 
     /// The quadratic of rows `rows` at `x = f - start` (or `start - f`):
@@ -365,7 +406,19 @@ impl Builder {
             args.push(self.raw(a)?);
         }
         let x = *args.first()?;
+        // Only a quantize reads a float, only a table can give one.
+        let float_in = matches!(q.op, QuantOp::Quantize { .. });
+        if args.iter().any(|a| a.float) && !float_in || float_in && !x.float {
+            return None;
+        }
         let v = match &q.op {
+            QuantOp::Quantize { scale: Param::Const(scale), zp: Param::Const(zp), lo, hi } => {
+                let params = Quantize { scale: *scale, zp: *zp, lo: *lo, hi: *hi };
+                if !scale.is_finite() || *scale == 0.0 || lo > hi {
+                    return None;
+                }
+                self.emit((i128::from(*lo), i128::from(*hi)), |d| Ins::Quantize(d, x.reg, Arc::new(params)))?
+            }
             QuantOp::Requantize { zp_in, m, s1, s2, zp_out, lo, hi } => {
                 let d = self.param_op(Imm::Add, Bin::Sub, x, *zp_in, &args, true)?;
                 let v = self.param_op(Imm::Mul, Bin::Mul, d, *m, &args, false)?;
@@ -399,7 +452,8 @@ impl Builder {
             QuantOp::Table { table, offset, len } => {
                 let entries = decode(table, q.out, *len)?;
                 let index = self.emit(I64, |d| Ins::Imm(Imm::Add, d, x.reg, offset.wrapping_neg()))?;
-                self.gather(index, entries)?
+                let v = self.gather(index, entries)?;
+                Val { float: q.out.is_float(), iv: if q.out.is_float() { I64 } else { v.iv }, ..v }
             }
             _ => return None,
         };
@@ -445,8 +499,21 @@ impl Builder {
     }
 }
 
-/// The canonical values of a quant table stored as `st` (`len` entries).
+/// The canonical values of a quant table stored as `st` (`len` entries);
+/// floats as the bits of their f64 values.
 fn decode(bytes: &[u8], st: Storage, len: i64) -> Option<Arc<[i64]>> {
+    let count = usize::try_from(len).ok().filter(|&n| n > 0)?;
+    match st {
+        Storage::F32 if bytes.len() == 4 * count => {
+            let f = |c: &[u8]| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_bits() as i64;
+            return Some(bytes.chunks_exact(4).map(f).collect());
+        }
+        Storage::F64 if bytes.len() == 8 * count => {
+            let f = |c: &[u8]| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            return Some(bytes.chunks_exact(8).map(f).collect());
+        }
+        _ => {}
+    }
     let Storage::Int { bytes: size, signed, .. } = st else { return None };
     let size = usize::from(size);
     if len <= 0 || bytes.len() != size * usize::try_from(len).ok()? {

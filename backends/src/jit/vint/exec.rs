@@ -13,7 +13,9 @@
 //! whatever the last block left (every lane function is total, so they
 //! compute harmless values that are never stored).
 
-use super::program::{bin, cmp, exp2_shift, exponent, imm, mantissa, select, Bin, Cmp, Imm, Ins, Program, LANES};
+use super::program::{
+    bin, cmp, exp2_shift, exponent, float, imm, mantissa, quantize, select, Bin, Cmp, Imm, Ins, Program, LANES,
+};
 use std::sync::OnceLock;
 
 /// A block register.
@@ -64,14 +66,16 @@ pub(crate) fn registers(p: &Program) -> Vec<Reg> {
 }
 
 /// What one block of a map does around the program: fill the input
-/// registers, then (after the program) store the result.
+/// registers, then (after the program) store the result. Implementations
+/// are `#[inline(always)]`, so their loads and stores are compiled with
+/// the family's features too.
 pub(crate) trait Blocks {
     /// Runs `program` on every block, calling `run(regs)` between filling
     /// the inputs and storing the result.
     ///
     /// # Safety
     /// As the implementor documents (it reads and writes run buffers).
-    unsafe fn walk(&self, regs: &mut [Reg], run: &mut dyn FnMut(&mut [Reg]));
+    unsafe fn walk(&self, regs: &mut [Reg], run: impl FnMut(&mut [Reg]));
 }
 
 /// Runs every block of `blocks` with `isa`'s loops.
@@ -79,19 +83,19 @@ pub(crate) trait Blocks {
 /// # Safety
 /// `isa` runs on this CPU; `regs` is a register file of `p`; `blocks`'s
 /// own contract holds.
-pub(crate) unsafe fn run(isa: VIsa, p: &Program, blocks: &dyn Blocks, regs: &mut [Reg]) {
+pub(crate) unsafe fn run(isa: VIsa, p: &Program, blocks: &impl Blocks, regs: &mut [Reg]) {
     if regs.len() != p.regs {
         return;
     }
     // SAFETY: the caller's contract.
     unsafe {
-        blocks.walk(regs, &mut |r| match isa {
+        match isa {
             #[cfg(target_arch = "x86_64")]
-            VIsa::Avx512 => x86::program_avx512(p, r),
+            VIsa::Avx512 => x86::walk_avx512(p, blocks, regs),
             #[cfg(target_arch = "x86_64")]
-            VIsa::Avx2 => x86::program_avx2(p, r),
-            _ => program::<Portable>(p, r),
-        });
+            VIsa::Avx2 => x86::walk_avx2(p, blocks, regs),
+            _ => blocks.walk(regs, |r| program::<Portable>(p, r)),
+        }
     }
 }
 
@@ -134,7 +138,7 @@ impl Gather for Portable {
 mod x86 {
     //! The AVX-512 and AVX2 instantiations, with hardware gathers.
 
-    use super::{clamped, program, Gather, Reg, LANES};
+    use super::{clamped, program, Blocks, Gather, Reg, LANES};
     use crate::jit::vint::program::Program;
     use std::arch::x86_64::*;
 
@@ -142,15 +146,15 @@ mod x86 {
     pub(super) struct Avx2;
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512cd,avx512bw")]
-    pub(super) unsafe fn program_avx512(p: &Program, regs: &mut [Reg]) {
+    pub(super) unsafe fn walk_avx512(p: &Program, blocks: &impl Blocks, regs: &mut [Reg]) {
         // SAFETY: AVX-512 runs here (the caller's contract).
-        unsafe { program::<Avx512>(p, regs) }
+        unsafe { blocks.walk(regs, |r| program::<Avx512>(p, r)) }
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn program_avx2(p: &Program, regs: &mut [Reg]) {
+    pub(super) unsafe fn walk_avx2(p: &Program, blocks: &impl Blocks, regs: &mut [Reg]) {
         // SAFETY: AVX2 runs here (the caller's contract).
-        unsafe { program::<Avx2>(p, regs) }
+        unsafe { blocks.walk(regs, |r| program::<Avx2>(p, r)) }
     }
 
     #[target_feature(enable = "avx512f")]
@@ -314,5 +318,18 @@ unsafe fn step<G: Gather>(ins: &Ins, regs: &mut [Reg]) {
         Ins::Exp2Shift(_, p, amount) => map2(d, r(*p), r(*amount), exp2_shift),
         Ins::Mantissa(_, a, mf) => map1(d, r(*a), |x| mantissa(x, *mf)),
         Ins::Exponent(_, a, frac, out_frac) => map1(d, r(*a), |x| exponent(x, *frac, *out_frac)),
+        Ins::Float(op, f32, _, a, b) => {
+            let (a, b) = (r(*a), r(*b));
+            match (op, f32) {
+                (Bin::Add, true) => map2(d, a, b, |x, y| float(Bin::Add, true, x, y)),
+                (Bin::Sub, true) => map2(d, a, b, |x, y| float(Bin::Sub, true, x, y)),
+                (Bin::Mul, true) => map2(d, a, b, |x, y| float(Bin::Mul, true, x, y)),
+                (Bin::Add, false) => map2(d, a, b, |x, y| float(Bin::Add, false, x, y)),
+                (Bin::Sub, false) => map2(d, a, b, |x, y| float(Bin::Sub, false, x, y)),
+                (Bin::Mul, false) => map2(d, a, b, |x, y| float(Bin::Mul, false, x, y)),
+                _ => map2(d, a, b, |x, y| float(*op, *f32, x, y)),
+            }
+        }
+        Ins::Quantize(_, a, q) => map1(d, r(*a), |x| quantize(x, q)),
     }
 }

@@ -1,5 +1,6 @@
 //! Vectorized integer maps: an elementwise map whose expression is nl and
-//! quant nodes with an exact i64 form (`compile`) runs as a block program
+//! quant nodes with an exact i64 form (`compile`; also the f32 sums a
+//! quantize reads) runs as a block program
 //! (`program`) in a Rust runtime the kernel calls (`exec`): the output is
 //! walked in blocks of [`program::LANES`] elements, the inputs loaded into
 //! block registers, and each instruction runs as one loop over the block,
@@ -169,9 +170,6 @@ fn vectorize_for(part: &Part, isa: VIsa) -> Option<Part> {
         return None;
     }
     let sts: Vec<Storage> = inputs.iter().map(|a| a.st).collect();
-    if sts.iter().any(|st| st.is_float()) {
-        return None;
-    }
     let program = compile::compile(expr, &sts)?;
     let layout = Layout::new(shape, out, inputs)?;
     Some(Part::Runtime(RuntimeCall::new(BlockMap { program, layout, isa })))
@@ -218,7 +216,8 @@ impl<'a> Bound<'a> {
 }
 
 impl Blocks for Bound<'_> {
-    unsafe fn walk(&self, regs: &mut [Reg], run: &mut dyn FnMut(&mut [Reg])) {
+    #[inline(always)]
+    unsafe fn walk(&self, regs: &mut [Reg], mut run: impl FnMut(&mut [Reg])) {
         let l = self.layout;
         if regs.len() < l.inputs.len() || self.result >= regs.len() {
             return;
@@ -272,12 +271,15 @@ fn next(index: &mut [u64], extents: &[u64]) {
 ///
 /// # Safety
 /// The element lies inside a live buffer.
+#[inline(always)]
 unsafe fn load(st: Storage, p: *const u8, at: i64) -> i64 {
     let size = st.size() as isize;
     // SAFETY: the caller's contract.
     unsafe {
         let q = p.wrapping_offset(at as isize * size);
         match st {
+            Storage::F32 => f64_bits(f64::from(q.cast::<f32>().read_unaligned())),
+            Storage::F64 => q.cast::<i64>().read_unaligned(),
             Storage::Bool => i64::from(q.read()),
             Storage::Int { bytes: 1, signed: true, .. } => i64::from(q.cast::<i8>().read()),
             Storage::Int { bytes: 1, .. } => i64::from(q.read()),
@@ -294,6 +296,7 @@ unsafe fn load(st: Storage, p: *const u8, at: i64) -> i64 {
 ///
 /// # Safety
 /// The elements lie inside a live buffer.
+#[inline(always)]
 unsafe fn load_block(st: Storage, p: *const u8, from: i64, dst: &mut [i64]) {
     let size = st.size() as isize;
     let q = p.wrapping_offset(from as isize * size);
@@ -304,6 +307,13 @@ unsafe fn load_block(st: Storage, p: *const u8, from: i64, dst: &mut [i64]) {
                 *d = i64::from(unsafe { q.cast::<$t>().add(j).read_unaligned() });
             }
         };
+    }
+    if st == Storage::F32 {
+        for (j, d) in dst.iter_mut().enumerate() {
+            // SAFETY: the caller's contract.
+            *d = f64_bits(f64::from(unsafe { q.cast::<f32>().add(j).read_unaligned() }));
+        }
+        return;
     }
     match st {
         Storage::Int { bytes: 1, signed: true, .. } => each!(i8),
@@ -316,10 +326,17 @@ unsafe fn load_block(st: Storage, p: *const u8, from: i64, dst: &mut [i64]) {
     }
 }
 
+/// The register of a float: the bits of its f64 value.
+#[inline(always)]
+fn f64_bits(x: f64) -> i64 {
+    x.to_bits() as i64
+}
+
 /// Stores `src` (canonical registers) as elements from `from` on.
 ///
 /// # Safety
 /// The elements lie inside a live buffer nothing else borrows.
+#[inline(always)]
 unsafe fn store_block(st: Storage, p: *mut u8, from: i64, src: &[i64]) {
     let size = st.size() as isize;
     let q = p.wrapping_offset(from as isize * size);

@@ -97,6 +97,57 @@ pub(crate) enum Ins {
     /// `(floor(log2 max(a, 1)) - frac) << out_frac`: `(d, a, frac,
     /// out_frac)`.
     Exponent(R, R, i64, i64),
+    /// A float operation on f64 bit patterns, rounded to f32 when `f32`:
+    /// `(op, f32, d, a, b)`, see [`float`].
+    Float(Bin, bool, R, R, R),
+    /// `quant.quantize` of the f64 bits `a`: see [`quantize`].
+    Quantize(R, R, Arc<Quantize>),
+}
+
+/// The constant parameters of a quantize: scale (finite, non-zero), zero
+/// point and stored range.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Quantize {
+    pub scale: f64,
+    pub zp: i64,
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// `a op b` on the f64 values of the bit patterns (`Add`, `Sub`, `Mul`;
+/// any other op gives `a`), rounded once to f32 when `f32`: for two f32
+/// values, the f64 result rounded to f32 is the f32 operation's result
+/// (53 >= 2 * 24 + 2 bits, so the double rounding is innocuous). A NaN's
+/// payload is unspecified (vectorized code may take either operand's):
+/// floats reach a map's output only through [`quantize`], which sees any
+/// NaN alike.
+#[inline(always)]
+pub(crate) fn float(op: Bin, f32: bool, a: i64, b: i64) -> i64 {
+    let (x, y) = (f64::from_bits(a as u64), f64::from_bits(b as u64));
+    let r = match op {
+        Bin::Add => x + y,
+        Bin::Sub => x - y,
+        Bin::Mul => x * y,
+        _ => x,
+    };
+    let r = if f32 { f64::from(r as f32) } else { r };
+    r.to_bits() as i64
+}
+
+/// `clamp(round_half_even(x / scale) + zp)` of the f64 bits `a`, the
+/// clamp's bound for NaN: the scalar code's steps (with a finite non-zero
+/// scale the quotient is NaN only for a NaN `x`, so the float min/max of
+/// either semantics agree).
+#[inline(always)]
+pub(crate) fn quantize(a: i64, q: &Quantize) -> i64 {
+    let x = f64::from_bits(a as u64);
+    let v = (x / q.scale).round_ties_even() + q.zp as f64;
+    let v = v.max(q.lo as f64).min(q.hi as f64) as i64;
+    if x.is_nan() {
+        q.zp.clamp(q.lo, q.hi)
+    } else {
+        v
+    }
 }
 
 /// A piecewise quadratic: rows `[a, b, c]` (a power of two of them),
@@ -197,14 +248,19 @@ impl Ins {
             | Ins::Quad(d, ..)
             | Ins::Exp2Shift(d, ..)
             | Ins::Mantissa(d, ..)
-            | Ins::Exponent(d, ..) => d,
+            | Ins::Exponent(d, ..)
+            | Ins::Float(_, _, d, ..)
+            | Ins::Quantize(d, ..) => d,
         }
     }
 
     /// The source registers.
     pub fn sources(&self) -> Vec<R> {
         match *self {
-            Ins::Bin(_, _, a, b) | Ins::Unit(_, a, Some(b), _) | Ins::Exp2Shift(_, a, b) => {
+            Ins::Bin(_, _, a, b)
+            | Ins::Unit(_, a, Some(b), _)
+            | Ins::Exp2Shift(_, a, b)
+            | Ins::Float(_, _, _, a, b) => {
                 vec![a, b]
             }
             Ins::Imm(_, _, a, _)
@@ -215,7 +271,8 @@ impl Ins {
             | Ins::Unit(_, a, None, _)
             | Ins::Quad(_, a, _)
             | Ins::Mantissa(_, a, _)
-            | Ins::Exponent(_, a, ..) => vec![a],
+            | Ins::Exponent(_, a, ..)
+            | Ins::Quantize(_, a, _) => vec![a],
             Ins::Select(_, m, t, f) => vec![m, t, f],
             Ins::Const(..) => Vec::new(),
         }
@@ -290,6 +347,8 @@ impl Ins {
             Ins::Exp2Shift(_, p, amount) => exp2_shift(get(*p), get(*amount)),
             Ins::Mantissa(_, a, mf) => mantissa(get(*a), *mf),
             Ins::Exponent(_, a, frac, out_frac) => exponent(get(*a), *frac, *out_frac),
+            Ins::Float(op, f32, _, a, b) => float(*op, *f32, get(*a), get(*b)),
+            Ins::Quantize(_, a, q) => quantize(get(*a), q),
         }
     }
 }
@@ -317,6 +376,7 @@ impl Program {
                     n.is_power_of_two() && q.b.len() == n && q.c.len() == n && q.frac < 64 && q.select < 64
                 }
                 Ins::Mantissa(_, _, mf) => *mf < 64,
+                Ins::Quantize(_, _, q) => q.scale.is_finite() && q.scale != 0.0 && q.lo <= q.hi,
                 _ => true,
             };
             let sources = i.sources();

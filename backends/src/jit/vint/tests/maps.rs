@@ -7,7 +7,7 @@ use super::super::exec::VIsa;
 use super::super::{vectorize_for, Layout};
 use super::{edges, stream};
 use crate::jit::codegen::Compiler;
-use crate::jit::kernel::{Access, Expr, Kernel, Part};
+use crate::jit::kernel::{Access, BinOp, Expr, Kernel, Part};
 use crate::jit::lower_nl::{NlExpr, NlOp};
 use crate::jit::lower_quant::{Param, QuantExpr, QuantOp};
 use crate::jit::nl_unit::{NlUnit, UnitKind};
@@ -46,6 +46,9 @@ fn x(i: usize) -> Expr {
 /// Canonical stored bytes of `n` values of `st`: edges and random values
 /// wrapped to the width (seeded by `seed`).
 fn values(st: Storage, n: u64, seed: u64) -> Vec<u8> {
+    if st == Storage::F32 {
+        return floats(n, seed).flat_map(f32::to_le_bytes).collect();
+    }
     let Storage::Int { bytes, width, signed } = st else { return vec![0; n as usize] };
     let mut pool = edges();
     pool.extend(stream(seed).take(n as usize));
@@ -60,6 +63,19 @@ fn values(st: Storage, n: u64, seed: u64) -> Vec<u8> {
     };
     let pick = stream(seed + 2).map(|r| pool[(r as u64 % pool.len() as u64) as usize]);
     pick.take(n as usize).flat_map(|v| wrap(v).to_le_bytes()[..usize::from(bytes)].to_vec()).collect()
+}
+
+/// `n` f32 values: quarters and eighths around 0 (ties of the quantizers
+/// below), random bit patterns (NaNs, infinities, subnormals included) and
+/// the special values.
+fn floats(n: u64, seed: u64) -> impl Iterator<Item = f32> {
+    let special = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MAX, f32::MIN_POSITIVE, 1e-45, 65535.5];
+    stream(seed).take(n as usize).enumerate().map(move |(i, r)| match i % 4 {
+        0 => special[(r as u64 % special.len() as u64) as usize],
+        1 => f32::from_bits(r as u32),
+        2 => (r % 4000) as f32 / 4.0,
+        _ => (r % 100_000) as f32 / 8.0,
+    })
 }
 
 /// Runs the one-part kernel on `inputs` (slots 1..), the output in slot 0.
@@ -286,4 +302,30 @@ fn inputs_overlapping_the_output_elsewhere_are_refused() {
     let elsewhere = Access::broadcast(Place { slot: 0, offset: 256 }, I8, &[4, 1], &shape);
     assert!(Layout::new(&shape, &out, &[row]).is_none());
     assert!(Layout::new(&shape, &out, &[same, elsewhere]).is_some());
+}
+
+#[test]
+fn float_sums_quantized_are_the_scalar_code() {
+    let f32_table: Vec<u8> = floats(256, 8).flat_map(f32::to_le_bytes).collect();
+    let u16t = int(16, false);
+    for scale in [0.5, 0.0003920340276188011, 3.0, 1e-30] {
+        for (zp, lo, hi) in [(30841, 0, 65535), (-3, -128, 127)] {
+            let out = if lo < 0 { I8 } else { u16t };
+            let table = QuantOp::Table { table: Arc::new(f32_table.clone()), offset: -128, len: 256 };
+            let scores = quant(table, vec![x(1)], vec![I8], Storage::F32);
+            let sum = Expr::Binary(BinOp::Add, Storage::F32, Box::new(scores), Box::new(x(0)));
+            let q = QuantOp::Quantize { scale: Param::Const(scale), zp: Param::Const(zp), lo, hi };
+            let e = nl(NlOp::Cast, vec![quant(q, vec![sum], vec![Storage::F32], out)], vec![out], out);
+            let ins = [(vec![130], Storage::F32), (vec![3, 130], I8)];
+            assert!(same_bits(&[3, 130], &ins, out, e), "{scale} {zp}");
+            let prod = Expr::Binary(BinOp::Mul, Storage::F32, Box::new(x(0)), Box::new(x(1)));
+            let diff = Expr::Binary(BinOp::Sub, Storage::F32, Box::new(prod), Box::new(x(0)));
+            let q = QuantOp::Quantize { scale: Param::Const(scale), zp: Param::Const(zp), lo, hi };
+            let e = quant(q, vec![diff], vec![Storage::F32], out);
+            assert!(same_bits(&[300], &flat(300, &[Storage::F32, Storage::F32]), out, e));
+        }
+    }
+    // A zero scale divides 0 into NaN: kept scalar.
+    let q = QuantOp::Quantize { scale: Param::Const(0.0), zp: Param::Const(0), lo: -128, hi: 127 };
+    assert!(!same_bits(&[100], &flat(100, &[Storage::F32]), I8, quant(q, vec![x(0)], vec![Storage::F32], I8)));
 }
