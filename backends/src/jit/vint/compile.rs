@@ -14,8 +14,7 @@
 //!   i64 is refused, so the i64 instructions give the exact value and the
 //!   same clamp gives the same bits. The inline exp2 and log2 follow the
 //!   scalar inline code step for step; the other runtime units are called
-//!   per lane, as the scalar code calls them.
-//!
+//!   per lane, as the scalar code calls them;
 //! - floats: a quantize of f32 sums, differences and products (the
 //!   attention's scale-and-mask map: a table of dequantized scores plus
 //!   the mask) runs on f64 bit patterns in the same registers; each f32
