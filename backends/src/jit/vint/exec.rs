@@ -160,6 +160,22 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     unsafe fn gather512(table: &[i64], a: &Reg, d: &mut Reg) {
         let idx = clamped(a, table.len());
+        if table.len() <= 8 {
+            // A table of at most 8 entries fits one register: one
+            // permutation per 8 lanes (the clamped indexes never reach the
+            // padding).
+            let mut padded = [0i64; 8];
+            padded[..table.len()].copy_from_slice(table);
+            // SAFETY: as below; `padded` holds 8 lanes.
+            unsafe {
+                let t = _mm512_loadu_si512(padded.as_ptr().cast());
+                for j in (0..LANES).step_by(8) {
+                    let i = _mm512_loadu_si512(idx.as_ptr().add(j).cast());
+                    _mm512_storeu_si512(d.as_mut_ptr().add(j).cast(), _mm512_permutexvar_epi64(i, t));
+                }
+            }
+            return;
+        }
         for j in (0..LANES).step_by(8) {
             // SAFETY: 8 lanes from `j` lie in both registers (LANES is a
             // multiple of 8); every index was clamped into the table.
