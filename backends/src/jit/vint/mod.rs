@@ -172,14 +172,6 @@ fn vectorize_for(part: &Part, isa: VIsa) -> Option<Part> {
     let sts: Vec<Storage> = inputs.iter().map(|a| a.st).collect();
     let program = compile::compile(expr, &sts)?;
     let layout = Layout::new(shape, out, inputs)?;
-    if std::env::var_os("WEFT_DUMP_MAPS").is_some() {
-        eprintln!(
-            "VINT {shape:?} ins={} regs={} {:?}",
-            program.ins.len(),
-            program.regs,
-            program.ins.iter().map(|i| format!("{i:?}").chars().take(14).collect::<String>()).collect::<Vec<_>>()
-        );
-    }
     Some(Part::Runtime(RuntimeCall::new(BlockMap { program, layout, isa })))
 }
 
