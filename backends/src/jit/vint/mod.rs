@@ -18,6 +18,9 @@
 //! instruction computes lane by lane what the scalar code computes for the
 //! element (see `compile`), so the bits are the same.
 //!
+//! The exact integer trees (`nl.max_tree`, `nl.add_tree`) computed in i64
+//! run in the same runtime (`tree`).
+//!
 //! Invariants: the kernel's accesses never leave their buffers for any
 //! index of the map's shape (`kernel`), and the walker reads and writes
 //! exactly the elements the scalar loops would (index for index); the
@@ -30,6 +33,7 @@ mod exec;
 mod program;
 #[cfg(test)]
 mod tests;
+mod tree;
 
 use super::kernel::{row_major, Access, Part, TABLE_SLOT};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};
@@ -157,14 +161,17 @@ pub(crate) struct BlockMap {
     isa: VIsa,
 }
 
-/// The map `part` as a call of the block runtime, when its expression and
-/// accesses allow it (`None` keeps the scalar code).
+/// The map (or nl tree) `part` as a call of the block runtime, when its
+/// expression and accesses allow it (`None` keeps the scalar code).
 pub(crate) fn vectorize(part: &Part) -> Option<Part> {
     vectorize_for(part, VIsa::host())
 }
 
 /// [`vectorize`] with the loops of `isa` (which must run on this CPU).
 fn vectorize_for(part: &Part, isa: VIsa) -> Option<Part> {
+    if let Part::NlTree(_) = part {
+        return tree::vectorize(part, isa);
+    }
     let Part::Map { shape, out, inputs, expr } = part else { return None };
     if !matches!(out.st, Storage::Int { .. } | Storage::Bool) || shape.contains(&0) {
         return None;

@@ -45,7 +45,7 @@ fn x(i: usize) -> Expr {
 
 /// Canonical stored bytes of `n` values of `st`: edges and random values
 /// wrapped to the width (seeded by `seed`).
-fn values(st: Storage, n: u64, seed: u64) -> Vec<u8> {
+pub(super) fn values(st: Storage, n: u64, seed: u64) -> Vec<u8> {
     if st == Storage::F32 {
         return floats(n, seed).flat_map(f32::to_le_bytes).collect();
     }
@@ -79,7 +79,7 @@ fn floats(n: u64, seed: u64) -> impl Iterator<Item = f32> {
 }
 
 /// Runs the one-part kernel on `inputs` (slots 1..), the output in slot 0.
-fn execute(part: Part, inputs: &[Vec<u8>], out_len: usize) -> Vec<u8> {
+pub(super) fn execute(part: Part, inputs: &[Vec<u8>], out_len: usize) -> Vec<u8> {
     let pool_slot = inputs.len() as u32 + 1;
     let kernel = Kernel { parts: vec![part], gather_error: String::new(), tables: Vec::new() };
     let mut compiler = Compiler::new(pool_slot).expect("a compiler");

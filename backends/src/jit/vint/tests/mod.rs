@@ -5,6 +5,7 @@
 
 mod ins;
 mod maps;
+mod trees;
 
 /// A deterministic stream of 64-bit values.
 pub(super) fn stream(seed: u64) -> impl Iterator<Item = i64> {
