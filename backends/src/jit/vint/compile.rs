@@ -30,7 +30,8 @@
 //! destination is freshly allocated while its sources are live (never one
 //! of them); the program has at most [`MAX_REGS`] registers.
 
-use super::program::{Bin, Cmp, Imm, Ins, Program, Quad, Quantize, R};
+use super::program::{Bin, Cmp, Imm, Ins, Program, Quantize, R};
+use super::units::{Exp2Step, Log2Step, Quad};
 use crate::jit::kernel::{BinOp, Expr};
 use crate::jit::lower_nl::{NlExpr, NlOp};
 use crate::jit::lower_quant::{Param, QuantExpr, QuantOp};
@@ -142,7 +143,10 @@ impl Builder {
 
     /// `a` clamped to `[lo, hi]`, consuming it.
     fn clamp(&mut self, a: Val, lo: i64, hi: i64) -> Option<Val> {
-        let iv = (a.iv.0.clamp(lo.into(), hi.into()), a.iv.1.clamp(lo.into(), hi.into()));
+        if lo > hi {
+            return None;
+        }
+        let iv = (a.iv.0.max(lo.into()).min(hi.into()), a.iv.1.max(lo.into()).min(hi.into()));
         self.emit(iv, |d| Ins::Clamp(d, a.reg, lo, hi)).inspect(|_| self.release(a))
     }
 
@@ -302,8 +306,7 @@ impl Builder {
                 return None;
             }
             let [t] = self.args(&n.args, &n.arg_st)?[..] else { return None };
-            let v = self.exp2(f, t)?;
-            return self.saturate(v, n.out);
+            return self.exp2(f, n.out, t);
         }
         if let Some(f) = u.fast_log2().filter(|_| range(first).is_some_and(|r| r.1 <= I64.1)) {
             let [x] = self.args(&n.args, &n.arg_st)?[..] else { return None };
@@ -349,53 +352,34 @@ impl Builder {
         Some(Val { float: true, ..v })
     }
 
-    /// The quadratic of rows `rows` at `x = f - start` (or `start - f`):
-    /// the scalar code's `quadratic` (one fused instruction), consuming `f`.
-    fn quadratic(&mut self, rows: &[[i64; 3]], frac: u32, select: u32, f: Val, negate: bool) -> Option<Val> {
-        let q = Arc::new(Quad::new(rows, frac, select, negate)?);
-        let v = self.emit(I64, |d| Ins::Quad(d, f.reg, q))?;
-        self.release(f);
-        Some(v)
-    }
-
-    /// The scalar code's `nl_exp2` and `exp2_shift64` (before the final
-    /// clamp): `t` exact with `|t| < 2^62`.
-    fn exp2(&mut self, f: &FastExp2, t: Val) -> Option<Val> {
+    /// The scalar code's `nl_exp2` and `exp2_shift64`, saturated to `out`
+    /// (one fused instruction): `t` exact with `|t| < 2^62`.
+    fn exp2(&mut self, f: &FastExp2, out: Storage, t: Val) -> Option<Val> {
         let (rows, frac, select, shift) = f.parts();
-        let any = I64;
-        // With -t = q 2^frac + r: the row's offset is r, the shift
-        // `shift - q`.
-        let neg = self.imm(Imm::RSub, t, 0, any)?;
-        let q = self.emit(any, |d| Ins::Imm(Imm::Sar, d, neg.reg, i64::from(frac)))?;
-        let fraction = self.imm(Imm::And, neg, (1i64 << frac) - 1, any)?;
-        let p = self.quadratic(rows, frac, select, fraction, true)?;
-        let amount = self.imm(Imm::RSub, q, shift, any)?;
-        let v = self.emit(any, |d| Ins::Exp2Shift(d, p.reg, amount.reg))?;
-        self.release(p);
-        self.release(amount);
-        Some(v)
-    }
-
-    /// The scalar code's `nl_log2`, saturated to `out`.
-    fn log2(&mut self, f: &FastLog2, out: Storage, x: Val) -> Option<Val> {
-        let (rows, mf, select, frac, out_frac) = f.parts();
-        if !(0..64).contains(&out_frac) || mf > 62 {
-            return None;
-        }
-        let any = I64;
-        let positive = self.emit((-1, 0), |d| Ins::CmpImm(Cmp::Gt, d, x.reg, 0))?;
-        let fraction = self.emit(any, |d| Ins::Mantissa(d, x.reg, mf))?;
-        let e = self.emit(any, |d| Ins::Exponent(d, x.reg, frac, out_frac))?;
-        self.release(x);
-        let p = self.quadratic(rows, mf, select, fraction, false)?;
-        let v = self.bin(Bin::Add, p, e, any)?;
         let (lo, hi) = range(out)?;
         let (lo, hi) = (lo.max(I64.0) as i64, hi.min(I64.1) as i64);
-        let v = self.clamp(v, lo, hi)?;
-        let least = self.emit((lo.into(), lo.into()), |d| Ins::Const(d, lo))?;
-        let r = self.emit((lo.into(), hi.into()), |d| Ins::Select(d, positive.reg, v.reg, least.reg))?;
-        [positive, v, least].into_iter().for_each(|x| self.release(x));
-        Some(r)
+        let step = Exp2Step { quad: Quad::new(rows, frac, select, true)?, frac, shift, lo, hi };
+        if !step.valid() {
+            return None;
+        }
+        let v = self.emit((lo.into(), hi.into()), |d| Ins::Exp2(d, t.reg, Arc::new(step)))?;
+        self.release(t);
+        Some(v)
+    }
+
+    /// The scalar code's `nl_log2`, saturated to `out` (one fused
+    /// instruction).
+    fn log2(&mut self, f: &FastLog2, out: Storage, x: Val) -> Option<Val> {
+        let (rows, mf, select, frac, out_frac) = f.parts();
+        let (lo, hi) = range(out)?;
+        let (lo, hi) = (lo.max(I64.0) as i64, hi.min(I64.1) as i64);
+        let step = Log2Step { quad: Quad::new(rows, mf, select, false)?, mf, frac, out_frac, lo, hi };
+        if !step.valid() {
+            return None;
+        }
+        let v = self.emit((lo.into(), hi.into()), |d| Ins::Log2(d, x.reg, Arc::new(step)))?;
+        self.release(x);
+        Some(v)
     }
 
     /// A quant node: the scalar code's i64 instructions.

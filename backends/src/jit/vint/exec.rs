@@ -7,15 +7,18 @@
 //! the CPU runs, once. All three compute the lane functions, so they give
 //! the same bits.
 //!
+//! Lane functions clamp with `max(lo).min(hi)`, never `Ord::clamp`: its
+//! check that `lo <= hi` is a panic branch inside the loop, which stops
+//! the vectorization.
+//!
 //! Invariants: a register file has exactly the program's `regs` registers
 //! (the checked indexes of `Program::new` are then in bounds); input
 //! registers are only read; tail lanes past a block's length hold
 //! whatever the last block left (every lane function is total, so they
 //! compute harmless values that are never stored).
 
-use super::program::{
-    bin, cmp, exp2_shift, exponent, float, imm, mantissa, quantize, select, Bin, Cmp, Imm, Ins, Program, LANES,
-};
+use super::program::{bin, cmp, float, imm, quantize, select, Bin, Cmp, Imm, Ins, Program, LANES};
+use super::units::{Exp2Step, Log2Step, Quad};
 use std::sync::OnceLock;
 
 /// A block register.
@@ -115,7 +118,7 @@ fn clamped(a: &Reg, len: usize) -> Reg {
     let last = len as i64 - 1;
     let mut idx = [0i64; LANES];
     for (i, &a) in idx.iter_mut().zip(a) {
-        *i = a.clamp(0, last);
+        *i = a.max(0).min(last);
     }
     idx
 }
@@ -247,6 +250,61 @@ fn map2(d: &mut Reg, a: &Reg, b: &Reg, f: impl Fn(i64, i64) -> i64) {
     }
 }
 
+/// The quadratic `q` of rows `row` (in the table) at offsets `x`.
+///
+/// # Safety
+/// `G`'s family runs on this CPU.
+#[inline(always)]
+unsafe fn quadratic<G: Gather>(q: &Quad, row: &Reg, x: &Reg, p: &mut Reg) {
+    let (mut ca, mut cb, mut cc) = ([0i64; LANES], [0i64; LANES], [0i64; LANES]);
+    // SAFETY: the caller's contract; the rows are not empty (a power of
+    // two of them, `Program::new`).
+    unsafe {
+        G::gather(&q.a, row, &mut ca);
+        G::gather(&q.b, row, &mut cb);
+        G::gather(&q.c, row, &mut cc);
+    }
+    for (j, p) in p.iter_mut().enumerate() {
+        *p = q.poly(ca[j], cb[j], cc[j], x[j]);
+    }
+}
+
+/// The exp2 unit on every lane. (A separate function: `d` as a
+/// parameter tells the compiler it aliases nothing else, so the loops
+/// vectorize.)
+///
+/// # Safety
+/// `G`'s family runs on this CPU.
+#[inline(always)]
+unsafe fn exp2<G: Gather>(e: &Exp2Step, t: &Reg, d: &mut Reg) {
+    let (mut row, mut x, mut amount) = ([0i64; LANES], [0i64; LANES], [0i64; LANES]);
+    for (j, &t) in t.iter().enumerate() {
+        (row[j], x[j], amount[j]) = e.split(t);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { quadratic::<G>(&e.quad, &row, &x, d) };
+    for (d, &amount) in d.iter_mut().zip(&amount) {
+        *d = e.finish(*d, amount);
+    }
+}
+
+/// The log2 unit on every lane (see [`exp2`]).
+///
+/// # Safety
+/// `G`'s family runs on this CPU.
+#[inline(always)]
+unsafe fn log2<G: Gather>(l: &Log2Step, a: &Reg, d: &mut Reg) {
+    let (mut row, mut x, mut ex) = ([0i64; LANES], [0i64; LANES], [0i64; LANES]);
+    for (j, &v) in a.iter().enumerate() {
+        (row[j], x[j], ex[j]) = l.split(v);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { quadratic::<G>(&l.quad, &row, &x, d) };
+    for ((d, &a), &e) in d.iter_mut().zip(a).zip(&ex) {
+        *d = l.finish(a, *d, e);
+    }
+}
+
 /// One instruction on every lane.
 ///
 /// # Safety
@@ -288,7 +346,6 @@ unsafe fn step<G: Gather>(ins: &Ins, regs: &mut [Reg]) {
             let (a, c) = (r(*a), *c);
             match op {
                 Cmp::Lt => map1(d, a, |x| cmp(Cmp::Lt, x, c)),
-                Cmp::Gt => map1(d, a, |x| cmp(Cmp::Gt, x, c)),
             }
         }
         Ins::Select(_, m, t, f) => {
@@ -314,26 +371,9 @@ unsafe fn step<G: Gather>(ins: &Ins, regs: &mut [Reg]) {
             }
         }
         Ins::Const(_, c) => d.fill(*c),
-        Ins::Quad(_, a, q) => {
-            let (mut row, mut x) = ([0i64; LANES], [0i64; LANES]);
-            for ((row, x), &f) in row.iter_mut().zip(&mut x).zip(r(*a)) {
-                (*row, *x) = q.row(f);
-            }
-            let (mut ca, mut cb, mut cc) = ([0i64; LANES], [0i64; LANES], [0i64; LANES]);
-            // SAFETY: the caller's contract; the rows are not empty (a
-            // power of two of them, `Program::new`).
-            unsafe {
-                G::gather(&q.a, &row, &mut ca);
-                G::gather(&q.b, &row, &mut cb);
-                G::gather(&q.c, &row, &mut cc);
-            }
-            for (j, d) in d.iter_mut().enumerate() {
-                *d = q.poly(ca[j], cb[j], cc[j], x[j]);
-            }
-        }
-        Ins::Exp2Shift(_, p, amount) => map2(d, r(*p), r(*amount), exp2_shift),
-        Ins::Mantissa(_, a, mf) => map1(d, r(*a), |x| mantissa(x, *mf)),
-        Ins::Exponent(_, a, frac, out_frac) => map1(d, r(*a), |x| exponent(x, *frac, *out_frac)),
+        // SAFETY (both): the caller's contract.
+        Ins::Exp2(_, a, e) => unsafe { exp2::<G>(e, r(*a), d) },
+        Ins::Log2(_, a, l) => unsafe { log2::<G>(l, r(*a), d) },
         Ins::Float(op, f32, _, a, b) => {
             let (a, b) = (r(*a), r(*b));
             match (op, f32) {

@@ -34,6 +34,7 @@ mod program;
 #[cfg(test)]
 mod tests;
 mod tree;
+mod units;
 
 use super::kernel::{row_major, Access, Part, TABLE_SLOT};
 use super::quant_runtime::{RuntimeCall, RuntimeOp};

@@ -16,6 +16,7 @@
 //! destination is none of its sources (the runtime borrows them apart);
 //! the result register is below `regs`; a table is never empty.
 
+use super::units::{Exp2Step, Log2Step};
 use crate::jit::nl_unit::NlUnit;
 use std::sync::Arc;
 
@@ -55,14 +56,12 @@ pub(crate) enum Imm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmp {
     Lt,
-    Gt,
 }
 
 impl Cmp {
     fn holds(self, a: i64, b: i64) -> bool {
         match self {
             Cmp::Lt => a < b,
-            Cmp::Gt => a > b,
         }
     }
 }
@@ -86,17 +85,10 @@ pub(crate) enum Ins {
     Unit(R, R, Option<R>, Arc<NlUnit>),
     /// Every lane the constant.
     Const(R, i64),
-    /// The segment quadratic of the exp2 and log2 units at `a`.
-    Quad(R, R, Arc<Quad>),
-    /// `p 2^amount` before the result's clamp: `(d, p, amount)`, see
-    /// [`exp2_shift`].
-    Exp2Shift(R, R, R),
-    /// The mantissa bits below the leading one of `max(a, 1)`: `(d, a, mf)`,
-    /// see [`mantissa`].
-    Mantissa(R, R, u32),
-    /// `(floor(log2 max(a, 1)) - frac) << out_frac`: `(d, a, frac,
-    /// out_frac)`.
-    Exponent(R, R, i64, i64),
+    /// The inline exp2 unit of the scalar code, clamped to the result.
+    Exp2(R, R, Arc<Exp2Step>),
+    /// The inline log2 unit of the scalar code, clamped to the result.
+    Log2(R, R, Arc<Log2Step>),
     /// A float operation on f64 bit patterns, rounded to f32 when `f32`:
     /// `(op, f32, d, a, b)`, see [`float`].
     Float(Bin, bool, R, R, R),
@@ -144,92 +136,10 @@ pub(crate) fn quantize(a: i64, q: &Quantize) -> i64 {
     let v = (x / q.scale).round_ties_even() + q.zp as f64;
     let v = v.max(q.lo as f64).min(q.hi as f64) as i64;
     if x.is_nan() {
-        q.zp.clamp(q.lo, q.hi)
+        q.zp.max(q.lo).min(q.hi)
     } else {
         v
     }
-}
-
-/// A piecewise quadratic: rows `[a, b, c]` (a power of two of them),
-/// selected by `f >> select`, evaluated at the offset of `f` in its
-/// segment (negated when `negate`) with products rounded at `frac` bits.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Quad {
-    pub a: Vec<i64>,
-    pub b: Vec<i64>,
-    pub c: Vec<i64>,
-    pub frac: u32,
-    pub select: u32,
-    pub negate: bool,
-}
-
-impl Quad {
-    /// The quadratic of `rows`, when there is a power of two of them and
-    /// `frac` and `select` are shifts (below 64).
-    pub fn new(rows: &[[i64; 3]], frac: u32, select: u32, negate: bool) -> Option<Quad> {
-        if !rows.len().is_power_of_two() || frac >= 64 || select >= 64 {
-            return None;
-        }
-        let column = |k: usize| rows.iter().map(|r| r[k]).collect();
-        Some(Quad { a: column(0), b: column(1), c: column(2), frac, select, negate })
-    }
-
-    /// The row of `f` and the offset the quadratic is evaluated at.
-    #[inline(always)]
-    pub fn row(&self, f: i64) -> (i64, i64) {
-        let row = f.wrapping_shr(self.select) & (self.a.len() as i64 - 1);
-        let start = row.wrapping_shl(self.select);
-        (row, if self.negate { start.wrapping_sub(f) } else { f.wrapping_sub(start) })
-    }
-
-    /// `round(round(a x) + b) x) + c`, rounding to nearest (ties up).
-    #[inline(always)]
-    pub fn poly(&self, a: i64, b: i64, c: i64, x: i64) -> i64 {
-        let round = |v: i64| {
-            if self.frac == 0 {
-                v
-            } else {
-                v.wrapping_add(1i64 << (self.frac - 1)).wrapping_shr(self.frac)
-            }
-        };
-        let t = round(a.wrapping_mul(x)).wrapping_add(b);
-        round(t.wrapping_mul(x)).wrapping_add(c)
-    }
-}
-
-/// `p 2^amount` as the scalar code's `exp2_shift64` computes it: a left
-/// shift by `clamp(amount, 0, 63)` that does not come back by the right
-/// shift becomes the i64 limit of `p`'s sign; a right shift by `k =
-/// clamp(-amount, 1, 63)` rounds to nearest as `(p + 2^(k-1)) >> k`.
-#[inline(always)]
-pub(crate) fn exp2_shift(p: i64, amount: i64) -> i64 {
-    let by = amount.clamp(0, 63) as u32;
-    let shifted = p.wrapping_shl(by);
-    let limit = (p >> 63) ^ i64::MAX;
-    let left = if shifted.wrapping_shr(by) != p { limit } else { shifted };
-    let k = amount.wrapping_neg().clamp(1, 63) as u32;
-    let right = p.wrapping_add(1i64 << (k - 1)).wrapping_shr(k);
-    if amount >= 0 {
-        left
-    } else {
-        right
-    }
-}
-
-/// `floor(max(a, 1) 2^(mf - k)) - 2^mf` for `k = floor(log2 max(a, 1))`:
-/// the top `mf + 1` bits from the leading one on, less that one.
-#[inline(always)]
-pub(crate) fn mantissa(a: i64, mf: u32) -> i64 {
-    let x = a.max(1);
-    let top = x.wrapping_shl(x.leading_zeros());
-    ((top as u64).wrapping_shr(63u32.wrapping_sub(mf)) as i64).wrapping_sub(1i64.wrapping_shl(mf))
-}
-
-/// `(floor(log2 max(a, 1)) - frac) << out_frac`, wrapping.
-#[inline(always)]
-pub(crate) fn exponent(a: i64, frac: i64, out_frac: i64) -> i64 {
-    let k = 63 - i64::from(a.max(1).leading_zeros());
-    k.wrapping_sub(frac).wrapping_shl(out_frac as u32)
 }
 
 impl Ins {
@@ -245,10 +155,8 @@ impl Ins {
             | Ins::Gather(d, ..)
             | Ins::Unit(d, ..)
             | Ins::Const(d, _)
-            | Ins::Quad(d, ..)
-            | Ins::Exp2Shift(d, ..)
-            | Ins::Mantissa(d, ..)
-            | Ins::Exponent(d, ..)
+            | Ins::Exp2(d, ..)
+            | Ins::Log2(d, ..)
             | Ins::Float(_, _, d, ..)
             | Ins::Quantize(d, ..) => d,
         }
@@ -257,10 +165,7 @@ impl Ins {
     /// The source registers.
     pub fn sources(&self) -> Vec<R> {
         match *self {
-            Ins::Bin(_, _, a, b)
-            | Ins::Unit(_, a, Some(b), _)
-            | Ins::Exp2Shift(_, a, b)
-            | Ins::Float(_, _, _, a, b) => {
+            Ins::Bin(_, _, a, b) | Ins::Unit(_, a, Some(b), _) | Ins::Float(_, _, _, a, b) => {
                 vec![a, b]
             }
             Ins::Imm(_, _, a, _)
@@ -269,9 +174,8 @@ impl Ins {
             | Ins::Clz(_, a)
             | Ins::Gather(_, a, _)
             | Ins::Unit(_, a, None, _)
-            | Ins::Quad(_, a, _)
-            | Ins::Mantissa(_, a, _)
-            | Ins::Exponent(_, a, ..)
+            | Ins::Exp2(_, a, _)
+            | Ins::Log2(_, a, _)
             | Ins::Quantize(_, a, _) => vec![a],
             Ins::Select(_, m, t, f) => vec![m, t, f],
             Ins::Const(..) => Vec::new(),
@@ -339,14 +243,8 @@ impl Ins {
             Ins::Gather(_, a, table) => gather(table, get(*a)),
             Ins::Unit(_, a, b, unit) => unit.eval(get(*a), b.map_or(0, &get)),
             Ins::Const(_, c) => *c,
-            Ins::Quad(_, a, q) => {
-                let (row, x) = q.row(get(*a));
-                let at = |t: &[i64]| t.get(row as usize).copied().unwrap_or(0);
-                q.poly(at(&q.a), at(&q.b), at(&q.c), x)
-            }
-            Ins::Exp2Shift(_, p, amount) => exp2_shift(get(*p), get(*amount)),
-            Ins::Mantissa(_, a, mf) => mantissa(get(*a), *mf),
-            Ins::Exponent(_, a, frac, out_frac) => exponent(get(*a), *frac, *out_frac),
+            Ins::Exp2(_, a, e) => e.lane(get(*a)),
+            Ins::Log2(_, a, l) => l.lane(get(*a)),
             Ins::Float(op, f32, _, a, b) => float(*op, *f32, get(*a), get(*b)),
             Ins::Quantize(_, a, q) => quantize(get(*a), q),
         }
@@ -371,11 +269,8 @@ impl Program {
             let d = i.dest();
             let table_ok = match i {
                 Ins::Gather(_, _, t) => !t.is_empty(),
-                Ins::Quad(_, _, q) => {
-                    let n = q.a.len();
-                    n.is_power_of_two() && q.b.len() == n && q.c.len() == n && q.frac < 64 && q.select < 64
-                }
-                Ins::Mantissa(_, _, mf) => *mf < 64,
+                Ins::Exp2(_, _, e) => e.valid(),
+                Ins::Log2(_, _, l) => l.valid(),
                 Ins::Quantize(_, _, q) => q.scale.is_finite() && q.scale != 0.0 && q.lo <= q.hi,
                 _ => true,
             };

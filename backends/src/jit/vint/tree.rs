@@ -131,7 +131,7 @@ unsafe fn walk(t: &TreeRun, table: *const *mut u8) {
             done += n as u64;
         }
         // SAFETY: an element of the result (kernel invariants).
-        unsafe { store_block(t.out.st, dst, to, &[acc.clamp(t.lo, t.hi)]) };
+        unsafe { store_block(t.out.st, dst, to, &[acc.max(t.lo).min(t.hi)]) };
         next(&mut index, &t.outer);
     }
 }
