@@ -17,7 +17,7 @@
 //! whatever the last block left (every lane function is total, so they
 //! compute harmless values that are never stored).
 
-use super::program::{bin, cmp, float, imm, quantize, select, Bin, Cmp, Imm, Ins, Program, LANES};
+use super::program::{bin, cmp, float, imm, quantize, select, Bin, Cmp, Imm, Ins, Program, Quantize, LANES};
 use super::units::{Exp2Step, Log2Step, Quad};
 use std::sync::OnceLock;
 
@@ -341,7 +341,13 @@ unsafe fn step<G: Gather>(ins: &Ins, regs: &mut [Reg]) {
                 Imm::Sar => map1(d, a, |x| imm(Imm::Sar, x, c)),
             }
         }
-        Ins::Clamp(_, a, lo, hi) => map1(d, r(*a), |x| x.max(*lo).min(*hi)),
+        // Parameters are copied to locals first: read through the
+        // instruction, the compiler could not tell them from the lanes it
+        // writes and would reload them per lane, unvectorized.
+        Ins::Clamp(_, a, lo, hi) => {
+            let (lo, hi) = (*lo, *hi);
+            map1(d, r(*a), |x| x.max(lo).min(hi))
+        }
         Ins::CmpImm(op, _, a, c) => {
             let (a, c) = (r(*a), *c);
             match op {
@@ -386,6 +392,9 @@ unsafe fn step<G: Gather>(ins: &Ins, regs: &mut [Reg]) {
                 _ => map2(d, a, b, |x, y| float(*op, *f32, x, y)),
             }
         }
-        Ins::Quantize(_, a, q) => map1(d, r(*a), |x| quantize(x, q)),
+        Ins::Quantize(_, a, q) => {
+            let q = Quantize::clone(q);
+            map1(d, r(*a), |x| quantize(x, &q))
+        }
     }
 }

@@ -129,18 +129,27 @@ pub(crate) fn float(op: Bin, f32: bool, a: i64, b: i64) -> i64 {
 /// `clamp(round_half_even(x / scale) + zp)` of the f64 bits `a`, the
 /// clamp's bound for NaN: the scalar code's steps (with a finite non-zero
 /// scale the quotient is NaN only for a NaN `x`, so the float min/max of
-/// either semantics agree).
+/// either semantics agree). The clamped value is an integer of magnitude
+/// below 2^51 (the bounds are, `Program::new`; a NaN sum clamps to `lo`),
+/// converted exactly by adding `1.5 2^52` and reading the low mantissa
+/// bits (the saturating `as i64` would keep the loop scalar).
 #[inline(always)]
 pub(crate) fn quantize(a: i64, q: &Quantize) -> i64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
     let x = f64::from_bits(a as u64);
     let v = (x / q.scale).round_ties_even() + q.zp as f64;
-    let v = v.max(q.lo as f64).min(q.hi as f64) as i64;
+    let v = v.max(q.lo as f64).min(q.hi as f64);
+    let v = ((v + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     if x.is_nan() {
         q.zp.max(q.lo).min(q.hi)
     } else {
         v
     }
 }
+
+/// The bound of a quantize's stored range: exact by the magic-number
+/// conversion of [`quantize`].
+pub(crate) const QUANTIZE_BOUND: i64 = 1 << 51;
 
 impl Ins {
     /// The destination register.
@@ -271,7 +280,10 @@ impl Program {
                 Ins::Gather(_, _, t) => !t.is_empty(),
                 Ins::Exp2(_, _, e) => e.valid(),
                 Ins::Log2(_, _, l) => l.valid(),
-                Ins::Quantize(_, _, q) => q.scale.is_finite() && q.scale != 0.0 && q.lo <= q.hi,
+                Ins::Quantize(_, _, q) => {
+                    let inside = |v: i64| v.unsigned_abs() < QUANTIZE_BOUND as u64;
+                    q.scale.is_finite() && q.scale != 0.0 && q.lo <= q.hi && inside(q.lo) && inside(q.hi)
+                }
                 _ => true,
             };
             let sources = i.sources();

@@ -142,11 +142,17 @@ fn float_steps_are_their_lane_functions() {
         check(Ins::Float(op, true, 3, 0, 1));
         check(Ins::Float(op, false, 3, 2, 1));
     }
-    for (scale, zp, lo, hi) in [(0.5, 3, -128, 127), (3.9e-4, 30841, 0, 65535), (-2.0, 0, i64::MIN, i64::MAX)] {
+    let wide = (1i64 << 51) - 1;
+    for (scale, zp, lo, hi) in
+        [(0.5, 3, -128, 127), (3.9e-4, 30841, 0, 65535), (-2.0, 0, -wide, wide), (1e-300, 5, 0, 9)]
+    {
         check(Ins::Quantize(3, 0, Arc::new(Quantize { scale, zp, lo, hi })));
     }
     let zero = Quantize { scale: 0.0, zp: 0, lo: 0, hi: 1 };
     assert!(Program::new(vec![Ins::Quantize(3, 0, Arc::new(zero))], 3, 4, 3).is_none());
+    // Bounds past 2^51 are not converted exactly by the magic number.
+    let huge = Quantize { scale: 1.0, zp: 0, lo: i64::MIN, hi: i64::MAX };
+    assert!(Program::new(vec![Ins::Quantize(3, 0, Arc::new(huge))], 3, 4, 3).is_none());
 }
 
 #[test]
