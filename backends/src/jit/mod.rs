@@ -45,6 +45,7 @@ mod storage;
 mod tabulate;
 #[cfg(test)]
 mod tests;
+mod vint;
 
 use bytes::Bytes;
 use codegen::{Compiler, KernelFn};
@@ -318,6 +319,9 @@ pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -
                     for part in &mut kernel.parts {
                         if let Some(table) = tabulate::tabulate(part, &constants) {
                             *part = table;
+                        }
+                        if let Some(block) = vint::vectorize(part) {
+                            *part = block;
                         }
                     }
                     compiler.add(&kernel).map_err(|e| op_error(data, e))?;
