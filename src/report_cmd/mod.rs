@@ -40,6 +40,10 @@ pub struct ReportArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Under each unit of the table, list its primitive instances (widths,
+    /// copies, modes, uses) with their resources, widest cost first.
+    #[arg(long)]
+    pub units: bool,
     /// Elements per cycle of each nonlinear unit.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub lanes: u64,
@@ -125,6 +129,8 @@ pub struct NonlinearReport {
     pub quark_full_rate: Result<SharePlan, String>,
     /// Wall time of planning (inventories, e-graph, choice).
     pub plan_seconds: f64,
+    /// `--units`: list each unit's primitive instances.
+    pub units: bool,
 }
 
 pub fn run(args: &ReportArgs) -> u8 {
@@ -205,6 +211,7 @@ fn build(args: &ReportArgs, sources: &mut SourceMap) -> Result<NonlinearReport, 
         quark,
         quark_full_rate,
         plan_seconds,
+        units: args.units,
     })
 }
 

@@ -10,7 +10,7 @@
 
 use super::NonlinearReport;
 use std::fmt::Write as _;
-use weft_ir::hwcost::Resources;
+use weft_ir::hwcost::{Instance, Resources, MAX_OPERANDS};
 use weft_passes::transforms::share_nonlinear::choose::Choice;
 use weft_passes::transforms::share_nonlinear::SharePlan;
 
@@ -62,13 +62,49 @@ fn rates(p: &SharePlan) -> String {
     items.join("; ")
 }
 
-/// The designs of one plan: shared, each kind alone, and their totals.
-fn designs(out: &mut String, title: &str, p: &SharePlan) {
+/// A unit's primitive instances, costliest (LUT + FF, then DSP) first:
+/// kind, widths, copies, modes, uses and each operand's mux inputs, and
+/// the resources of all copies.
+fn instances(out: &mut String, c: &Choice, lanes: u64) {
+    let mut list: Vec<(Resources, &Instance)> = c.instances.iter().map(|i| (i.cost(lanes), i)).collect();
+    list.sort_by(|(x, i), (y, j)| {
+        let key = |r: &Resources| (r.lut + r.ff, r.dsp);
+        key(y).cmp(&key(x)).then_with(|| j.primitive.cmp(&i.primitive))
+    });
+    for (r, i) in list {
+        let p = i.primitive;
+        let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
+        let inputs: Vec<String> = (0..operands).map(|k| i.mux_inputs(k).to_string()).collect();
+        let what = format!(
+            "{} {}x{}->{} {}{} modes {} uses {} mux {}",
+            p.kind.name(),
+            p.a,
+            p.b,
+            p.out,
+            i.copies(lanes),
+            if i.per_lane { "/lane" } else { "/row" },
+            i.modes,
+            i.uses,
+            inputs.join(",")
+        );
+        let _ = writeln!(out, "      {what:<50} {:>9} {:>9} {:>6} {:>7.1}", r.lut, r.ff, r.dsp, r.bram36());
+    }
+}
+
+/// The designs of one plan: shared, each kind alone, and their totals;
+/// with `units`, each unit's instances under it.
+fn designs(out: &mut String, title: &str, p: &SharePlan, units: bool) {
     let _ = writeln!(out, "\n  {:<40} {:>9} {:>9} {:>6} {:>7}  ({title})", "design", "LUT", "FF", "DSP", "BRAM36");
     row(out, "shared (one unit)", p.shared.cost, &methods(&p.shared));
     let _ = writeln!(out, "    rates ({} lanes): {}", p.lanes, rates(p));
+    if units {
+        instances(out, &p.shared, p.lanes);
+    }
     for c in &p.unshared {
         row(out, &format!("  alone: {}", methods(c)), c.cost, "");
+        if units {
+            instances(out, c, p.lanes);
+        }
     }
     let unshared = total(&p.unshared);
     row(out, "unshared (each kind its best)", unshared, "same rates");
@@ -150,7 +186,7 @@ pub fn table(r: &NonlinearReport) -> String {
         Some(m) => format!("every kind {}, ii {}", m.name(), r.ii),
         None => format!("methods chosen by share-nonlinear, ii {}", r.ii),
     };
-    designs(&mut out, &title, p);
+    designs(&mut out, &title, p, r.units);
     let quark_settings = [
         (&r.quark, "QUARK's setting: every kind quark or quark-log, ii auto (GELU on the softmax's rate)"),
         (&r.quark_full_rate, "QUARK's setting at full rate: every kind quark or quark-log, every ii 1"),
@@ -161,7 +197,7 @@ pub fn table(r: &NonlinearReport) -> String {
             Ok(q) if q.shared.methods == p.shared.methods && q.shared.ii == p.shared.ii => {
                 let _ = writeln!(out, "\n  ({title}: the design above)");
             }
-            Ok(q) => designs(&mut out, title, q),
+            Ok(q) => designs(&mut out, title, q, r.units),
             Err(why) => {
                 let _ = writeln!(out, "\n  QUARK's setting (every kind quark) is not possible: {why}");
                 break;

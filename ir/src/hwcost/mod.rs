@@ -21,8 +21,8 @@ mod tests;
 pub mod workload;
 
 pub use primitive::{
-    adder, barrel_shifter, comparator, divider, exp2, isqrt, lod, log2, lut_multiplier, multiplier, poly2, table,
-    Primitive, PrimitiveKind,
+    adder, barrel_shifter, comparator, divider, exp2, isqrt, lod, log2, lut_multiplier, multiplier, poly2,
+    rounding_shift, table, Primitive, PrimitiveKind,
 };
 
 use std::ops::{Add, AddAssign, Mul};
@@ -132,16 +132,32 @@ pub fn mux(width: u64, inputs: u64) -> Resources {
 pub struct Instance {
     pub primitive: Primitive,
     pub modes: u64,
-    /// Evaluations per element summed over the modes: the inputs of its
-    /// operand muxes; `uses - modes` results are held in registers.
+    /// Evaluations per element summed over the modes; `uses - modes`
+    /// results are held in registers.
     pub uses: u64,
     pub per_lane: bool,
+    /// The inputs of each operand's mux, when known from where the
+    /// operands come from (evaluations whose operand is the same wire
+    /// need no mux input of their own); `None`: every evaluation is its
+    /// own input, `max(uses, modes)` per operand.
+    pub inputs: Option<[u64; MAX_OPERANDS]>,
 }
+
+/// The most non-constant operands an nl primitive has (`nl.mux`).
+pub const MAX_OPERANDS: usize = 3;
 
 impl Instance {
     /// An instance evaluated once per element by each of its `modes`.
     pub fn new(primitive: Primitive, modes: u64, per_lane: bool) -> Instance {
-        Instance { primitive, modes, uses: modes, per_lane }
+        Instance { primitive, modes, uses: modes, per_lane, inputs: None }
+    }
+
+    /// The inputs of operand `k`'s mux (1: no mux).
+    pub fn mux_inputs(&self, k: usize) -> u64 {
+        match self.inputs {
+            Some(inputs) => inputs.get(k).copied().unwrap_or(1).max(1),
+            None => self.uses.max(self.modes).max(1),
+        }
     }
 
     /// Result registers beyond the primitive's own: every evaluation of a
@@ -149,6 +165,32 @@ impl Instance {
     /// the next evaluation overwrites the output register one cycle later.
     pub fn held(&self) -> u64 {
         self.uses.saturating_sub(self.modes.max(1))
+    }
+
+    /// Copies of the instance in a unit of `lanes` lanes: one per lane
+    /// for elementwise work, one per unit for a row's work and the
+    /// lane reductions (which span the lanes themselves).
+    pub fn copies(&self, lanes: u64) -> u64 {
+        if self.per_lane && !self.primitive.is_lane_reduction() {
+            lanes
+        } else {
+            1
+        }
+    }
+
+    /// The instance's resources in a unit of `lanes` lanes, all copies:
+    /// the primitive, on each operand a mux of its inputs
+    /// ([`Instance::mux_inputs`]), and the hold registers of a
+    /// time-multiplexed instance.
+    pub fn cost(&self, lanes: u64) -> Resources {
+        let p = self.primitive;
+        let mut one = p.cost(lanes);
+        let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS);
+        for k in 0..operands {
+            one += mux(p.input_width(), self.mux_inputs(k));
+        }
+        one += Resources::new(0, self.held() * p.out, 0, 0);
+        one * self.copies(lanes)
     }
 }
 
@@ -158,18 +200,7 @@ impl Instance {
 /// the hold registers of a time-multiplexed instance's results, plus the
 /// mode register.
 pub fn unit(instances: &[Instance], lanes: u64, modes: u64) -> Resources {
-    let mut total = Resources::ZERO;
-    for i in instances {
-        let p = i.primitive;
-        let mut one = p.cost(lanes);
-        let inputs = i.uses.max(i.modes);
-        if inputs > 1 {
-            one += mux(p.input_width(), inputs) * p.operands();
-        }
-        one += Resources::new(0, i.held() * p.out, 0, 0);
-        let copies = if i.per_lane && !p.is_lane_reduction() { lanes } else { 1 };
-        total += one * copies;
-    }
+    let mut total: Resources = instances.iter().map(|i| i.cost(lanes)).sum();
     if modes > 1 {
         total += Resources::new(0, clog2(modes), 0, 0);
     }

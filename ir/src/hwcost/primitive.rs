@@ -25,7 +25,8 @@ pub enum PrimitiveKind {
     Mux,
     /// `nl.mul`: DSP48E2 multipliers (a constant operand too).
     Multiplier,
-    /// `nl.shift` rounding to nearest: an incrementer.
+    /// `nl.shift` rounding to nearest (`b` the kept width): an
+    /// incrementer of the kept bits.
     RoundingShift,
     /// `nl.cast` that narrows: saturation logic.
     Saturate,
@@ -119,7 +120,7 @@ impl Primitive {
 
     pub fn input_width(&self) -> u64 {
         match self.kind {
-            PrimitiveKind::Table => self.a,
+            PrimitiveKind::Table | PrimitiveKind::RoundingShift => self.a,
             _ => self.a.max(self.b),
         }
     }
@@ -136,7 +137,7 @@ impl Primitive {
             PrimitiveKind::Comparator => comparator(a) + Resources::new(out.div_ceil(2), 0, 0, 0),
             PrimitiveKind::Mux => Resources::new(out.div_ceil(2), out, 0, 0),
             PrimitiveKind::Multiplier => multiplier(a, b, out),
-            PrimitiveKind::RoundingShift => adder(a),
+            PrimitiveKind::RoundingShift => rounding_shift(b, out),
             PrimitiveKind::Saturate => Resources::new(a.saturating_sub(out) + out.div_ceil(2), out, 0, 0),
             PrimitiveKind::BarrelShifter => barrel_shifter(out, b.min(clog2(a.max(out) * 2))),
             PrimitiveKind::Lod => lod(a),
@@ -166,6 +167,7 @@ impl Primitive {
         let kind = match data.name() {
             n if n == nl::ADD.name || n == nl::SUB.name => PrimitiveKind::Adder,
             n if n == nl::MAX.name || n == nl::MIN.name => PrimitiveKind::Comparator,
+            n if n == nl::MUX.name && is_conditional_negate(f, &data.operands) => return None,
             n if n == nl::MUX.name => PrimitiveKind::Mux,
             n if n == nl::MUL.name => PrimitiveKind::Multiplier,
             n if n == nl::DIV.name => PrimitiveKind::Divider,
@@ -190,10 +192,15 @@ impl Primitive {
             n if n == nl::SHIFT.name => {
                 let amount = data.attrs.get("amount").and_then(Attribute::as_int).unwrap_or(0);
                 let rounding = data.attrs.get("rounding").and_then(Attribute::as_str).unwrap_or("floor");
-                if amount >= 0 || rounding == "floor" {
+                if amount >= 0 || rounding == "floor" || live == 0 {
                     return None;
                 }
-                PrimitiveKind::RoundingShift
+                // `nearest` adds the round bit x[k-1] to the kept bits
+                // (the bits below it cannot carry); `ceil` adds the OR of
+                // all k dropped bits, modelled as the full-width adder.
+                let k = amount.unsigned_abs();
+                let kept = if rounding == "nearest" { a.saturating_sub(k).max(1) } else { a };
+                return Some(Primitive::new(PrimitiveKind::RoundingShift, a, kept, out, 1));
             }
             n if n == nl::CAST.name => {
                 if out >= a || live == 0 {
@@ -220,6 +227,37 @@ fn int_width(elem: Option<&ElemType>) -> u64 {
         Some(ElemType::Int { width, .. }) => u64::from(*width),
         Some(ElemType::Quant(q)) => u64::from(q.width),
         _ => 0,
+    }
+}
+
+/// `nl.mux %c, %n, %y` or `nl.mux %c, %y, %n` with `%n = nl.sub 0, %y`:
+/// a conditional negate, one adder row whose LUTs compute `y xor s` into
+/// the CARRY8 with carry-in `s` (UG574), so the mux is folded into the
+/// subtractor (which is costed) and is a wire.
+fn is_conditional_negate(f: &Function, operands: &[crate::Value]) -> bool {
+    let [_, t, e] = operands else { return false };
+    let negates = |n: crate::Value, y: crate::Value| {
+        f.defining_op(n).is_some_and(|op| {
+            let d = &f.ops[op];
+            d.name() == nl::SUB.name && d.operands.len() == 2 && d.operands[1] == y && is_zero(f, d.operands[0])
+        })
+    };
+    negates(*t, *e) || negates(*e, *t)
+}
+
+/// Whether `v` is a constant whose every element is zero.
+fn is_zero(f: &Function, v: crate::Value) -> bool {
+    let Some(op) = f.defining_op(v) else { return false };
+    let d = &f.ops[op];
+    if !d.def.has_trait(crate::ops::Trait::ConstantLike) {
+        return false;
+    }
+    match d.attrs.get("value") {
+        Some(Attribute::Dense(dense)) => match &dense.data {
+            crate::tensor::TensorData::Int(v) => v.iter().all(|&x| x == 0),
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -277,11 +315,27 @@ pub fn lod(w: u64) -> Resources {
     Resources::new(groups * (clog2(w) + 1), clog2(w) + 1, 0, 0)
 }
 
-/// `a x^2 + b x + c` by Horner: two `x` x coefficient products (DSP48E2)
-/// and two rounding adders of the result width.
+/// `a x^2 + b x + c` by Horner: two `x` x coefficient products. When a
+/// product fits one DSP48E2 (`x <= 27`, coefficients `<= 18` bits), each
+/// Horner step `t x + c` is one DSP: the addend and the rounding constant
+/// (folded into it) enter the 48-bit post-adder through the C port and
+/// the pipeline registers are the DSP's own (UG579, `P = A * B + C`), so
+/// no fabric; otherwise the split products meet in fabric adders and the
+/// two rounding adders of the result width are fabric too.
 pub fn poly2(x: u64, coeff: u64, out: u64) -> Resources {
     let product = multiplier(x, coeff, x + coeff);
+    if x <= 27 && coeff <= 18 {
+        return product * 2;
+    }
     product * 2 + adder(out) * 2 + adder(x + coeff) * 2
+}
+
+/// A rounding right shift keeping `kept` bits into a `out`-bit result:
+/// an incrementer of the kept bits, registered, and when the result is
+/// narrower than the kept bits, the saturation of a narrowing cast.
+pub fn rounding_shift(kept: u64, out: u64) -> Resources {
+    let saturate = if out < kept { kept - out + out.div_ceil(2) } else { 0 };
+    Resources::new(kept + saturate, out, 0, 0)
 }
 
 /// A coefficient ROM of `rows` rows of three `COEFF_WIDTH`-bit words in

@@ -1,4 +1,4 @@
-use super::primitive::{adder, barrel_shifter, divider, lut_multiplier, multiplier, table};
+use super::primitive::{adder, barrel_shifter, divider, lut_multiplier, multiplier, poly2, rounding_shift, table};
 use super::*;
 
 #[test]
@@ -76,4 +76,60 @@ fn a_time_multiplexed_instance_pays_its_mux_and_hold_registers() {
     assert_eq!(shared.held(), 2);
     assert_eq!(sequencer(1), Resources::ZERO);
     assert_eq!(sequencer(3), Resources::new(2, 2, 0, 0));
+}
+
+#[test]
+fn a_rounding_shift_increments_only_the_bits_it_keeps() {
+    // 35 bits shifted right by 24 to nearest: an 11-bit incrementer.
+    assert_eq!(rounding_shift(11, 11), Resources::new(11, 11, 0, 0));
+    // Kept 16 bits into an 11-bit result: plus the saturation.
+    assert_eq!(rounding_shift(16, 11), Resources::new(16 + 5 + 6, 11, 0, 0));
+}
+
+#[test]
+fn a_quadratic_on_one_dsp_per_step_has_no_fabric() {
+    // Each Horner step t x + c is one DSP48E2 with its post-adder.
+    assert_eq!(poly2(17, 18, 18), Resources::new(0, 0, 2, 0));
+    // Split products meet in fabric adders, and the rounding adders too.
+    let wide = poly2(30, 18, 30);
+    assert_eq!(wide.dsp, 4);
+    assert!(wide.lut > 2 * 30);
+}
+
+/// The primitives of the nl ops of the first function of `text`.
+fn primitives_of(text: &str) -> Vec<Primitive> {
+    let (_, module) = crate::parser::parse_str(&crate::Context::default(), "t.weft", text);
+    let module = module.expect("parses");
+    let f = &module.funcs[0];
+    f.walk().into_iter().filter_map(|op| Primitive::of_nl_op(f, op)).collect()
+}
+
+#[test]
+fn a_conditional_negate_is_one_adder_row_and_shifts_keep_their_bits() {
+    let text = "func @f(%x: tensor<4xi16>) -> tensor<4xi12> {
+  %z = constant dense<0> : tensor<i1>
+  %n = nl.sub %z, %x : (tensor<i1>, tensor<4xi16>) -> tensor<4xi17>
+  %a = nl.mux %x, %n, %x : (tensor<4xi16>, tensor<4xi17>, tensor<4xi16>) -> tensor<4xi17>
+  %b = nl.mux %x, %x, %a : (tensor<4xi16>, tensor<4xi16>, tensor<4xi17>) -> tensor<4xi17>
+  %s = nl.shift %b {amount = -6, rounding = \"nearest\"} : (tensor<4xi17>) -> tensor<4xi12>
+  return %s : tensor<4xi12>
+}";
+    let kinds: Vec<(PrimitiveKind, u64, u64)> = primitives_of(text).iter().map(|p| (p.kind, p.b, p.out)).collect();
+    // The mux of `-x` and `x` is folded into the subtractor; the second
+    // mux selects between two different values and stays.
+    assert_eq!(
+        kinds,
+        [(PrimitiveKind::Adder, 1, 17), (PrimitiveKind::Mux, 16, 17), (PrimitiveKind::RoundingShift, 11, 12)]
+    );
+}
+
+#[test]
+fn mux_inputs_follow_the_wires_when_known() {
+    let add = Primitive::new(PrimitiveKind::Adder, 16, 16, 17, 2);
+    let shared = Instance::new(add, 2, true);
+    assert_eq!((shared.mux_inputs(0), shared.mux_inputs(1)), (2, 2));
+    // The first operand is the same wire in both modes: no mux on it.
+    let wired = Instance { inputs: Some([1, 2, 1]), ..shared };
+    assert_eq!(unit(&[wired], 1, 2), adder(17) + mux(16, 2) + Resources::new(0, 1, 0, 0));
+    assert!(unit(&[wired], 4, 2).weight() < unit(&[shared], 4, 2).weight());
 }

@@ -18,7 +18,7 @@ use weft_ir::attr::Attribute;
 use weft_ir::hwcost::engines::{default_units, Precision};
 use weft_ir::hwcost::latency::Platform;
 use weft_ir::hwcost::workload::workload;
-use weft_ir::hwcost::{Instance, Primitive, PrimitiveKind, Resources};
+use weft_ir::hwcost::{Instance, Primitive, PrimitiveKind, Resources, MAX_OPERANDS};
 use weft_ir::ops::hw::engine::ENGINE;
 use weft_ir::types::ElemType;
 use weft_ir::{Diagnostic, Function, Module, NewOp};
@@ -294,17 +294,27 @@ fn shared_units(f: &Function) -> Option<Vec<(Vec<Instance>, u64)>> {
     (!units.is_empty()).then_some(units)
 }
 
-/// One `[kind, a, b, out, modes]` or `[kind, a, b, out, modes, uses]`
-/// row of a `hw.unit`.
+/// One `[kind, a, b, out, modes]`, `[kind, a, b, out, modes, uses]` or
+/// `[kind, a, b, out, modes, uses, [inputs]]` row of a `hw.unit`.
 fn instance(row: &Attribute) -> Option<Instance> {
     let Attribute::Array(items) = row else { return None };
+    let inputs = match items.last() {
+        Some(Attribute::Array(list)) => {
+            let mut inputs = [1u64; MAX_OPERANDS];
+            for (slot, a) in inputs.iter_mut().zip(list) {
+                *slot = a.as_int()?.max(1) as u64;
+            }
+            Some(inputs)
+        }
+        _ => None,
+    };
     let name = items.first()?.as_str()?;
     let kind = KINDS.into_iter().find(|k| k.name() == name)?;
     let int = |i: usize| items.get(i).and_then(Attribute::as_int).map(|v| v.max(0) as u64);
     let operands = if matches!(kind, PrimitiveKind::Exp2 | PrimitiveKind::Log2 | PrimitiveKind::Table) { 1 } else { 2 };
     let modes = int(4)?.max(1);
     let primitive = Primitive::new(kind, int(1)?, int(2)?, int(3)?, operands);
-    Some(Instance { uses: int(5).unwrap_or(modes).max(modes), ..Instance::new(primitive, modes, true) })
+    Some(Instance { uses: int(5).unwrap_or(modes).max(modes), inputs, ..Instance::new(primitive, modes, true) })
 }
 
 /// One `hw.engine` to write: kind, parameters, resources, cycles.

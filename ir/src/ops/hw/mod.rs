@@ -9,7 +9,8 @@
 //! nothing and `hw.apply` is the identity on its `value` operand, so the
 //! interpreter and the JIT run a program with hw ops exactly as without
 //! them; a unit's `primitives` rows are `[kind, a, b, out, modes]` with
-//! non-negative integers.
+//! non-negative integers, optionally `uses >= modes` and an array of
+//! per-operand mux inputs (each at least 1).
 
 pub mod engine;
 
@@ -27,18 +28,30 @@ fn strings(attrs: &Attrs, name: &str) -> Result<Vec<String>, String> {
     items.iter().map(|a| a.as_str().map(str::to_string).ok_or_else(bad)).collect()
 }
 
-/// One row of a unit's `primitives`: `[kind, a, b, out, modes]`, or
+/// One row of a unit's `primitives`: `[kind, a, b, out, modes]`,
 /// `[kind, a, b, out, modes, uses]` for a time-multiplexed instance
-/// (`uses >= modes` evaluations per element).
+/// (`uses >= modes` evaluations per element), or `[kind, a, b, out,
+/// modes, uses, [inputs...]]` with the inputs of each operand's mux
+/// (each >= 1) when they are fewer than `uses`.
 fn check_primitive_row(row: &Attribute) -> Result<(), String> {
     let bad = || {
-        "each entry of 'primitives' must be [kind, a, b, out, modes] or [kind, a, b, out, modes, uses]: \
-a string and four or five integers >= 0"
+        "each entry of 'primitives' must be [kind, a, b, out, modes], [kind, a, b, out, modes, uses] or \
+[kind, a, b, out, modes, uses, [inputs]]: a string, four or five integers >= 0 and an array of integers >= 1"
             .to_string()
     };
     let Attribute::Array(items) = row else { return Err(bad()) };
-    let [Attribute::Str(_), rest @ ..] = items.as_slice() else { return Err(bad()) };
+    let (items, inputs) = match items.as_slice() {
+        [head @ .., Attribute::Array(inputs)] => (head, Some(inputs)),
+        all => (all, None),
+    };
+    let [Attribute::Str(_), rest @ ..] = items else { return Err(bad()) };
     let ints: Option<Vec<i64>> = rest.iter().map(|a| a.as_int().filter(|&v| v >= 0)).collect();
+    if let Some(inputs) = inputs {
+        let ok = rest.len() == 5 && !inputs.is_empty() && inputs.iter().all(|a| a.as_int().is_some_and(|v| v >= 1));
+        if !ok {
+            return Err(bad());
+        }
+    }
     match ints.as_deref() {
         Some([_, _, _, _]) => Ok(()),
         Some([_, _, _, modes, uses]) if uses >= modes => Ok(()),
@@ -92,10 +105,13 @@ pub const UNIT: OpDef = OpDef {
 (its modes). `primitives` lists its primitive instances, one row `[kind, a, b, out, modes]` \
 each: the primitive kind of the resource model (`exp2`, `log2`, `adder`, `multiplier`, \
 `add-tree`, ...), its widths (`a` the widest operand, `b` the second operand or, for tables, \
-the entries and, for `exp2`/`log2`, the coefficient rows; `out` the result) and how many modes \
+the entries, for `exp2`/`log2`, the coefficient rows and, for a `rounding-shift`, the bits it keeps; `out` the result) and how many modes \
 use it (a primitive used by several modes has a mode mux on its operands); an optional sixth \
 entry `uses` counts its evaluations per element over all modes when it is time-multiplexed (a \
-mode with an initiation interval above 1 runs several of its ops on it, spec/hw.md). `ii`, \
+mode with an initiation interval above 1 runs several of its ops on it, spec/hw.md); an optional \
+seventh entry, an array, gives the inputs of each non-constant operand's mux when evaluations \
+share a wire (an operand that is the output of the same instance in two modes needs no mux \
+input of its own; without it, every evaluation is an input). `ii`, \
 when present, gives each mode's initiation interval (cycles per element per lane; absent: 1). \
 Every primitive but the trees exists once per lane. `lut`, `ff`, `dsp` and `bram18` are the model's estimate of \
 the whole unit. The op computes nothing; `hw.apply` ops name the unit by `name`.\n\n\

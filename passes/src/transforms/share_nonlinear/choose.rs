@@ -14,7 +14,8 @@
 //! a tie keeps the faster unit) of the kinds in order, so the choice is
 //! deterministic.
 
-use super::inventory::{unit_cost, unit_instances, Inventories, Inventory};
+use super::inventory::{Inventories, Inventory};
+use super::unit::unit;
 use crate::transforms::lower_nonlinear::{Method, OpKind};
 use std::collections::BTreeMap;
 use weft_ir::hwcost::{Instance, Resources};
@@ -64,12 +65,12 @@ impl Choice {
 
 fn costed(picks: BTreeMap<OpKind, Candidate>, folded: &Folded, lanes: u64) -> Option<Choice> {
     let members: Option<Vec<&Inventory>> = picks.iter().map(|(&k, &(m, ii))| folded.get(&(k, m, ii))).collect();
-    let members = members?;
+    let (instances, cost) = unit(&members?, lanes);
     Some(Choice {
         methods: picks.iter().map(|(&k, &(m, _))| (k, m)).collect(),
         ii: picks.iter().map(|(&k, &(_, ii))| (k, ii)).collect(),
-        cost: unit_cost(&members, lanes),
-        instances: unit_instances(&members),
+        cost,
+        instances,
     })
 }
 

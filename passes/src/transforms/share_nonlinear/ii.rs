@@ -102,7 +102,12 @@ mod tests {
 
     /// A one-pass program with three exp2 per lane.
     fn three_exp2(passes: u64) -> Programs {
-        let slot = Slot { primitive: Primitive::new(PrimitiveKind::Exp2, 25, 4, 18, 1), per_lane: true, uses: 1 };
+        let slot = Slot {
+            primitive: Primitive::new(PrimitiveKind::Exp2, 25, 4, 18, 1),
+            per_lane: true,
+            uses: 1,
+            evals: Vec::new(),
+        };
         let mut inv = Inventory::default();
         inv.slots.insert(PrimitiveKind::Exp2, vec![slot; 3]);
         Programs { passes: vec![inv], pass_count: passes }

@@ -21,19 +21,57 @@
 
 use super::schedule::passes;
 use crate::transforms::lower_nonlinear::{LowerNonlinear, Method, OpKind, QuarkTables};
-use std::collections::BTreeMap;
-use weft_ir::hwcost::{self, Instance, Primitive, PrimitiveKind, Resources};
+use std::collections::{BTreeMap, HashMap};
+use weft_ir::attr::Attribute;
+use weft_ir::hwcost::{Primitive, PrimitiveKind};
+use weft_ir::ops::nl;
+use weft_ir::ops::Trait;
 use weft_ir::resources::Resources as ModuleResources;
-use weft_ir::{Function, Op};
+use weft_ir::{Function, Op, Value};
+
+/// Where one operand of an evaluation comes from: the result of the op
+/// at position `op` of its program (a primitive), or [`INPUT`] (the
+/// unit's input port), seen through constant shifts totalling `shift`
+/// (casts and the negation folded into a conditional negate are wires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Source {
+    pub op: u32,
+    pub shift: i64,
+}
+
+/// [`Source::op`] of the unit's input (the element streamed in).
+pub const INPUT: u32 = u32::MAX;
+
+/// One op a slot evaluates: its position in its program and the sources
+/// of its non-constant operands, in operand order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Eval {
+    pub op: u32,
+    pub sources: Vec<Source>,
+}
 
 /// One primitive instance of a program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
     pub primitive: Primitive,
     /// Elementwise work (once per lane) rather than once per row.
     pub per_lane: bool,
     /// Evaluations per element (above 1 when time-multiplexed).
     pub uses: u64,
+    /// The ops it evaluates (over passes, folds and programs of the
+    /// kind), sorted, without repeats; empty when unknown.
+    pub evals: Vec<Eval>,
+}
+
+impl Slot {
+    /// The slot serving `self` and `other` (the wider, their ops).
+    fn joined(&self, other: &Slot, uses: u64) -> Slot {
+        let mut evals = self.evals.clone();
+        evals.extend(other.evals.iter().cloned());
+        evals.sort();
+        evals.dedup();
+        Slot { primitive: self.primitive.widest(other.primitive), per_lane: self.per_lane, uses, evals }
+    }
 }
 
 /// The primitive instances of one op kind's programs under one method,
@@ -56,20 +94,23 @@ impl Inventory {
     /// per primitive kind, the most instances any one pass over the row
     /// uses.
     pub fn of_program(f: &Function, ops: &[Op]) -> Inventory {
+        let positions = positions(ops);
         let mut inv = Inventory::default();
         for pass in passes(f, ops) {
-            inv.merge(&Inventory::of_ops(f, &pass));
+            inv.merge(&Inventory::of_ops(f, &pass, &positions));
         }
         inv
     }
 
     /// The primitives of `ops` all active at once (one pipelined pass):
-    /// `(op, per_lane)` pairs.
-    fn of_ops(f: &Function, ops: &[(Op, bool)]) -> Inventory {
+    /// `(op, per_lane)` pairs; `positions` numbers the program's ops.
+    fn of_ops(f: &Function, ops: &[(Op, bool)], positions: &HashMap<Op, u32>) -> Inventory {
         let mut inv = Inventory::default();
         for &(op, per_lane) in ops {
             let Some(primitive) = Primitive::of_nl_op(f, op) else { continue };
-            inv.slots.entry(primitive.kind).or_default().push(Slot { primitive, per_lane, uses: 1 });
+            let eval = Eval { op: positions.get(&op).copied().unwrap_or(INPUT), sources: sources(f, op, positions) };
+            let slot = Slot { primitive, per_lane, uses: 1, evals: vec![eval] };
+            inv.slots.entry(primitive.kind).or_default().push(slot);
         }
         for list in inv.slots.values_mut() {
             sort_widest_first(list);
@@ -85,14 +126,13 @@ impl Inventory {
         let mut out = Inventory { slots: BTreeMap::new(), ii: ii.max(1) };
         for (kind, list) in &self.slots {
             let folded = CLASSES.iter().flat_map(|&lane| {
-                let class: Vec<Slot> = of_class(list, lane).copied().collect();
+                let class: Vec<Slot> = of_class(list, lane).cloned().collect();
                 let chunks: Vec<Slot> = class
                     .chunks(chunk)
                     .filter_map(|c| {
                         let first = c.first()?;
-                        let primitive = c.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
                         let uses = c.iter().map(|s| s.uses).sum();
-                        Some(Slot { primitive, per_lane: lane, uses })
+                        Some(c.iter().skip(1).fold(first.clone(), |j, s| j.joined(s, uses)))
                     })
                     .collect();
                 chunks
@@ -110,16 +150,14 @@ impl Inventory {
             let ours = self.slots.entry(*kind).or_default();
             let mut merged = Vec::with_capacity(ours.len().max(theirs.len()));
             for lane in CLASSES {
-                let mine: Vec<Slot> = of_class(ours, lane).copied().collect();
-                let yours: Vec<Slot> = of_class(theirs, lane).copied().collect();
-                for i in 0..mine.len().max(yours.len()) {
-                    let slot = match (mine.get(i), yours.get(i)) {
-                        (Some(o), Some(t)) => Slot {
-                            primitive: o.primitive.widest(t.primitive),
-                            per_lane: lane,
-                            uses: o.uses.max(t.uses),
-                        },
-                        (Some(s), None) | (None, Some(s)) => *s,
+                let mine: Vec<Slot> = of_class(ours, lane).cloned().collect();
+                let yours: Vec<Slot> = of_class(theirs, lane).cloned().collect();
+                let (pairs, mine_rest, yours_rest) = pair_by_op(&mine, &yours);
+                merged.extend(pairs.into_iter().map(|(o, t)| o.joined(t, o.uses.max(t.uses))));
+                for i in 0..mine_rest.len().max(yours_rest.len()) {
+                    let slot = match (mine_rest.get(i), yours_rest.get(i)) {
+                        (Some(o), Some(t)) => o.joined(t, o.uses.max(t.uses)),
+                        (Some(s), None) | (None, Some(s)) => (*s).clone(),
                         (None, None) => continue,
                     };
                     merged.push(slot);
@@ -147,11 +185,33 @@ impl Inventory {
     }
 }
 
+/// Pairs of slots of `a` and `b` that evaluate a common op (the same op
+/// of a program in two passes, or the same position in two programs of
+/// a kind: one instance, so its operands need no mux between them), in
+/// `a`'s order, and the unpaired rest of each, in order.
+fn pair_by_op<'a>(a: &'a [Slot], b: &'a [Slot]) -> (Vec<(&'a Slot, &'a Slot)>, Vec<&'a Slot>, Vec<&'a Slot>) {
+    let mut taken = vec![false; b.len()];
+    let mut pairs = Vec::new();
+    let mut rest = Vec::new();
+    for x in a {
+        let common = |y: &Slot| x.evals.iter().any(|e| y.evals.iter().any(|f| f.op == e.op));
+        match (0..b.len()).find(|&j| !taken[j] && common(&b[j])) {
+            Some(j) => {
+                taken[j] = true;
+                pairs.push((x, &b[j]));
+            }
+            None => rest.push(x),
+        }
+    }
+    let b_rest = b.iter().zip(&taken).filter(|(_, &t)| !t).map(|(y, _)| y).collect();
+    (pairs, rest, b_rest)
+}
+
 /// The two classes of instances, in list order: per lane, then per row.
-const CLASSES: [bool; 2] = [true, false];
+pub(super) const CLASSES: [bool; 2] = [true, false];
 
 /// The instances of `list` of one class (`lane`: per lane), widest first.
-fn of_class(list: &[Slot], lane: bool) -> impl Iterator<Item = &Slot> {
+pub(super) fn of_class(list: &[Slot], lane: bool) -> impl Iterator<Item = &Slot> {
     list.iter().filter(move |s| s.per_lane == lane)
 }
 
@@ -175,9 +235,10 @@ impl Programs {
     /// Adds the program `ops` of `f`.
     fn add(&mut self, f: &Function, ops: &[Op]) {
         let list = passes(f, ops);
+        let positions = positions(ops);
         self.pass_count = self.pass_count.max(list.len() as u64);
         for pass in list {
-            let inv = Inventory::of_ops(f, &pass);
+            let inv = Inventory::of_ops(f, &pass, &positions);
             if !self.passes.contains(&inv) {
                 self.passes.push(inv);
             }
@@ -201,37 +262,46 @@ impl Programs {
     }
 }
 
-/// One unit serving `members` (one inventory per mode): per primitive
-/// kind and class (per lane, per row), as many instances as the most
-/// demanding mode needs, the `i`-th as wide as every mode's `i`-th of
-/// that class, used by the modes that have one.
-pub fn unit_instances(members: &[&Inventory]) -> Vec<Instance> {
-    let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
-    kinds.sort();
-    kinds.dedup();
-    let mut out = Vec::new();
-    for kind in kinds {
-        for lane in CLASSES {
-            let lists: Vec<Vec<&Slot>> =
-                members.iter().filter_map(|m| m.slots.get(&kind)).map(|l| of_class(l, lane).collect()).collect();
-            let count = lists.iter().map(Vec::len).max().unwrap_or(0);
-            for i in 0..count {
-                let users: Vec<&Slot> = lists.iter().filter_map(|l| l.get(i).copied()).collect();
-                let Some(first) = users.first() else { continue };
-                let primitive = users.iter().fold(first.primitive, |p, s| p.widest(s.primitive));
-                let uses = users.iter().map(|s| s.uses).sum();
-                out.push(Instance { uses, ..Instance::new(primitive, users.len() as u64, lane) });
-            }
-        }
-    }
-    out
+/// The position of each op of a program.
+fn positions(ops: &[Op]) -> HashMap<Op, u32> {
+    ops.iter().enumerate().map(|(i, &op)| (op, u32::try_from(i).unwrap_or(INPUT - 1))).collect()
 }
 
-/// The resources of one unit serving `members`, with the sequencer of
-/// its slowest mode.
-pub fn unit_cost(members: &[&Inventory], lanes: u64) -> Resources {
-    let ii = members.iter().map(|m| m.ii).max().unwrap_or(1);
-    hwcost::unit(&unit_instances(members), lanes, members.len() as u64) + hwcost::sequencer(ii)
+/// The sources of `op`'s non-constant operands.
+fn sources(f: &Function, op: Op, positions: &HashMap<Op, u32>) -> Vec<Source> {
+    f.ops[op].operands.iter().filter(|&&v| !is_constant(f, v)).map(|&v| source(f, v, positions)).collect()
+}
+
+/// Where `v` comes from: back through wires (casts, constant shifts, the
+/// mux of a conditional negate) to the primitive that computes it, or to
+/// the unit's input when it comes from outside the program.
+fn source(f: &Function, mut v: Value, positions: &HashMap<Op, u32>) -> Source {
+    let mut shift = 0i64;
+    loop {
+        let Some(op) = f.defining_op(v) else { return Source { op: INPUT, shift } };
+        let Some(&pos) = positions.get(&op) else { return Source { op: INPUT, shift } };
+        if Primitive::of_nl_op(f, op).is_some() {
+            return Source { op: pos, shift };
+        }
+        let data = &f.ops[op];
+        if data.name() == nl::SHIFT.name {
+            shift += data.attrs.get("amount").and_then(Attribute::as_int).unwrap_or(0);
+        }
+        let negated = |w: &&Value| f.defining_op(**w).is_some_and(|d| f.ops[d].name() == nl::SUB.name);
+        let next = if data.name() == nl::MUX.name {
+            data.operands.iter().skip(1).find(negated)
+        } else {
+            data.operands.iter().find(|&&w| !is_constant(f, w))
+        };
+        match next {
+            Some(&w) => v = w,
+            None => return Source { op: pos, shift },
+        }
+    }
+}
+
+fn is_constant(f: &Function, v: Value) -> bool {
+    f.defining_op(v).is_some_and(|op| f.ops[op].def.has_trait(Trait::ConstantLike))
 }
 
 /// Per op kind present in `f` and per method: the passes of all its ops'
@@ -258,16 +328,18 @@ pub fn inventories(f: &Function, resources: &ModuleResources, tables: QuarkTable
 
 #[cfg(test)]
 mod tests {
+    use super::super::unit::{unit_cost, unit_instances};
     use super::*;
+    use weft_ir::hwcost::{self, Instance};
 
     fn slot(kind: PrimitiveKind, out: u64) -> Slot {
-        Slot { primitive: Primitive::new(kind, out, 0, out, 1), per_lane: true, uses: 1 }
+        Slot { primitive: Primitive::new(kind, out, 0, out, 1), per_lane: true, uses: 1, evals: Vec::new() }
     }
 
     fn inventory(slots: &[Slot]) -> Inventory {
         let mut inv = Inventory::default();
         for s in slots {
-            inv.slots.entry(s.primitive.kind).or_default().push(*s);
+            inv.slots.entry(s.primitive.kind).or_default().push(s.clone());
         }
         inv.slots.values_mut().for_each(|l| sort_widest_first(l));
         inv
@@ -277,7 +349,7 @@ mod tests {
     fn a_union_pairs_instances_widest_first() {
         let a = inventory(&[slot(PrimitiveKind::Exp2, 18), slot(PrimitiveKind::Exp2, 17)]);
         let b = inventory(&[slot(PrimitiveKind::Exp2, 20), slot(PrimitiveKind::Log2, 24)]);
-        let unit = unit_instances(&[&a, &b]);
+        let unit = unit_instances(&[&a, &b], 8);
         let exp2: Vec<(u64, u64)> = unit
             .iter()
             .filter(|i| i.primitive.kind == PrimitiveKind::Exp2)
@@ -313,7 +385,7 @@ mod tests {
         assert_eq!(log2, [(24, true), (53, false)], "the row's log2 is not copied into every lane");
         // A second mode with one per-lane log2 shares the per-lane one only.
         let softmax = inventory(&[slot(PrimitiveKind::Log2, 20), slot(PrimitiveKind::Adder, 30)]);
-        let unit = unit_instances(&[&norm, &softmax]);
+        let unit = unit_instances(&[&norm, &softmax], 16);
         assert_eq!(instances(&unit, PrimitiveKind::Log2), [(24, true, 2), (53, false, 1)]);
         assert_eq!(instances(&unit, PrimitiveKind::Adder), [(30, true, 1), (40, false, 1)]);
         // Pairing the row's log2 with the per-lane one would have put a
@@ -361,8 +433,65 @@ mod tests {
         // A shared unit's instance counts every mode's evaluations.
         let other = inventory(&[slot(PrimitiveKind::Exp2, 20)]);
         let folded3 = programs.fold(3);
-        let unit = unit_instances(&[&folded3, &other]);
+        let unit = unit_instances(&[&folded3, &other], 8);
         let e = unit.iter().find(|i| i.primitive.kind == PrimitiveKind::Exp2).expect("exp2");
         assert_eq!((e.modes, e.uses, e.primitive.out, e.held()), (2, 4, 20, 2));
+    }
+
+    fn evaluated(op: u32, sources: &[Source]) -> Slot {
+        let mut s = slot(PrimitiveKind::Adder, 8);
+        s.evals = vec![Eval { op, sources: sources.to_vec() }];
+        s
+    }
+
+    #[test]
+    fn passes_share_the_instance_of_an_op_they_both_evaluate() {
+        // Pass 2 has `x - max` (op 2, 9 bits); pass 3 recomputes it and adds
+        // a wider subtractor (op 9). Op 2 stays on one instance: pairing
+        // widest first would have put op 9 on op 2's pass-2 instance and
+        // op 2 on a second one, with a mux in front of the first.
+        let input = Source { op: INPUT, shift: 0 };
+        let mut narrow = evaluated(2, &[input, Source { op: 1, shift: 0 }]);
+        narrow.primitive = Primitive::new(PrimitiveKind::Adder, 8, 8, 9, 2);
+        let mut wide = evaluated(9, &[Source { op: 5, shift: 0 }, Source { op: 8, shift: 0 }]);
+        wide.primitive = Primitive::new(PrimitiveKind::Adder, 24, 24, 25, 2);
+        let pass2 = inventory(&[narrow.clone()]);
+        let pass3 = inventory(&[wide, narrow]);
+        let merged = Programs { passes: vec![pass2, pass3], pass_count: 2 }.fold(1);
+        let ops: Vec<Vec<u32>> =
+            merged.slots[&PrimitiveKind::Adder].iter().map(|s| s.evals.iter().map(|e| e.op).collect()).collect();
+        assert_eq!(ops, [vec![9], vec![2]]);
+    }
+
+    #[test]
+    fn sources_look_through_wires_to_the_primitive() {
+        let text = "func @f(%x: tensor<4xi8>) -> tensor<4xi13> {
+  %c = constant dense<3> : tensor<i3>
+  %e = nl.add %x, %c : (tensor<4xi8>, tensor<i3>) -> tensor<4xi9>
+  %s = nl.shift %e {amount = 2} : (tensor<4xi9>) -> tensor<4xi11>
+  %z = constant dense<0> : tensor<i1>
+  %n = nl.sub %z, %s : (tensor<i1>, tensor<4xi11>) -> tensor<4xi12>
+  %m = nl.mux %x, %n, %s : (tensor<4xi8>, tensor<4xi12>, tensor<4xi11>) -> tensor<4xi12>
+  %r = nl.add %m, %x : (tensor<4xi12>, tensor<4xi8>) -> tensor<4xi13>
+  return %r : tensor<4xi13>
+}";
+        let (_, module) = weft_ir::parser::parse_str(&weft_ir::Context::default(), "t.weft", text);
+        let module = module.expect("parses");
+        let f = &module.funcs[0];
+        let ops = f.walk();
+        let inv = Inventory::of_program(f, &ops);
+        let mut evals: Vec<Eval> = inv.slots[&PrimitiveKind::Adder].iter().flat_map(|s| s.evals.clone()).collect();
+        evals.sort();
+        let input = Source { op: INPUT, shift: 0 };
+        // %e (op 1) reads the input; %n (op 4) reads %e shifted left by 2;
+        // %r (op 6) reads the conditional negate, i.e. %n, and the input.
+        assert_eq!(
+            evals,
+            [
+                Eval { op: 1, sources: vec![input] },
+                Eval { op: 4, sources: vec![Source { op: 1, shift: 2 }] },
+                Eval { op: 6, sources: vec![Source { op: 4, shift: 0 }, input] },
+            ]
+        );
     }
 }

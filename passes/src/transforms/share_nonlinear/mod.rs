@@ -34,6 +34,7 @@ pub mod ii;
 pub mod inventory;
 pub mod options;
 pub mod schedule;
+pub mod unit;
 
 use crate::eqsat::nl::{extract::units_of, saturate, Datapaths, SaturationOutcome};
 use crate::eqsat::stats::{CLASSES, ITERATIONS, NODES, SATURATED, STOPPED_BY_LIMIT};
@@ -45,7 +46,7 @@ use inventory::Inventories;
 pub use options::ShareOptions;
 use std::collections::BTreeMap;
 use weft_ir::attr::Attribute;
-use weft_ir::hwcost::{Instance, Resources};
+use weft_ir::hwcost::{Instance, Resources, MAX_OPERANDS};
 use weft_ir::ops::hw;
 use weft_ir::resources::Resources as ModuleResources;
 use weft_ir::{Diagnostic, Function, Module, NewOp, Op};
@@ -300,7 +301,8 @@ fn int_attr(v: u64) -> Attribute {
 }
 
 /// `[kind, a, b, out, modes]` rows of a unit, `[.., modes, uses]` for a
-/// time-multiplexed instance.
+/// time-multiplexed instance, `[.., modes, uses, [inputs]]` when an
+/// operand's mux has fewer inputs than the instance has uses.
 fn primitive_rows(instances: &[Instance]) -> Attribute {
     Attribute::Array(
         instances
@@ -309,8 +311,14 @@ fn primitive_rows(instances: &[Instance]) -> Attribute {
                 let p = i.primitive;
                 let n = int_attr;
                 let mut row = vec![Attribute::Str(p.kind.name().into()), n(p.a), n(p.b), n(p.out), n(i.modes)];
-                if i.uses > i.modes {
+                let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
+                let inputs: Vec<u64> = (0..operands).map(|k| i.mux_inputs(k)).collect();
+                let fewer = inputs.iter().any(|&k| k < i.uses.max(i.modes));
+                if i.uses > i.modes || fewer {
                     row.push(n(i.uses));
+                }
+                if fewer {
+                    row.push(Attribute::Array(inputs.into_iter().map(n).collect()));
                 }
                 Attribute::Array(row)
             })
