@@ -159,3 +159,27 @@ fn the_error_table_matches_a_fresh_measurement_at_8_bits() {
     }
     assert!(checked >= 28, "{checked}");
 }
+
+#[test]
+fn units_lists_instances_that_add_up_to_the_shared_unit() {
+    let m = model();
+    let args = ["report", &m, "--quant", "w8a8", "--nonlinear", "--lanes", "4", "--units"];
+    let o = weft(&[&args[..], &["--input-shape", "pixel_values=1x3x32x32"]].concat());
+    assert_eq!(code(&o), 0, "{}", cli_util::stderr(&o));
+    let text = stdout(&o);
+    let numbers = |line: &str| -> Vec<u64> { line.split_whitespace().filter_map(|w| w.parse().ok()).collect() };
+    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with("shared (one unit)"));
+    let unit = numbers(lines.next().expect("the shared unit's row"));
+    let instances: Vec<Vec<u64>> = lines
+        .take_while(|l| !l.trim_start().starts_with("alone:"))
+        .filter(|l| l.contains(" mux "))
+        .map(|l| numbers(l.rsplit_once(" mux ").map_or(l, |(_, rest)| rest)))
+        .collect();
+    assert!(!instances.is_empty(), "{text}");
+    // After "mux" come the operands' inputs, then LUT, FF, DSP (BRAM36 is
+    // a float); at ii 1 the unit adds only its mode register (FFs).
+    let column = |from_end: usize| -> u64 { instances.iter().map(|n| n[n.len() - from_end]).sum() };
+    assert_eq!(column(3), unit[0], "LUT\n{text}");
+    assert!(column(2) <= unit[1] && unit[1] - column(2) <= 2, "FF\n{text}");
+    assert_eq!(column(1), unit[2], "DSP\n{text}");
+}
