@@ -1,8 +1,9 @@
 //! One hardware unit serving several modes (op kinds): which of the
 //! modes' primitive instances share one instance, and what the unit
-//! costs. The modes' `i`-th instances of a primitive kind and class
-//! (per lane, per row; widest first, [`super::inventory`]) are the
-//! candidates for one shared instance; a shared instance is as wide as its
+//! costs. Per primitive kind and class (per lane, per row), the modes'
+//! instances are paired into candidate groups, first by rank (widest
+//! first, [`super::inventory`]), then by the wires their operands share;
+//! a shared instance is as wide as its
 //! widest user and has, on each operand, a mux with one input per
 //! distinct wire its users bring (two modes whose operand is the output of
 //! the same shared instance, or the unit's input, need none). Which users
@@ -48,6 +49,71 @@ fn candidate_users<'a>(members: &[&'a Inventory]) -> Vec<Users<'a>> {
         }
     }
     out
+}
+
+/// The candidate groups of `members`' slots paired by wires: per
+/// primitive kind and class, the first mode's instances are the columns;
+/// each instance of a later mode (widest first) joins the free column
+/// whose users share the most operand wires with it under `owners`
+/// (nearest its own rank on a tie), or, sharing none, the column of its
+/// rank when free ([`candidate_users`]' pairing), else the first free one,
+/// else a new one.
+fn paired_users<'a>(members: &[&'a Inventory], owners: &Owners) -> Vec<Users<'a>> {
+    let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut out = Vec::new();
+    for kind in kinds {
+        for lane in CLASSES {
+            let mut columns: Vec<Vec<(usize, &Slot)>> = Vec::new();
+            for (m, inv) in members.iter().enumerate() {
+                let Some(list) = inv.slots.get(&kind) else { continue };
+                for (rank, slot) in of_class(list, lane).enumerate() {
+                    let mine = slot_wires(m, slot, owners);
+                    let free = |c: &Vec<(usize, &Slot)>| c.iter().all(|(n, _)| *n != m);
+                    let best = columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| free(c))
+                        .map(|(i, c)| (agreement(&mine, c, owners), i))
+                        .filter(|&(a, _)| a > 0)
+                        .max_by_key(|&(a, i)| (a, std::cmp::Reverse(i.abs_diff(rank)), std::cmp::Reverse(i)));
+                    let at = best.map(|(_, i)| i).or_else(|| {
+                        let own = columns.get(rank).filter(|c| free(c)).map(|_| rank);
+                        own.or_else(|| columns.iter().position(|c| free(c)))
+                    });
+                    match at {
+                        Some(i) => columns[i].push((m, slot)),
+                        None => columns.push(vec![(m, slot)]),
+                    }
+                }
+            }
+            out.extend(columns.into_iter().map(|slots| Users { per_lane: lane, slots }));
+        }
+    }
+    out
+}
+
+/// Per operand, the wires of a slot's evaluations.
+fn slot_wires(mode: usize, slot: &Slot, owners: &Owners) -> [BTreeSet<Wire>; MAX_OPERANDS] {
+    let mut wires: [BTreeSet<Wire>; MAX_OPERANDS] = Default::default();
+    for e in &slot.evals {
+        for (k, &src) in e.sources.iter().enumerate().take(MAX_OPERANDS) {
+            wires[k].insert(wire(mode, src, owners));
+        }
+    }
+    wires
+}
+
+/// How many of `mine` (per operand) the column's users already bring.
+fn agreement(mine: &[BTreeSet<Wire>; MAX_OPERANDS], column: &[(usize, &Slot)], owners: &Owners) -> usize {
+    let theirs: Vec<[BTreeSet<Wire>; MAX_OPERANDS]> = column.iter().map(|(m, s)| slot_wires(*m, s, owners)).collect();
+    (0..MAX_OPERANDS).map(|k| mine[k].iter().filter(|w| theirs.iter().any(|t| t[k].contains(w))).count()).sum()
+}
+
+/// Which slots each group holds, to tell two pairings apart.
+fn pairing_key(users: &[Users]) -> Vec<Vec<(usize, *const Slot)>> {
+    users.iter().map(|u| u.slots.iter().map(|&(m, s)| (m, std::ptr::from_ref(s))).collect()).collect()
 }
 
 /// Which instance evaluates an op: `(mode, op position)` to
@@ -149,36 +215,42 @@ fn cheapest_labels(users: &Users, owners: &Owners, lanes: u64) -> Vec<usize> {
 }
 
 /// One unit serving `members` (one inventory per mode) with `lanes`
-/// lanes. Per primitive kind and class (per lane, per row), the modes'
-/// `i`-th instances of that class (widest first) may share one instance,
+/// lanes. Per primitive kind and class (per lane, per row), a candidate
+/// group of the modes' instances (by rank in the first round, then by
+/// shared wires, [`paired_users`]) may share one instance,
 /// as wide as its widest user, with a mux on each operand of as many
 /// inputs as the users bring distinct wires (two modes whose operand is
 /// the output of the same shared instance need none). Which users share
 /// is chosen per group as is cheapest given where the operands come
-/// from, in rounds until the grouping is stable (from everything apart,
-/// and from everything shared); the cheapest unit of any round wins.
+/// from, in rounds until the pairing and grouping are stable (from
+/// everything apart, and from everything shared); the cheapest unit of
+/// any round wins.
 /// Sharing a small adder whose operand muxes cost more than the copy
 /// they save keeps it one instance per mode.
 pub fn unit_instances(members: &[&Inventory], lanes: u64) -> Vec<Instance> {
-    let users = candidate_users(members);
-    let apart: Vec<Vec<usize>> = users.iter().map(|u| (0..u.slots.len()).collect()).collect();
-    let shared: Vec<Vec<usize>> = users.iter().map(|u| vec![0; u.slots.len()]).collect();
     let mut best: Option<(u64, Vec<Instance>)> = None;
-    for start in [apart, shared] {
-        let mut labels = start;
+    for all_shared in [false, true] {
+        let mut users = candidate_users(members);
+        let mut labels: Vec<Vec<usize>> = users
+            .iter()
+            .map(|u| if all_shared { vec![0; u.slots.len()] } else { (0..u.slots.len()).collect() })
+            .collect();
         for _ in 0..MAX_ROUNDS {
             let before = owners(&users, &labels);
-            let next: Vec<Vec<usize>> = users.iter().map(|u| cheapest_labels(u, &before, lanes)).collect();
-            let after = owners(&users, &next);
-            let list: Vec<Instance> = users.iter().zip(&next).flat_map(|(u, l)| grouped(u, l, &after)).collect();
+            let paired = paired_users(members, &before);
+            let next: Vec<Vec<usize>> = paired.iter().map(|u| cheapest_labels(u, &before, lanes)).collect();
+            let after = owners(&paired, &next);
+            let list: Vec<Instance> = paired.iter().zip(&next).flat_map(|(u, l)| grouped(u, l, &after)).collect();
             let w = weight(&list, lanes);
             if best.as_ref().is_none_or(|b| w < b.0) {
                 best = Some((w, list));
             }
-            if next == labels {
+            let stable = next == labels && pairing_key(&paired) == pairing_key(&users);
+            users = paired;
+            labels = next;
+            if stable {
                 break;
             }
-            labels = next;
         }
     }
     best.map(|b| b.1).unwrap_or_default()
@@ -297,6 +369,30 @@ mod tests {
         let d = inventory(vec![slot(PrimitiveKind::Adder, 8, 9, &[from(2), from(4)])]);
         let unit = unit_instances(&[&c, &d], 8);
         assert_eq!(find(&unit, PrimitiveKind::Adder), [(1, Some([1, 1, 1])), (1, Some([1, 1, 1]))]);
+    }
+
+    #[test]
+    fn instances_pair_across_modes_by_their_wires() {
+        // Both modes: exp2 of the input (op 0). Mode a's wider adder reads
+        // the exp2, mode b's narrower one does; ranked widest first they
+        // would pair wide with wide, each with an operand from two wires.
+        let a = inventory(vec![
+            slot(PrimitiveKind::Exp2, 20, 0, &[from(INPUT)]),
+            slot(PrimitiveKind::Adder, 24, 1, &[from(0), from(0)]),
+            slot(PrimitiveKind::Adder, 20, 2, &[from(INPUT), from(INPUT)]),
+        ]);
+        let b = inventory(vec![
+            slot(PrimitiveKind::Exp2, 20, 0, &[from(INPUT)]),
+            slot(PrimitiveKind::Adder, 24, 1, &[from(INPUT), from(INPUT)]),
+            slot(PrimitiveKind::Adder, 20, 2, &[from(0), from(0)]),
+        ]);
+        let unit = unit_instances(&[&a, &b], 8);
+        let adders: Vec<(u64, u64, Option<[u64; MAX_OPERANDS]>)> = unit
+            .iter()
+            .filter(|i| i.primitive.kind == PrimitiveKind::Adder)
+            .map(|i| (i.primitive.a, i.modes, i.inputs))
+            .collect();
+        assert_eq!(adders, [(24, 2, Some([1, 1, 1])), (24, 2, Some([1, 1, 1]))]);
     }
 
     #[test]
