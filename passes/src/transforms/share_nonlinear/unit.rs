@@ -80,7 +80,7 @@ fn paired_users<'a>(members: &[&'a Inventory], owners: &Owners) -> Vec<Users<'a>
                         .max_by_key(|&(a, i)| (a, std::cmp::Reverse(i.abs_diff(rank)), std::cmp::Reverse(i)));
                     let at = best.map(|(_, i)| i).or_else(|| {
                         let own = columns.get(rank).filter(|c| free(c)).map(|_| rank);
-                        own.or_else(|| columns.iter().position(|c| free(c)))
+                        own.or_else(|| columns.iter().position(free))
                     });
                     match at {
                         Some(i) => columns[i].push((m, slot)),
