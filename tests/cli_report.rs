@@ -183,3 +183,20 @@ fn units_lists_instances_that_add_up_to_the_shared_unit() {
     assert!(column(2) <= unit[1] && unit[1] - column(2) <= 2, "FF\n{text}");
     assert_eq!(column(1), unit[2], "DSP\n{text}");
 }
+
+#[test]
+fn json_lists_each_units_instances() {
+    let v = report(&[]);
+    let shared = &v["nonlinear"]["shared"];
+    let instances = shared["instances"].as_array().expect("instances");
+    assert!(!instances.is_empty(), "{v}");
+    let sum = |key: &str| -> u64 { instances.iter().map(|i| i[key].as_u64().unwrap_or(0)).sum() };
+    // At ii 1 the unit is its instances plus a mode register (FFs only).
+    assert_eq!(sum("lut"), shared["lut"].as_u64().unwrap_or(0), "{v}");
+    assert_eq!(sum("dsp"), shared["dsp"].as_u64().unwrap_or(0), "{v}");
+    assert!(instances
+        .iter()
+        .all(|i| i["mux_inputs"].as_array().is_some_and(|m| m.iter().all(|k| k.as_u64() >= Some(1)))));
+    let units = v["nonlinear"]["unshared"]["units"].as_array().expect("units");
+    assert!(units.iter().all(|u| u["instances"].as_array().is_some_and(|l| !l.is_empty())), "{v}");
+}

@@ -3,7 +3,9 @@
 //! Invariants: both show the same numbers; JSON keys are stable
 //! (`nonlinear.shared` and `nonlinear.unshared` with `lut`, `ff`, `dsp`,
 //! `bram`; `bram` in RAMB36 tiles; `nonlinear.shared.throughput` per
-//! kind with `ii`, `passes`, `elements_per_cycle`); every unshared design
+//! kind with `ii`, `passes`, `elements_per_cycle`; `instances` on the
+//! shared design and on every unit, each with its resources, which add
+//! up to the unit's but for its mode register and sequencer); every unshared design
 //! runs each kind at the shared design's rate, except
 //! `unshared_full_rate` (every interval 1; `null` when the shared design
 //! is at full rate already).
@@ -220,11 +222,46 @@ fn resources_json(r: Resources) -> String {
     format!("\"lut\": {}, \"ff\": {}, \"dsp\": {}, \"bram\": {}", r.lut, r.ff, r.dsp, r.bram36())
 }
 
-fn units_json(choices: &[Choice]) -> String {
+fn units_json(choices: &[Choice], lanes: u64) -> String {
     let items: Vec<String> = choices
         .iter()
         .map(|c| {
-            format!("{{\"methods\": {{{}}}, \"ii\": {{{}}}, {}}}", methods_json(c), ii_json(c), resources_json(c.cost))
+            format!(
+                "{{\"methods\": {{{}}}, \"ii\": {{{}}}, {}, \"instances\": {}}}",
+                methods_json(c),
+                ii_json(c),
+                resources_json(c.cost),
+                instances_json(c, lanes)
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A unit's primitive instances: kind, widths, copies, modes, uses, the
+/// inputs of each operand's mux and the resources of all copies.
+fn instances_json(c: &Choice, lanes: u64) -> String {
+    let items: Vec<String> = c
+        .instances
+        .iter()
+        .map(|i| {
+            let p = i.primitive;
+            let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
+            let inputs: Vec<String> = (0..operands).map(|k| i.mux_inputs(k).to_string()).collect();
+            format!(
+                "{{\"kind\": \"{}\", \"a\": {}, \"b\": {}, \"out\": {}, \"per_lane\": {}, \"copies\": {}, \
+\"modes\": {}, \"uses\": {}, \"mux_inputs\": [{}], {}}}",
+                p.kind.name(),
+                p.a,
+                p.b,
+                p.out,
+                i.per_lane,
+                i.copies(lanes),
+                i.modes,
+                i.uses,
+                inputs.join(", "),
+                resources_json(i.cost(lanes))
+            )
         })
         .collect();
     format!("[{}]", items.join(", "))
@@ -260,20 +297,21 @@ fn throughput_json(p: &SharePlan) -> String {
 /// `unshared_full_rate`.
 fn designs_json(p: &SharePlan) -> String {
     let full = match &p.separate_full_rate {
-        Some(c) => format!("{{{}, \"units\": {}}}", resources_json(total(c)), units_json(c)),
+        Some(c) => format!("{{{}, \"units\": {}}}", resources_json(total(c)), units_json(c, p.lanes)),
         None => "null".into(),
     };
     format!(
-        "\"shared\": {{{}, \"methods\": {{{}}}, \"ii\": {{{}}}, \"throughput\": {{{}}}}}, \
+        "\"shared\": {{{}, \"methods\": {{{}}}, \"ii\": {{{}}}, \"throughput\": {{{}}}, \"instances\": {}}}, \
 \"unshared\": {{{}, \"units\": {}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}, \"unshared_full_rate\": {full}",
         resources_json(p.shared.cost),
         methods_json(&p.shared),
         ii_json(&p.shared),
         throughput_json(p),
+        instances_json(&p.shared, p.lanes),
         resources_json(total(&p.unshared)),
-        units_json(&p.unshared),
+        units_json(&p.unshared, p.lanes),
         resources_json(total(&p.separate)),
-        units_json(&p.separate),
+        units_json(&p.separate, p.lanes),
     )
 }
 
