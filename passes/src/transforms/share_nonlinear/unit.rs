@@ -30,25 +30,29 @@ struct Users<'a> {
 /// The candidate groups of `members`' slots: per primitive kind and class
 /// (per lane, per row), the modes' `i`-th instances of that class.
 fn candidate_users<'a>(members: &[&'a Inventory]) -> Vec<Users<'a>> {
-    let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
-    kinds.sort();
-    kinds.dedup();
     let mut out = Vec::new();
-    for kind in kinds {
-        for lane in CLASSES {
-            let lists: Vec<(usize, Vec<&Slot>)> = members
-                .iter()
-                .enumerate()
-                .filter_map(|(m, inv)| Some((m, of_class(inv.slots.get(&kind)?, lane).collect())))
-                .collect();
-            let count = lists.iter().map(|l| l.1.len()).max().unwrap_or(0);
-            for i in 0..count {
-                let slots = lists.iter().filter_map(|(m, l)| Some((*m, *l.get(i)?))).collect();
-                out.push(Users { per_lane: lane, slots });
-            }
+    for (kind, lane) in kinds_and_classes(members) {
+        let lists: Vec<(usize, Vec<&Slot>)> = members
+            .iter()
+            .enumerate()
+            .filter_map(|(m, inv)| Some((m, of_class(inv.slots.get(&kind)?, lane).collect())))
+            .collect();
+        let count = lists.iter().map(|l| l.1.len()).max().unwrap_or(0);
+        for i in 0..count {
+            let slots = lists.iter().filter_map(|(m, l)| Some((*m, *l.get(i)?))).collect();
+            out.push(Users { per_lane: lane, slots });
         }
     }
     out
+}
+
+/// Every primitive kind any member has, in order, with each class (per
+/// lane, then per row).
+fn kinds_and_classes(members: &[&Inventory]) -> Vec<(PrimitiveKind, bool)> {
+    let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds.into_iter().flat_map(|k| CLASSES.map(|lane| (k, lane))).collect()
 }
 
 /// The candidate groups of `members`' slots paired by wires: per
@@ -59,39 +63,46 @@ fn candidate_users<'a>(members: &[&'a Inventory]) -> Vec<Users<'a>> {
 /// rank when free ([`candidate_users`]' pairing), else the first free one,
 /// else a new one.
 fn paired_users<'a>(members: &[&'a Inventory], owners: &Owners) -> Vec<Users<'a>> {
-    let mut kinds: Vec<PrimitiveKind> = members.iter().flat_map(|m| m.slots.keys().copied()).collect();
-    kinds.sort();
-    kinds.dedup();
     let mut out = Vec::new();
-    for kind in kinds {
-        for lane in CLASSES {
-            let mut columns: Vec<Vec<(usize, &Slot)>> = Vec::new();
-            for (m, inv) in members.iter().enumerate() {
-                let Some(list) = inv.slots.get(&kind) else { continue };
-                for (rank, slot) in of_class(list, lane).enumerate() {
-                    let mine = slot_wires(m, slot, owners);
-                    let free = |c: &Vec<(usize, &Slot)>| c.iter().all(|(n, _)| *n != m);
-                    let best = columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| free(c))
-                        .map(|(i, c)| (agreement(&mine, c, owners), i))
-                        .filter(|&(a, _)| a > 0)
-                        .max_by_key(|&(a, i)| (a, std::cmp::Reverse(i.abs_diff(rank)), std::cmp::Reverse(i)));
-                    let at = best.map(|(_, i)| i).or_else(|| {
-                        let own = columns.get(rank).filter(|c| free(c)).map(|_| rank);
-                        own.or_else(|| columns.iter().position(free))
-                    });
-                    match at {
-                        Some(i) => columns[i].push((m, slot)),
-                        None => columns.push(vec![(m, slot)]),
-                    }
+    for (kind, lane) in kinds_and_classes(members) {
+        let mut columns: Vec<Column> = Vec::new();
+        for (m, inv) in members.iter().enumerate() {
+            let Some(list) = inv.slots.get(&kind) else { continue };
+            for (rank, slot) in of_class(list, lane).enumerate() {
+                match column_for(&columns, m, rank, &slot_wires(m, slot, owners), owners) {
+                    Some(i) => columns[i].push((m, slot)),
+                    None => columns.push(vec![(m, slot)]),
                 }
             }
-            out.extend(columns.into_iter().map(|slots| Users { per_lane: lane, slots }));
         }
+        out.extend(columns.into_iter().map(|slots| Users { per_lane: lane, slots }));
     }
     out
+}
+
+/// The users gathered so far for one instance.
+type Column<'a> = Vec<(usize, &'a Slot)>;
+
+/// The column an instance of mode `mode` at `rank` (with operand wires
+/// `mine`) joins, `None` for a new one: see [`paired_users`].
+fn column_for(
+    columns: &[Column],
+    mode: usize,
+    rank: usize,
+    mine: &[BTreeSet<Wire>; MAX_OPERANDS],
+    owners: &Owners,
+) -> Option<usize> {
+    let free = |c: &Column| c.iter().all(|(n, _)| *n != mode);
+    let best = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| free(c))
+        .map(|(i, c)| (agreement(mine, c, owners), i))
+        .filter(|&(a, _)| a > 0)
+        .max_by_key(|&(a, i)| (a, std::cmp::Reverse(i.abs_diff(rank)), std::cmp::Reverse(i)));
+    best.map(|(_, i)| i)
+        .or_else(|| columns.get(rank).filter(|c| free(c)).map(|_| rank))
+        .or_else(|| columns.iter().position(free))
 }
 
 /// Per operand, the wires of a slot's evaluations.
