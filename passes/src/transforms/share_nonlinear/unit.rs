@@ -2,13 +2,13 @@
 //! modes' primitive instances share one instance, and what the unit
 //! costs. Per primitive kind and class (per lane, per row), the modes'
 //! instances are paired into candidate groups, first by rank (widest
-//! first, [`super::inventory`]), then by the wires their operands share;
-//! a shared instance is as wide as its
-//! widest user and has, on each operand, a mux with one input per
-//! distinct wire its users bring (two modes whose operand is the output of
-//! the same shared instance, or the unit's input, need none). Which users
-//! share is decided per group, as is cheapest given the current owners of
-//! the operands' producers, in rounds until stable.
+//! first, [`super::inventory`]), then by the wires their operands share.
+//! A shared instance is as wide as its widest user and has, on each
+//! operand, a mux with one input per distinct wire its users bring (two
+//! modes whose operand is the output of the same shared instance, or the
+//! unit's input, need none). Which users share is decided per group, as
+//! is cheapest given the current owners of the operands' producers, in
+//! rounds until stable.
 //!
 //! Invariants: a group's users are of distinct modes; grouping never
 //! makes a unit dearer than its modes' instances apart within a round,
@@ -20,8 +20,8 @@ use super::inventory::{of_class, Inventory, Slot, Source, CLASSES, INPUT};
 use std::collections::{BTreeSet, HashMap};
 use weft_ir::hwcost::{self, Instance, PrimitiveKind, Resources, MAX_OPERANDS};
 
-/// One instance's users across modes: the `i`-th slot of one primitive
-/// kind and class of each mode that has one, with the mode's index.
+/// A candidate group: at most one slot of each mode, all of one primitive
+/// kind and class, with the mode's index.
 struct Users<'a> {
     per_lane: bool,
     slots: Vec<(usize, &'a Slot)>,
@@ -173,10 +173,8 @@ fn instance(group: &[(usize, &Slot)], per_lane: bool, owners: &Owners) -> Option
     if group.iter().all(|(_, s)| !s.evals.is_empty()) {
         let mut wires: [BTreeSet<Wire>; MAX_OPERANDS] = Default::default();
         for (m, slot) in group {
-            for e in &slot.evals {
-                for (k, &src) in e.sources.iter().enumerate().take(MAX_OPERANDS) {
-                    wires[k].insert(wire(*m, src, owners));
-                }
+            for (all, mine) in wires.iter_mut().zip(slot_wires(*m, slot, owners)) {
+                all.extend(mine);
             }
         }
         out.inputs = Some(wires.map(|w| w.len().max(1) as u64));
