@@ -9,6 +9,7 @@
 //! bytes); the planner ([`plan`]) places every other tensor in one arena,
 //! reusing the bytes of dead values; each op is lowered ([`lower`]) to a
 //! kernel description and compiled ([`codegen`]) to one native function.
+//! [`compile_observing`] reads as these stages; [`stages`] holds them.
 //! A run copies the inputs into the arena, calls the kernels in order and
 //! copies the results out.
 //!
@@ -41,6 +42,7 @@ pub mod qgemm;
 mod quant_nonlinear;
 mod quant_runtime;
 mod regions;
+mod stages;
 mod storage;
 mod tabulate;
 #[cfg(test)]
@@ -48,16 +50,12 @@ mod tests;
 mod vint;
 
 use bytes::Bytes;
-use codegen::{Compiler, KernelFn};
+use codegen::KernelFn;
 use kernel::Kernel;
-use lower::Operand;
-use plan::{Need, Place, Step};
-use std::collections::HashMap;
+use plan::Place;
 use std::time::{Duration, Instant};
 use storage::Storage;
-use weft_ir::attr::Attribute;
-use weft_ir::interp::{input_names, output_names, DimBindings};
-use weft_ir::ops::Trait;
+use weft_ir::interp::DimBindings;
 use weft_ir::{Diagnostic, Function, Module, OpData, Tensor, Type, Value};
 
 /// What compiling a function cost and produced.
@@ -177,360 +175,26 @@ pub fn compile(module: &Module, func: &Function) -> Result<CompiledFunction, Dia
 /// that computes it (calibration reads every float value this way).
 pub fn compile_observing(module: &Module, func: &Function, observed: &[Value]) -> Result<CompiledFunction, Diagnostic> {
     let started = Instant::now();
+    // Stage 1: composites expanded (observed values follow their
+    // replacements), the body collected.
     let expanded = lower::expand_composites(func).map_err(|(op, e)| op_error(&func.ops[op], e))?;
     let (func, observed) = match &expanded {
         Some((f, replaced)) => (f, observed.iter().map(|v| *replaced.get(v).unwrap_or(v)).collect()),
         None => (func, observed.to_vec()),
     };
-    let body = func.blocks.get(func.body).ok_or_else(|| func_error(func, "has no body block"))?;
-    let mut constants: Vec<SlotData> = Vec::new();
-    let mut constant_bytes = 0;
-    let mut steps = vec![Step::default()];
-    let arg_names = input_names(func);
-    for (i, &arg) in func.args().iter().enumerate() {
-        let what = format!("argument #{i} ('{}')", arg_names.get(i).map_or("", String::as_str));
-        let slot = value_slot(func, arg).map_err(|e| func_error(func, format!("{what} {e}")))?;
-        steps[0].defs.push((arg, Need::Arena(bytes_of(&slot))));
-    }
-    let (all_ops, ret) = body_ops(func, body)?;
-    // Returned and observed values are read from outside: not inside a
-    // region, not fused away.
-    let outside: Vec<Value> = ret.operands.iter().chain(&observed).copied().collect();
-    let regions = regions::find(module, func, &all_ops, &outside);
-    let ops: Vec<&OpData> = all_ops.iter().copied().filter(|d| !regions.is_interior(d)).collect();
-    // A region's input is read by its root's table: never fused away.
-    let kept: Vec<Value> = outside.iter().copied().chain(regions.roots.values().map(|r| r.input)).collect();
-    let fused = fuse::plan(func, &ops, &kept);
-    let observed_index: HashMap<Value, usize> = observed.iter().enumerate().map(|(i, &v)| (v, i)).collect();
-    // What each fused value's computation reads (its producers' inputs).
-    let mut reads: HashMap<Value, Vec<Value>> = HashMap::new();
-    for &data in &ops {
-        let uses = match regions.of(data) {
-            Some(region) => vec![region.input],
-            None => effective_uses(&data.operands, &reads),
-        };
-        let mut step = Step { defs: vec![], uses };
-        for (i, &v) in data.results.iter().enumerate() {
-            let slot = value_slot(func, v).map_err(|e| op_error(data, format!("result #{i} {e}")))?;
-            let need = if fused.contains(&v) {
-                reads.insert(v, std::mem::take(&mut step.uses));
-                Need::Fused
-            } else if data.def.has_trait(Trait::ConstantLike) {
-                let (place, bytes) = constant(module, data, &slot, &mut constants).map_err(|e| op_error(data, e))?;
-                constant_bytes += bytes;
-                Need::Fixed(place)
-            } else if let Some(src) = aliased_operand(data) {
-                Need::Alias(src.ok_or_else(|| op_error(data, "has no operand to alias"))?)
-            } else {
-                Need::Arena(bytes_of(&slot))
-            };
-            step.defs.push((v, need));
-        }
-        steps.push(step);
-    }
-    steps.push(Step { defs: vec![], uses: ret.operands.clone() });
-    let plan = plan::plan(&steps).map_err(|e| func_error(func, e))?;
-    let operand = |v: Value| -> Result<Operand, String> {
-        let slot = value_slot(func, v)?;
-        let place = match plan.places.get(&v) {
-            Some(&p) => p,
-            None if fused.contains(&v) => fuse::FUSED,
-            None => return Err(format!("value {v} has no place")),
-        };
-        Ok(Operand { place, st: slot.st, elem: slot.elem, shape: slot.shape })
-    };
-    // The lane constant pool's slot is reserved now (lowering appends more
-    // constant slots: packed weights, tables) and filled once compiled.
-    constants.push(SlotData::Owned(Vec::new()));
-    let pool_slot = constants.len() as u32;
-    let mut compiler = Compiler::new(pool_slot).map_err(|e| func_error(func, e))?;
-    let mut lowered = Vec::new();
-    // Matmuls that pack an operand per call share scratch bytes after the
-    // planned values.
-    let scratch_at = plan.arena_bytes.next_multiple_of(64);
-    let mut scratch_bytes = 0;
-    // Lowered maps of fused values, waiting for their consumer, with the
-    // ops they compute.
-    let mut pending: HashMap<Value, (Kernel, Vec<&OpData>)> = HashMap::new();
-    // Per count of kernels lowered, the observed values readable then.
-    let mut observations: Vec<Vec<(usize, Value)>> = Vec::new();
-    for data in ops.iter().copied() {
-        'op: {
-            if data.def.has_trait(Trait::ConstantLike) {
-                break 'op;
-            }
-            let outs = data.results.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-            let outs = outs.map_err(|e| op_error(data, e))?;
-            if let (Some(region), [out]) = (regions.of(data), &outs[..]) {
-                let x = operand(region.input).map_err(|e| op_error(data, e))?;
-                let kernel = region.kernel(&x, out);
-                let members = region.ops.clone();
-                match data.results[..] {
-                    [v] if fused.contains(&v) => {
-                        pending.insert(v, (kernel, members));
-                    }
-                    _ => {
-                        compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                        lowered.push((reported_op(func, &all_ops, data, &members), kernel));
-                    }
-                }
-                break 'op;
-            }
-            let ins = data.operands.iter().map(|&v| operand(v)).collect::<Result<Vec<_>, _>>();
-            let ins = ins.map_err(|e| op_error(data, e))?;
-            let mut members = vec![data];
-            let kernel = match take_fused_matmul(data, &mut pending) {
-                Some((producer, group)) => {
-                    members.extend(group);
-                    Some(qgemm::fuse::requantize_into(producer, &ins, &outs).map_err(|e| op_error(data, e))?)
-                }
-                None => lower::lower(data, &ins, &outs).map_err(|e| op_error(data, e))?,
-            };
-            let Some(mut kernel) = kernel else { break 'op };
-            let result_fused = matches!(data.results[..], [v] if fused.contains(&v));
-            lower_quant::attach_tables(&mut kernel, &mut |bytes| {
-                constant_bytes += bytes.len() as u64;
-                owned_constant(&mut constants, bytes)
-            });
-            if !result_fused {
-                constant_bytes += lower_quant::prepare(&mut kernel, &constants).map_err(|e| op_error(data, e))?;
-            }
-            let prepared =
-                lower_matmul::prepare(&mut kernel, &mut constants, scratch_at).map_err(|e| op_error(data, e))?;
-            constant_bytes += prepared.constant_bytes;
-            scratch_bytes = scratch_bytes.max(prepared.scratch_bytes);
-            for part in &mut kernel.parts {
-                lower_resize::attach_tables(part, &mut |bytes| {
-                    constant_bytes += bytes.len() as u64;
-                    owned_constant(&mut constants, &bytes)
-                });
-            }
-            for (j, v) in data.operands.iter().enumerate().rev() {
-                if let Some((producer, group)) = pending.remove(v) {
-                    splice_kernel(&mut kernel, j, producer).map_err(|e| op_error(data, e))?;
-                    members.extend(group);
-                }
-            }
-            match data.results[..] {
-                [v] if fused.contains(&v) => {
-                    pending.insert(v, (kernel, members));
-                }
-                _ => {
-                    for part in &mut kernel.parts {
-                        if let Some(table) = tabulate::tabulate(part, &constants) {
-                            *part = table;
-                        }
-                        if let Some(block) = vint::vectorize(part) {
-                            *part = block;
-                        }
-                    }
-                    compiler.add(&kernel).map_err(|e| op_error(data, e))?;
-                    lowered.push((reported_op(func, &all_ops, data, &members), kernel));
-                }
-            }
-        }
-        // An op's results are readable once its kernel (or, for aliases and
-        // constants, the kernels before it) ran.
-        for &v in &data.results {
-            if let Some(&i) = observed_index.get(&v) {
-                observations.resize_with(observations.len().max(lowered.len() + 1), Vec::new);
-                observations[lowered.len()].push((i, v));
-            }
-        }
-    }
-    if !pending.is_empty() {
-        return Err(func_error(func, "internal error: a fused value has no consumer"));
-    }
-    let fused_ops = fused.len() + regions.interior.len();
-    let vector_maps = compiler.vector_maps;
-    let (jit, fns, pool) = compiler.finish().map_err(|e| func_error(func, e))?;
-    let mut pool_lines = aligned(pool.len() as u64);
-    line_bytes_mut(&mut pool_lines)[..pool.len()].copy_from_slice(&pool);
-    constants[pool_slot as usize - 1] = SlotData::Owned(pool_lines);
-    let kernels: Vec<CompiledKernel> = lowered
-        .into_iter()
-        .zip(fns)
-        .map(|((data, kernel), func)| CompiledKernel {
-            func,
-            kernel,
-            op_name: data.name(),
-            span: data.span,
-            loc: data.loc.clone(),
-        })
-        .collect();
-    let place_of = |v: Value| -> Result<Slot, Diagnostic> {
-        let mut slot = value_slot(func, v).map_err(|e| op_error(ret, e))?;
-        slot.place = *plan.places.get(&v).ok_or_else(|| op_error(ret, format!("value {v} has no place")))?;
-        Ok(slot)
-    };
-    let args = func.args().iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
-    let results = ret.operands.iter().map(|&v| place_of(v)).collect::<Result<Vec<_>, _>>()?;
-    let observations = observations
-        .into_iter()
-        .map(|vs| vs.into_iter().map(|(i, v)| Ok((i, place_of(v)?))).collect::<Result<Vec<_>, Diagnostic>>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let arena_bytes = if scratch_bytes > 0 { scratch_at + scratch_bytes } else { plan.arena_bytes };
-    let stats = JitStats {
-        compile_time: started.elapsed(),
-        kernels: kernels.len(),
-        peak_bytes: arena_bytes,
-        constant_bytes,
-        vector_maps,
-        fused_ops,
-    };
-    Ok(CompiledFunction {
-        module: Some(jit),
-        kernels,
-        constants,
-        args,
-        results,
-        arena_bytes,
-        name: func.name.clone(),
-        span: func.span,
-        loc: func.loc.clone(),
-        input_names: arg_names,
-        output_names: output_names(func),
-        stats,
-        observations,
-    })
+    let body = stages::Body::collect(func, observed)?;
+    // Stage 2: regions, fused values, constants, the arena plan.
+    let (layout, constants) = stages::Layout::plan(module, &body)?;
+    // Stage 3: every op lowered to a kernel and compiled.
+    let mut lowering = stages::Lowering::new(&body, &layout, constants)?;
+    lowering.lower_ops()?;
+    // Stage 4: native code, slots and stats.
+    lowering.finish(started)
 }
 
-/// A new constant slot holding a copy of `bytes` (64-byte aligned).
-fn owned_constant(constants: &mut Vec<SlotData>, bytes: &[u8]) -> u32 {
-    let mut buf = aligned(bytes.len() as u64);
-    line_bytes_mut(&mut buf)[..bytes.len()].copy_from_slice(bytes);
-    constants.push(SlotData::Owned(buf));
-    constants.len() as u32
-}
-
-/// The ops of the body in order, without the final `return`, and the return.
-fn body_ops<'f>(
-    func: &'f Function,
-    body: &weft_ir::module::BlockData,
-) -> Result<(Vec<&'f OpData>, &'f OpData), Diagnostic> {
-    let mut ops = Vec::new();
-    for &op in &body.ops {
-        let data = func.ops.get(op).ok_or_else(|| func_error(func, "refers to a missing op"))?;
-        if !data.regions.is_empty() {
-            return Err(op_error(data, "ops with regions are not supported by the JIT; use --engine interp"));
-        }
-        if data.def.has_trait(Trait::Terminator) {
-            return Ok((ops, data));
-        }
-        // Declarations (`hw.unit`, `hw.engine`: ops without results in a
-        // dialect without side effects) compute nothing.
-        if data.results.is_empty() {
-            continue;
-        }
-        ops.push(data);
-    }
-    Err(func_error(func, "has no 'return' at the end of its body"))
-}
-
-/// For ops whose result is another value's bytes (`nn.reshape` and
-/// `quant.storage_cast` of their input, `hw.apply` of its `value`), that
-/// value (`None` when missing).
-fn aliased_operand(data: &OpData) -> Option<Option<Value>> {
-    match data.name() {
-        "nn.reshape" | "quant.storage_cast" => Some(data.operands.first().copied()),
-        "hw.apply" => Some(data.operands.get(1).copied()),
-        _ => None,
-    }
-}
-
-/// The values an op's kernel reads: its operands, with each fused operand
-/// replaced by what its computation reads.
-fn effective_uses(operands: &[Value], reads: &HashMap<Value, Vec<Value>>) -> Vec<Value> {
-    operands.iter().flat_map(|v| reads.get(v).cloned().unwrap_or_else(|| vec![*v])).collect()
-}
-
-/// Merges the single map of `producer` into the single map of `kernel`.
-fn splice_kernel(kernel: &mut Kernel, j: usize, producer: Kernel) -> Result<(), String> {
-    let ([consumer], [part]) = (&mut kernel.parts[..], &producer.parts[..]) else {
-        return Err("internal error: a fused kernel has more than one part".into());
-    };
-    fuse::splice(consumer, j, part.clone())
-}
-
-/// The pending kernel of a `quant.qmatmul` whose accumulator `data` (a
-/// `quant.requantize`) requantizes in its epilogue (`fuse::plan` fused it).
-fn take_fused_matmul<'o>(
-    data: &OpData,
-    pending: &mut HashMap<Value, (Kernel, Vec<&'o OpData>)>,
-) -> Option<(Kernel, Vec<&'o OpData>)> {
-    let v = data.operands.first().filter(|_| data.name() == "quant.requantize")?;
-    let is_matmul = pending.get(v).is_some_and(|(k, _)| matches!(k.parts[..], [kernel::Part::QGemm(_)]));
-    is_matmul.then(|| pending.remove(v)).flatten()
-}
-
-/// The op a kernel computing `members` (the ops of a fused group, its last
-/// op `last`) is reported at: the one that can fail at run time (a group
-/// has at most one), else the first in program order.
-fn reported_op<'f>(func: &Function, ops: &[&'f OpData], last: &'f OpData, members: &[&'f OpData]) -> &'f OpData {
-    let first = ops.iter().copied().find(|op| members.iter().any(|m| std::ptr::eq(*m, *op)));
-    let failing = members.iter().copied().find(|m| fuse::can_fail(func, m));
-    failing.or(first).unwrap_or(last)
-}
-
+/// The bytes of a value of `slot`'s type.
 fn bytes_of(slot: &Slot) -> u64 {
     slot.shape.iter().product::<u64>() * slot.st.size()
-}
-
-/// The static type and storage of `v`, or why the JIT cannot hold it.
-fn value_slot(func: &Function, v: Value) -> Result<Slot, String> {
-    let ty = func.values.get(v).map(|d| d.ty.clone()).ok_or_else(|| format!("refers to a missing value {v}"))?;
-    let Some(t) = ty.as_tensor() else { return Err(format!("has type {ty}, which is not a tensor type")) };
-    let shape = t.static_shape().ok_or_else(|| {
-        format!(
-            "has type {ty} with a symbolic or dynamic dimension: the JIT needs static shapes \
-(bind them when importing, e.g. --input-shape NAME=1x128), or use --engine interp"
-        )
-    })?;
-    let st = Storage::of(&t.elem).ok_or_else(|| {
-        format!("has element type {}, which the JIT does not support yet; use --engine interp", t.elem)
-    })?;
-    shape
-        .iter()
-        .try_fold(st.size(), |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| format!("has type {ty}, too large"))?;
-    Ok(Slot { place: Place { slot: 0, offset: 0 }, st, elem: t.elem.clone(), shape, ty })
-}
-
-/// Materializes a constant: a new slot holding its bytes; the place and the
-/// bytes copied (0 for a resource, read in place).
-fn constant(
-    module: &Module,
-    data: &OpData,
-    slot: &Slot,
-    constants: &mut Vec<SlotData>,
-) -> Result<(Place, u64), String> {
-    let place = Place { slot: constants.len() as u32 + 1, offset: 0 };
-    match data.attr("value") {
-        Some(Attribute::Dense(d)) => {
-            let t = d.to_tensor().ok_or_else(|| format!("the constant {} is too large to materialize", d.ty))?;
-            weft_ir::interp::check_storage(&t).map_err(|e| format!("the constant is malformed: {e}"))?;
-            if t.elem != slot.elem || t.shape != slot.shape {
-                return Err(format!("the constant holds {}, but {} is declared", t.ty(), slot.ty));
-            }
-            let n = bytes_of(slot);
-            let mut buf = aligned(n);
-            storage::write_tensor(&t, slot.st, &mut line_bytes_mut(&mut buf)[..n as usize]);
-            constants.push(SlotData::Owned(buf));
-            Ok((place, n))
-        }
-        Some(Attribute::Resource { name, ty }) => {
-            let r = module.resources.get(name).ok_or_else(|| format!("unknown resource '{name}'"))?;
-            if !r.fits(ty) || ty.static_shape().as_deref() != Some(&slot.shape[..]) || ty.elem != slot.elem {
-                return Err(format!("resource '{name}' holds {}, but {} is declared", r.ty(), slot.ty));
-            }
-            if r.bytes().len() as u64 != bytes_of(slot) {
-                return Err(format!("resource '{name}' is not stored as the JIT reads {}", slot.elem));
-            }
-            constants.push(SlotData::Shared(r.shared_bytes().clone()));
-            Ok((place, 0))
-        }
-        _ => Err(format!("a constant of type {} needs a 'value' attribute holding a tensor", slot.ty)),
-    }
 }
 
 /// Observes a run kernel by kernel: gets the name of each kernel's op and

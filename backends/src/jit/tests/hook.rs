@@ -3,6 +3,7 @@
 //! those of a plain run.
 
 use super::*;
+use std::collections::HashMap;
 
 #[test]
 fn the_kernel_hook_sees_every_kernel_in_order() {
