@@ -193,6 +193,12 @@ mod tests {
         }
         let ln = p.term(OpKind::LayerNorm, Method::QuarkLog).unwrap().to_string();
         assert!(ln.contains("(exp2 (scale log2e (scale two (scale ln2 (log2 (abs"), "{ln}");
+        // quark-log centers on the rounded mean; the others exactly.
+        assert!(ln.contains("(mean-center x8 (add-tree x8))") && !ln.contains("(scale n x8)"), "{ln}");
+        for m in [Method::Quark, Method::Ibert] {
+            let exact = p.term(OpKind::LayerNorm, m).unwrap().to_string();
+            assert!(exact.contains("(- (scale n x8) (add-tree x8))") && !exact.contains("mean-center"), "{exact}");
+        }
         let gelu = p.term(OpKind::Gelu, Method::QuarkLog).unwrap().to_string();
         assert!(gelu.starts_with("(signed x8 (exp2"), "{gelu}");
     }

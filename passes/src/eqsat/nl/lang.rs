@@ -49,6 +49,9 @@ define_language! {
         "half" = Half([Id; 1]),
         "max-tree" = MaxTree([Id; 1]),
         "add-tree" = AddTree([Id; 1]),
+        // `2^f x - round(2^f s / N)` of a lane `x` and its sum `s`: the
+        // centering on the rounded mean of `quark-log`'s layer norm.
+        "mean-center" = MeanCenter([Id; 2]),
         // Function units.
         "exp2" = Exp2([Id; 1]),
         "log2" = Log2([Id; 1]),
@@ -75,6 +78,8 @@ pub enum NodeClass {
     Multiplier,
     /// A function unit of these methods.
     Unit(&'static [Method]),
+    /// Arithmetic only these methods' programs use (not a function unit).
+    Only(&'static [Method]),
 }
 
 impl NlLang {
@@ -89,6 +94,7 @@ impl NlLang {
             Add(_) | Sub(_) | Scale(_) | Signed(_) | Max(_) | Min(_) | Neg(_) | Abs(_) | Half(_) | MaxTree(_)
             | AddTree(_) => NodeClass::Common,
             Mul(_) => NodeClass::Multiplier,
+            MeanCenter(_) => NodeClass::Only(&[Method::QuarkLog]),
             Exp2(_) | Log2(_) => NodeClass::Unit(&[Method::Quark, Method::QuarkLog]),
             IExp(_) | Isqrt(_) | ErfPoly(_) => NodeClass::Unit(&[Method::Ibert]),
             Divider(_) => NodeClass::Unit(&[Method::Ibert, Method::Lut]),
@@ -101,7 +107,7 @@ impl NlLang {
         match self.class() {
             NodeClass::Common => true,
             NodeClass::Multiplier => method != Method::QuarkLog,
-            NodeClass::Unit(methods) => methods.contains(&method),
+            NodeClass::Unit(methods) | NodeClass::Only(methods) => methods.contains(&method),
             NodeClass::Leaf | NodeClass::Math => false,
         }
     }

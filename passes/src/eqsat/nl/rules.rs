@@ -14,8 +14,11 @@
 //!   `tanh-by-sigmoid`, `sigmoid-pair-softmax` (the two-element softmax
 //!   `softmax([z, 0])_0` in its log-sum-exp form, so GELU runs on the
 //!   softmax datapath), `sigmoid-by-division`;
-//! - layer norm: `layer-norm-center` (`(N x - sum x) / sqrt(sum D^2)`
-//!   with exact centering), `center-exact`, `sum-squares`;
+//! - layer norm: `layer-norm-center` (`D / sqrt(sum D^2)` with `D`
+//!   centered), `center-exact` (`D = N x - sum x`), `center-mean` (`D =
+//!   2^f x - round(2^f sum x / N)`, on the rounded mean: `quark-log`'s,
+//!   equal to `2^f / N` times the exact one up to the rounding, which the
+//!   budgets account for), `sum-squares`;
 //! - products in the log domain: `square-by-log` (`d^2 = exp(2 ln|d|)`),
 //!   `product-by-log` (`x e^u = sign(x) exp(ln|x| + u)`): how `quark-log`
 //!   builds layer norm's square and GELU's `x p` on exp2/log2 instead of
@@ -28,7 +31,8 @@
 //!
 //! Invariants: every rule states an identity of real functions (the
 //! approximation errors of the primitives are the budgets' business, not
-//! the rules'); table rules fire only on op kinds whose widest input has
+//! the rules'; `center` is a lane centered up to a positive constant
+//! factor, which layer norm's ratio does not see); table rules fire only on op kinds whose widest input has
 //! at most 8 bits.
 
 use super::lang::{input_bits, NlLang};
@@ -68,6 +72,7 @@ pub fn rules() -> Result<Vec<NlRewrite>, String> {
         // Layer norm.
         rewrite!("layer-norm-center"; "(layer-norm ?x)" => "(div (center ?x) (sqrt (sum-squares (center ?x))))"),
         rewrite!("center-exact"; "(center ?x)" => "(- (scale n ?x) (lane-sum ?x))"),
+        rewrite!("center-mean"; "(center ?x)" => "(mean-center ?x (lane-sum ?x))"),
         rewrite!("sum-squares"; "(sum-squares ?d)" => "(lane-sum (* ?d ?d))"),
         // Products in the log domain (QUARK: no per-lane multiplier).
         rewrite!("square-by-log"; "(* ?d ?d)" => "(exp (scale two (ln (abs ?d))))"),

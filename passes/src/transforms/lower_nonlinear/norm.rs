@@ -7,9 +7,20 @@
 //! and the normalized value is `y = D sqrt(N) / sqrt(SS + E)` with
 //! `E = epsilon N^3 / s^2` (`s` the input scale).
 //!
-//! Invariants: `D` is exact; when `D^2` summed over the lane would need
-//! more than 62 bits, `D` is rounded right by `pre_shift` bits before
-//! squaring (and `SS` stands for `SS * 2^(2 pre_shift)`).
+//! `quark-log` centers on the mean instead ([`Centering::Mean`]):
+//! `D = 2^f q - round(2^f S / N)`, `q - mean` with `f` fractional bits,
+//! rounded; then `SS = N 2^(2f) var / s^2` and `E = epsilon N 2^(2f) / s^2`
+//! (the same formula for `y` holds with the factor `2^f` in place of `N`).
+//! `D` is then about `log2 N - f` bits narrower (13 instead of 21 bits at
+//! 8-bit inputs and N = 768), and so are its logarithm, its square and
+//! their tree.
+//!
+//! Invariants: with [`Centering::Exact`], `D` is exact; with
+//! [`Centering::Mean`], it is off by at most half a step of `2^-f` (plus
+//! the mean's 16-significant-bit constant, below `2^-6` steps); when
+//! `D^2` summed over the lane would need more than 62 bits, `D` is
+//! rounded right by `pre_shift` bits before squaring (and `SS` stands for
+//! `SS * 2^(2 pre_shift)`).
 
 use super::emit::{int, Emitted, Emitter};
 use super::formats::{bits_for, multiplier};
@@ -18,9 +29,19 @@ use super::LowerError;
 use weft_ir::ops::nl;
 use weft_ir::Value;
 
+/// How the lane is centered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Centering {
+    /// `D = N q - S`, exact.
+    Exact,
+    /// `D = 2^frac q - round(2^frac S / N)`: on the mean with `frac`
+    /// fractional bits.
+    Mean { frac: u8 },
+}
+
 /// The centered lane and its sum of squares.
 pub struct Centered {
-    /// `D = N q - S`, exact.
+    /// `D` ([`Centering`]).
     pub centered: Value,
     /// `D` rounded right by `pre_shift` bits.
     pub reduced: Value,
@@ -33,7 +54,7 @@ pub struct Centered {
 const MAX_SQUARES_BITS: u8 = 62;
 
 pub fn center(e: &mut Emitter, s: &Site) -> Result<Centered, LowerError> {
-    center_with(e, s, |e, _, reduced, _| {
+    center_with(e, s, Centering::Exact, |e, _, reduced, _| {
         let rw = e.ty(reduced).width;
         e.op(&nl::MUL, &[reduced, reduced], int(2 * rw), &[])
     })
@@ -45,15 +66,29 @@ pub fn center(e: &mut Emitter, s: &Site) -> Result<Centered, LowerError> {
 pub fn center_with(
     e: &mut Emitter,
     s: &Site,
+    centering: Centering,
     square: impl FnOnce(&mut Emitter, Value, Value, i64) -> Emitted,
 ) -> Result<Centered, LowerError> {
     let n = s.lanes as i128;
     let q = e.read_input(s.input, &s.x)?;
     let sum = e.trees(&nl::ADD_TREE, q, &s.axes, true)?;
-    let lanes = e.constant(n)?;
-    let scaled = e.op(&nl::MUL, &[q, lanes], int(s.x.width + 1 + bits_for(n)), &[])?;
-    let width = e.ty(scaled).width.max(e.ty(sum).width) + 1;
-    let centered = e.sub(scaled, sum, int(width))?;
+    let (centered, factor) = match centering {
+        Centering::Exact => {
+            let lanes = e.constant(n)?;
+            let scaled = e.op(&nl::MUL, &[q, lanes], int(s.x.width + 1 + bits_for(n)), &[])?;
+            let width = e.ty(scaled).width.max(e.ty(sum).width) + 1;
+            (e.sub(scaled, sum, int(width))?, n as f64)
+        }
+        Centering::Mean { frac } => {
+            // |mean| <= max|q|, so the mean fits q's width plus `frac`.
+            let wq = e.ty(q).width;
+            let unit = 2f64.powi(i32::from(frac));
+            let mean = e.scale(sum, unit / n as f64, int(wq + frac + 1))?;
+            let up = e.shift(q, i64::from(frac), int(wq + frac))?;
+            (e.sub(up, mean, int(wq + frac + 2))?, unit)
+        }
+    };
+    let width = e.ty(centered).width;
     let lane_bits = bits_for(n - 1) - 1;
     let needed = 2 * width + lane_bits;
     let pre_shift = (i64::from(needed.saturating_sub(MAX_SQUARES_BITS)) + 1) / 2;
@@ -61,7 +96,7 @@ pub fn center_with(
         if pre_shift == 0 { centered } else { e.shift(centered, -pre_shift, int(width - pre_shift as u8 + 1))? };
     let square = square(e, centered, reduced, pre_shift)?;
     let mut sum_squares = e.trees(&nl::ADD_TREE, square, &s.axes, true)?;
-    let eps = (s.epsilon * (n as f64).powi(3) / (s.x.scale * s.x.scale) / 4f64.powi(pre_shift as i32)).round();
+    let eps = (s.epsilon * n as f64 * factor * factor / (s.x.scale * s.x.scale) / 4f64.powi(pre_shift as i32)).round();
     if eps >= 1.0 {
         let k_value = eps.min(2f64.powi(61)) as i128;
         let k = e.constant(k_value)?;
