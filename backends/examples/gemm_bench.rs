@@ -13,26 +13,19 @@
 use std::time::Instant;
 use weft_backends::jit::gemm::{gemm, pack_b, packed_len, Element, GemmDims, Isa, Rhs};
 
-const SHAPES: &[(&str, usize, usize, usize)] = &[
-    ("qkv/out proj 128x384x384", 128, 384, 384),
-    ("ffn up 128x384x1536", 128, 1536, 384),
-    ("ffn down 128x1536x384", 128, 384, 1536),
-    ("scores 128x32x128", 128, 128, 32),
-    ("context 128x128x32", 128, 32, 128),
-    ("deit ffn up 197x192x768", 197, 768, 192),
-    ("deit scores 197x64x197", 197, 197, 64),
-];
+#[path = "bench_common/mod.rs"]
+mod bench_common;
+use bench_common::{median, MINILM_SHAPES};
+
+/// DeiT-tiny's products that MiniLM's do not cover, after them.
+const DEIT_SHAPES: &[(&str, usize, usize, usize)] =
+    &[("deit ffn up 197x192x768", 197, 768, 192), ("deit scores 197x64x197", 197, 197, 64)];
 
 const F64_SHAPES: &[(&str, usize, usize, usize)] = &[("patch embed f64 196x768x192", 196, 192, 768)];
 
 fn values<T: Element + From<f32>>(n: usize, seed: u32) -> Vec<T> {
     let at = |i: usize| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1 << 24) as f32;
     (0..n).map(|i| T::from(at(i) - 0.5)).collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// GFLOP/s of one shape with `B` packed beforehand and packed per call.
@@ -64,7 +57,7 @@ fn main() -> Result<(), String> {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(50);
     for isa in Isa::available() {
         println!("{isa}:");
-        for &(name, m, n, k) in SHAPES {
+        for &(name, m, n, k) in MINILM_SHAPES.iter().chain(DEIT_SHAPES) {
             let [packed, per_call] = rates::<f32>(isa, (m, n, k), runs)?;
             println!("  {name:<28} {packed:7.1} GFLOP/s packed, {per_call:7.1} packing per call");
         }

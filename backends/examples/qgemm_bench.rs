@@ -14,18 +14,9 @@ use std::time::Instant;
 use weft_backends::jit::gemm::{gemm, pack_b as pack_f32, packed_len, GemmDims, Isa, Rhs};
 use weft_backends::jit::qgemm::{gemm_u8i8, pack_b, padded_k, PackedB, QIsa};
 
-const SHAPES: &[(&str, usize, usize, usize)] = &[
-    ("qkv/out proj 128x384x384", 128, 384, 384),
-    ("ffn up 128x384x1536", 128, 1536, 384),
-    ("ffn down 128x1536x384", 128, 384, 1536),
-    ("scores 128x32x128", 128, 128, 32),
-    ("context 128x128x32", 128, 32, 128),
-];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+#[path = "bench_common/mod.rs"]
+mod bench_common;
+use bench_common::{median, MINILM_SHAPES as SHAPES};
 
 /// The median seconds of `runs` calls of `f` after one warm-up call.
 fn time(runs: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {

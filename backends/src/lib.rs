@@ -7,3 +7,5 @@ pub mod boards;
 pub mod hls;
 pub mod jit;
 pub mod report;
+#[cfg(test)]
+mod test_rng;

@@ -182,15 +182,7 @@ pub(crate) fn portable(cols: &Columns, t: &mut Target, blk: &Block) {
 mod tests {
     use super::*;
 
-    fn noise(seed: u64) -> impl FnMut() -> u64 {
-        let mut s = seed | 1;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        }
-    }
+    use super::super::tests::noise;
 
     /// A requantize with extreme parameters: negative and huge
     /// multipliers (the product wraps), shifts past 63 (masked).

@@ -1,14 +1,9 @@
 use super::*;
 
 /// A deterministic pseudo-random sequence (xorshift).
-fn noise(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
+pub(super) fn noise(seed: u64) -> impl FnMut() -> u64 {
+    let mut stream = crate::test_rng::xorshift(seed);
+    move || stream.next().unwrap_or(0)
 }
 
 /// `m x k` activations and `k x n` weights, random or at the extremes.

@@ -10,12 +10,13 @@ use crate::jit::codegen::Compiler;
 use crate::jit::kernel::{Access, BinOp, Expr, Kernel, Part};
 use crate::jit::lower_nl::{NlExpr, NlOp};
 use crate::jit::lower_quant::{Param, QuantExpr, QuantOp};
+use crate::jit::nl_fast::{sample_exp2_formats, sample_log2_formats};
 use crate::jit::nl_unit::{NlUnit, UnitKind};
 use crate::jit::plan::Place;
 use crate::jit::storage::Storage;
 use crate::jit::{aligned, line_bytes, line_bytes_mut};
 use std::sync::Arc;
-use weft_ir::ops::nl::{Exp2Format, Log2Format, Rounding};
+use weft_ir::ops::nl::Rounding;
 use weft_ir::ElemType;
 
 fn int(width: u8, signed: bool) -> Storage {
@@ -123,14 +124,21 @@ fn same_bits(shape: &[u64], ins: &[(Vec<u64>, Storage)], out_st: Storage, expr: 
         ins.iter().enumerate().map(|(i, (s, st))| values(*st, s.iter().product(), 17 + i as u64 * 5)).collect();
     let n: u64 = shape.iter().product();
     let out_len = (n * out_st.size()) as usize;
-    let want = execute(part.clone(), &bytes, out_len);
-    let mut vectorized = false;
+    runtime_matches(&part, &bytes, out_len)
+}
+
+/// Runs `part` through the block runtime on every instruction family the
+/// machine has, and the portable one, checking its bytes against the
+/// scalar code's on `inputs`; whether any family took it.
+pub(super) fn runtime_matches(part: &Part, inputs: &[Vec<u8>], out_len: usize) -> bool {
+    let want = execute(part.clone(), inputs, out_len);
+    let mut taken = false;
     for isa in VIsa::available().into_iter().chain([VIsa::Portable]) {
-        let Some(block) = vectorize_for(&part, isa) else { continue };
-        vectorized = true;
-        assert_eq!(execute(block, &bytes, out_len), want, "{isa:?}: {part:?}");
+        let Some(block) = vectorize_for(part, isa) else { continue };
+        taken = true;
+        assert_eq!(execute(block, inputs, out_len), want, "{isa:?}: {part:?}");
     }
-    vectorized
+    taken
 }
 
 fn flat(n: u64, sts: &[Storage]) -> Vec<(Vec<u64>, Storage)> {
@@ -192,33 +200,16 @@ fn leading_ones_and_tables_are_the_scalar_code() {
     }
 }
 
-fn exp2_formats() -> Vec<Exp2Format> {
-    let fitted = vec![[14437, 45317, 65536], [12140, 38107, 55109], [10208, 32044, 46341], [8584, 26946, 38968]];
-    vec![
-        Exp2Format { frac: 16, coeffs: fitted.clone(), coeff_frac: 16, out_frac: 16 },
-        Exp2Format { frac: 16, coeffs: fitted, coeff_frac: 16, out_frac: 0 },
-        Exp2Format { frac: 15, coeffs: vec![[11134, 43901, 65536]], coeff_frac: 16, out_frac: 30 },
-        Exp2Format { frac: 0, coeffs: vec![[3, -7, 11]], coeff_frac: 0, out_frac: 62 },
-        Exp2Format { frac: 4, coeffs: vec![[-9, 5, 1], [7, -3, 2]], coeff_frac: 3, out_frac: 1 },
-    ]
-}
-
 #[test]
 fn exp2_and_log2_units_are_the_scalar_code() {
-    for f in exp2_formats() {
+    for f in sample_exp2_formats() {
         for (from, to) in [(I32, I32), (I32, I64T), (I16, I16), (I32, U8), (int(62, true), I32)] {
             let unit = NlUnit::new(UnitKind::Exp2(f.clone()), vec![elem(from)], elem(to));
             let e = nl(NlOp::Unit(Arc::new(unit)), vec![x(0)], vec![from], to);
             assert!(same_bits(&[257], &flat(257, &[from]), to, e), "{f:?} {from:?} {to:?}");
         }
     }
-    let fitted = vec![[-37663, 93807, 0], [-25143, 75239, 21098], [-17974, 62792, 38336], [-13487, 53872, 52911]];
-    let formats = [
-        Log2Format { frac: 16, mantissa_frac: 16, coeffs: fitted.clone(), out_frac: 16 },
-        Log2Format { frac: -4, mantissa_frac: 16, coeffs: fitted, out_frac: 16 },
-        Log2Format { frac: 62, mantissa_frac: 1, coeffs: vec![[5, -3, 2], [1, 1, 1]], out_frac: 30 },
-    ];
-    for f in formats {
+    for f in sample_log2_formats() {
         for (from, to) in [(I32, I32), (int(32, false), I16), (I64T, I64T), (I8, I8)] {
             let unit = NlUnit::new(UnitKind::Log2(f.clone()), vec![elem(from)], elem(to));
             let e = nl(NlOp::Unit(Arc::new(unit)), vec![x(0)], vec![from], to);
@@ -277,7 +268,7 @@ fn quant_nodes_are_the_scalar_code() {
 #[test]
 fn rows_columns_and_scalars_are_read_as_the_scalar_loops_read_them() {
     // exp2(x - max_row) * gamma_col >> 8 + scalar, over [2, 3, 70].
-    let f = exp2_formats().swap_remove(0);
+    let f = sample_exp2_formats().swap_remove(0);
     let unit = NlUnit::new(UnitKind::Exp2(f), vec![elem(I32)], elem(I32));
     let d = nl(NlOp::Sub, vec![x(0), x(1)], vec![I16, I16], I32);
     let e = nl(NlOp::Unit(Arc::new(unit)), vec![d], vec![I32], I32);

@@ -9,13 +9,7 @@ mod trees;
 
 /// A deterministic stream of 64-bit values.
 pub(super) fn stream(seed: u64) -> impl Iterator<Item = i64> {
-    let mut s = seed | 1;
-    std::iter::repeat_with(move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s as i64
-    })
+    crate::test_rng::xorshift(seed).map(|s| s as i64)
 }
 
 /// Edge values of every width: the extremes of 8 to 64 bits signed and
