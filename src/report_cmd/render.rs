@@ -12,7 +12,7 @@
 
 use super::NonlinearReport;
 use std::fmt::Write as _;
-use weft_ir::hwcost::{Instance, Resources, MAX_OPERANDS};
+use weft_ir::hwcost::{Instance, Resources};
 use weft_passes::transforms::share_nonlinear::choose::Choice;
 use weft_passes::transforms::share_nonlinear::SharePlan;
 
@@ -75,8 +75,7 @@ fn instances(out: &mut String, c: &Choice, lanes: u64) {
     });
     for (r, i) in list {
         let p = i.primitive;
-        let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
-        let inputs: Vec<String> = (0..operands).map(|k| i.mux_inputs(k).to_string()).collect();
+        let inputs: Vec<String> = i.operand_inputs().iter().map(u64::to_string).collect();
         let what = format!(
             "{} {}x{}->{} {}{} modes {} uses {} mux {}",
             p.kind.name(),
@@ -246,8 +245,7 @@ fn instances_json(c: &Choice, lanes: u64) -> String {
         .iter()
         .map(|i| {
             let p = i.primitive;
-            let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
-            let inputs: Vec<String> = (0..operands).map(|k| i.mux_inputs(k).to_string()).collect();
+            let inputs: Vec<String> = i.operand_inputs().iter().map(u64::to_string).collect();
             format!(
                 "{{\"kind\": \"{}\", \"a\": {}, \"b\": {}, \"out\": {}, \"per_lane\": {}, \"copies\": {}, \
 \"modes\": {}, \"uses\": {}, \"mux_inputs\": [{}], {}}}",

@@ -21,8 +21,8 @@ mod tests;
 pub mod workload;
 
 pub use primitive::{
-    adder, barrel_shifter, comparator, divider, exp2, isqrt, lod, log2, lut_multiplier, multiplier, poly2,
-    rounding_shift, table, Primitive, PrimitiveKind,
+    adder, barrel_shifter, comparator, conditional_negate, divider, exp2, is_constant, isqrt, lod, log2,
+    lut_multiplier, multiplier, poly2, rounding_shift, table, Primitive, PrimitiveKind,
 };
 
 use std::ops::{Add, AddAssign, Mul};
@@ -150,6 +150,13 @@ impl Instance {
     /// An instance evaluated once per element by each of its `modes`.
     pub fn new(primitive: Primitive, modes: u64, per_lane: bool) -> Instance {
         Instance { primitive, modes, uses: modes, per_lane, inputs: None }
+    }
+
+    /// The inputs of each non-constant operand's mux, in operand order
+    /// (at most [`MAX_OPERANDS`]; 1: no mux).
+    pub fn operand_inputs(&self) -> Vec<u64> {
+        let operands = usize::try_from(self.primitive.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
+        (0..operands).map(|k| self.mux_inputs(k)).collect()
     }
 
     /// The inputs of operand `k`'s mux (1: no mux).

@@ -167,7 +167,7 @@ impl Primitive {
         let kind = match data.name() {
             n if n == nl::ADD.name || n == nl::SUB.name => PrimitiveKind::Adder,
             n if n == nl::MAX.name || n == nl::MIN.name => PrimitiveKind::Comparator,
-            n if n == nl::MUX.name && is_conditional_negate(f, &data.operands) => return None,
+            n if n == nl::MUX.name && conditional_negate(f, op).is_some() => return None,
             n if n == nl::MUX.name => PrimitiveKind::Mux,
             n if n == nl::MUL.name => PrimitiveKind::Multiplier,
             n if n == nl::DIV.name => PrimitiveKind::Divider,
@@ -230,19 +230,24 @@ fn int_width(elem: Option<&ElemType>) -> u64 {
     }
 }
 
-/// `nl.mux %c, %n, %y` or `nl.mux %c, %y, %n` with `%n = nl.sub 0, %y`:
-/// a conditional negate, one adder row whose LUTs compute `y xor s` into
-/// the CARRY8 with carry-in `s` (UG574), so the mux is folded into the
-/// subtractor (which is costed) and is a wire.
-fn is_conditional_negate(f: &Function, operands: &[crate::Value]) -> bool {
-    let [_, t, e] = operands else { return false };
+/// For `nl.mux %c, %n, %y` or `nl.mux %c, %y, %n` with `%n = nl.sub 0, %y`,
+/// the negation `%n`: the mux is a conditional negate, one adder row whose
+/// LUTs compute `y xor s` into the CARRY8 with carry-in `s` (UG574), so it
+/// folds into the subtractor (which is costed) and is a wire. `None` for
+/// every other op.
+pub fn conditional_negate(f: &Function, op: Op) -> Option<crate::Value> {
+    let data = f.ops.get(op)?;
+    if data.name() != nl::MUX.name {
+        return None;
+    }
+    let [_, t, e] = data.operands[..] else { return None };
     let negates = |n: crate::Value, y: crate::Value| {
         f.defining_op(n).is_some_and(|op| {
             let d = &f.ops[op];
             d.name() == nl::SUB.name && d.operands.len() == 2 && d.operands[1] == y && is_zero(f, d.operands[0])
         })
     };
-    negates(*t, *e) || negates(*e, *t)
+    [(t, e), (e, t)].into_iter().find(|&(n, y)| negates(n, y)).map(|(n, _)| n)
 }
 
 /// Whether `v` is a constant whose every element is zero.
@@ -261,7 +266,8 @@ fn is_zero(f: &Function, v: crate::Value) -> bool {
     }
 }
 
-fn is_constant(f: &Function, v: crate::Value) -> bool {
+/// Whether `v` is the result of a constant-like op.
+pub fn is_constant(f: &Function, v: crate::Value) -> bool {
     f.defining_op(v).is_some_and(|op| f.ops[op].def.has_trait(crate::ops::Trait::ConstantLike))
 }
 

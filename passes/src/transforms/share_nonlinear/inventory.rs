@@ -23,9 +23,8 @@ use super::schedule::passes;
 use crate::transforms::lower_nonlinear::{LowerNonlinear, Method, OpKind, QuarkTables};
 use std::collections::{BTreeMap, HashMap};
 use weft_ir::attr::Attribute;
-use weft_ir::hwcost::{Primitive, PrimitiveKind};
+use weft_ir::hwcost::{conditional_negate, is_constant, Primitive, PrimitiveKind};
 use weft_ir::ops::nl;
-use weft_ir::ops::Trait;
 use weft_ir::resources::Resources as ModuleResources;
 use weft_ir::{Function, Op, Value};
 
@@ -287,21 +286,12 @@ fn source(f: &Function, mut v: Value, positions: &HashMap<Op, u32>) -> Source {
         if data.name() == nl::SHIFT.name {
             shift += data.attrs.get("amount").and_then(Attribute::as_int).unwrap_or(0);
         }
-        let negated = |w: &&Value| f.defining_op(**w).is_some_and(|d| f.ops[d].name() == nl::SUB.name);
-        let next = if data.name() == nl::MUX.name {
-            data.operands.iter().skip(1).find(negated)
-        } else {
-            data.operands.iter().find(|&&w| !is_constant(f, w))
-        };
+        let next = conditional_negate(f, op).or_else(|| data.operands.iter().copied().find(|&w| !is_constant(f, w)));
         match next {
-            Some(&w) => v = w,
+            Some(w) => v = w,
             None => return Source { op: pos, shift },
         }
     }
-}
-
-fn is_constant(f: &Function, v: Value) -> bool {
-    f.defining_op(v).is_some_and(|op| f.ops[op].def.has_trait(Trait::ConstantLike))
 }
 
 /// Per op kind present in `f` and per method: the passes of all its ops'

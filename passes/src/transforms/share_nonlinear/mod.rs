@@ -46,7 +46,7 @@ use inventory::Inventories;
 pub use options::ShareOptions;
 use std::collections::BTreeMap;
 use weft_ir::attr::Attribute;
-use weft_ir::hwcost::{Instance, Resources, MAX_OPERANDS};
+use weft_ir::hwcost::{Instance, Resources};
 use weft_ir::ops::hw;
 use weft_ir::resources::Resources as ModuleResources;
 use weft_ir::{Diagnostic, Function, Module, NewOp, Op};
@@ -311,8 +311,7 @@ fn primitive_rows(instances: &[Instance]) -> Attribute {
                 let p = i.primitive;
                 let n = int_attr;
                 let mut row = vec![Attribute::Str(p.kind.name().into()), n(p.a), n(p.b), n(p.out), n(i.modes)];
-                let operands = usize::try_from(p.operands()).unwrap_or(MAX_OPERANDS).min(MAX_OPERANDS);
-                let inputs: Vec<u64> = (0..operands).map(|k| i.mux_inputs(k)).collect();
+                let inputs = i.operand_inputs();
                 let fewer = inputs.iter().any(|&k| k < i.uses.max(i.modes));
                 if i.uses > i.modes || fewer {
                     row.push(n(i.uses));
