@@ -200,3 +200,21 @@ fn json_lists_each_units_instances() {
     let units = v["nonlinear"]["unshared"]["units"].as_array().expect("units");
     assert!(units.iter().all(|u| u["instances"].as_array().is_some_and(|l| !l.is_empty())), "{v}");
 }
+
+#[test]
+fn the_merge_bound_lies_between_the_largest_unit_and_the_shared_unit() {
+    let v = report(&[]);
+    let q = &v["nonlinear"]["quark_setting"];
+    for design in [q, &q["full_rate"]] {
+        let bound = design["merge_bound"].as_u64().expect("merge_bound");
+        let units = design["unshared_same_methods"]["units"].as_array().expect("units");
+        // Each unit's instances are among the merged members: the bound is
+        // at least the largest unit's, and it merges at no mux cost, so no
+        // plan of the same units (the shared unit) gets below it.
+        let own =
+            |u: &serde_json::Value| -> u64 { u["instances"].as_array().map_or(0, |l| l.iter().map(lut_ff).sum()) };
+        assert!(units.iter().all(|u| bound >= own(u)), "{design}");
+        assert!(bound < lut_ff(&design["unshared_same_methods"]), "{design}");
+        assert!(bound <= lut_ff(&design["shared"]), "{design}");
+    }
+}

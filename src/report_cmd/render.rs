@@ -8,11 +8,13 @@
 //! up to the unit's but for its mode register and sequencer); every unshared design
 //! runs each kind at the shared design's rate, except
 //! `unshared_full_rate` (every interval 1; `null` when the shared design
-//! is at full rate already).
+//! is at full rate already); `merge_bound` (LUT + FF) is the merge
+//! bound of `unshared_same_methods` ([`merge_bound`]).
 
 use super::NonlinearReport;
 use std::fmt::Write as _;
 use weft_ir::hwcost::{Instance, Resources};
+use weft_passes::transforms::share_nonlinear::bound::merge_bound;
 use weft_passes::transforms::share_nonlinear::choose::Choice;
 use weft_passes::transforms::share_nonlinear::SharePlan;
 
@@ -116,6 +118,12 @@ fn designs(out: &mut String, title: &str, p: &SharePlan, units: bool) {
         "  sharing saves {:.1}% of LUT + FF against each kind's best unit, {:.1}% against the same methods unshared",
         saving(p.shared.cost, unshared),
         saving(p.shared.cost, separate)
+    );
+    let bound = merge_bound(&p.separate, p.lanes);
+    let _ = writeln!(
+        out,
+        "  merge bound: LUT + FF >= {bound} ({:.1}% saved) if every same-primitive instance of the same-methods units merged, with no mux",
+        saving(Resources::new(bound, 0, 0, 0), separate)
     );
     if let Some(full) = &p.separate_full_rate {
         let full = total(full);
@@ -300,7 +308,7 @@ fn designs_json(p: &SharePlan) -> String {
     };
     format!(
         "\"shared\": {{{}, \"methods\": {{{}}}, \"ii\": {{{}}}, \"throughput\": {{{}}}, \"instances\": {}}}, \
-\"unshared\": {{{}, \"units\": {}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}, \"unshared_full_rate\": {full}",
+\"unshared\": {{{}, \"units\": {}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}, \"unshared_full_rate\": {full}, \"merge_bound\": {}",
         resources_json(p.shared.cost),
         methods_json(&p.shared),
         ii_json(&p.shared),
@@ -310,6 +318,7 @@ fn designs_json(p: &SharePlan) -> String {
         units_json(&p.unshared, p.lanes),
         resources_json(total(&p.separate)),
         units_json(&p.separate, p.lanes),
+        merge_bound(&p.separate, p.lanes),
     )
 }
 

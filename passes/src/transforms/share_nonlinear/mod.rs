@@ -28,6 +28,7 @@
 //! no method can build within its budget is an error naming the op, and
 //! the module is unchanged; everything is deterministic.
 
+pub mod bound;
 pub mod choose;
 pub mod errors;
 pub mod ii;
