@@ -218,3 +218,17 @@ fn the_merge_bound_lies_between_the_largest_unit_and_the_shared_unit() {
         assert!(bound <= lut_ff(&design["shared"]), "{design}");
     }
 }
+
+#[test]
+fn json_escapes_the_model_path_as_json() {
+    // Rust's Debug escape of U+200B is `\u{200b}`, which is not JSON.
+    let dir = cli_util::scratch("report_json_path");
+    let path = dir.join("vit \"tiny\"\u{200b}.onnx");
+    std::fs::copy(model(), &path).expect("copy the model");
+    let p = cli_util::path_str(&path);
+    let args = ["report", p, "--quant", "w8a8", "--nonlinear", "--json", "--lanes", "4"];
+    let o = weft(&[&args[..], &["--input-shape", "pixel_values=1x3x32x32"]].concat());
+    assert_eq!(code(&o), 0, "{}", cli_util::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["model"], p, "{v}");
+}

@@ -251,54 +251,26 @@ pub fn table(r: &Report) -> String {
 }
 
 /// The report as JSON: `{"model", "scheme", "nonlinear", "calibration", "inputs",
-/// "outputs": {NAME: {"cosine_mean", "cosine_min", "max_abs_err"}}}`.
+/// "outputs": {NAME: {"cosine_mean", "cosine_min", "max_abs_err"}}}`; a
+/// number that is not finite is `null`.
 pub fn json(r: &Report) -> String {
-    let outputs: Vec<String> = r
+    let outputs: serde_json::Map<String, serde_json::Value> = r
         .outputs
         .iter()
         .map(|o| {
-            format!(
-                "    {}: {{\"cosine_mean\": {}, \"cosine_min\": {}, \"max_abs_err\": {}}}",
-                json_string(&o.name),
-                json_number(o.cosine_mean()),
-                json_number(o.cosine_min),
-                json_number(o.max_abs_err)
-            )
+            let stats = serde_json::json!({
+                "cosine_mean": o.cosine_mean(), "cosine_min": o.cosine_min, "max_abs_err": o.max_abs_err,
+            });
+            (o.name.clone(), stats)
         })
         .collect();
-    format!(
-        "{{\n  \"model\": {},\n  \"scheme\": {},\n  \"nonlinear\": {},\n  \"calibration\": {},\n  \"inputs\": {},\n  \"outputs\": {{\n{}\n  }}\n}}\n",
-        json_string(&r.model),
-        json_string(&r.scheme),
-        json_string(&r.nonlinear),
-        json_string(&r.calibration),
-        json_string(&r.inputs),
-        outputs.join(",\n")
-    )
-}
-
-fn json_number(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        "null".to_string()
-    }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let doc = serde_json::json!({
+        "model": r.model, "scheme": r.scheme, "nonlinear": r.nonlinear, "calibration": r.calibration,
+        "inputs": r.inputs, "outputs": outputs,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]

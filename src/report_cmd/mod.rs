@@ -11,6 +11,7 @@
 //! measured, so it is deterministic; `--nonlinear` is the only section so
 //! far and is required.
 
+mod json;
 mod render;
 
 use crate::import_cmd::{format_of, import_file, import_options, parse_input_shape, InputShape, ModelFormat};
@@ -141,7 +142,7 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
     match build(args, &mut sources) {
         Ok(r) => {
-            print!("{}", if args.json { render::json(&r) } else { render::table(&r) });
+            print!("{}", if args.json { json::json(&r) } else { render::table(&r) });
             0
         }
         Err(ds) => {

@@ -1,15 +1,11 @@
-//! The text table and the JSON of `weft report --nonlinear`.
+//! The text table of `weft report --nonlinear` (its JSON:
+//! [`super::json`]).
 //!
-//! Invariants: both show the same numbers; JSON keys are stable
-//! (`nonlinear.shared` and `nonlinear.unshared` with `lut`, `ff`, `dsp`,
-//! `bram`; `bram` in RAMB36 tiles; `nonlinear.shared.throughput` per
-//! kind with `ii`, `passes`, `elements_per_cycle`; `instances` on the
-//! shared design and on every unit, each with its resources, which add
-//! up to the unit's but for its mode register and sequencer); every unshared design
-//! runs each kind at the shared design's rate, except
-//! `unshared_full_rate` (every interval 1; `null` when the shared design
-//! is at full rate already); `merge_bound` (LUT + FF) is the merge
-//! bound of `unshared_same_methods` ([`merge_bound`]).
+//! Invariants: every design's rows, its rates, its savings and its merge
+//! bound ([`merge_bound`]); every unshared design runs each kind at the
+//! shared design's rate but the full-rate one; `--units` lists each
+//! unit's instances, which add up to the unit but for its mode register
+//! and sequencer.
 
 use super::NonlinearReport;
 use std::fmt::Write as _;
@@ -19,13 +15,13 @@ use weft_passes::transforms::share_nonlinear::choose::Choice;
 use weft_passes::transforms::share_nonlinear::SharePlan;
 
 /// QUARK's Table IV (paper; ZCU102): design, LUT, FF, DSP (totals).
-const TABLE_IV: [(&str, u64, u64, u64); 3] = [
+pub(super) const TABLE_IV: [(&str, u64, u64, u64); 3] = [
     ("QUARK (shared)", 29_535, 11_014, 147),
     ("TCAS-I'23 (separate units)", 43_586, 31_800, 167),
     ("ViA (Alveo U50)", 38_925, 37_689, 158),
 ];
 
-fn total(choices: &[Choice]) -> Resources {
+pub(super) fn total(choices: &[Choice]) -> Resources {
     choices.iter().map(|c| c.cost).sum()
 }
 
@@ -223,156 +219,4 @@ pub fn table(r: &NonlinearReport) -> String {
         saving(Resources::new(29_535, 11_014, 0, 0), Resources::new(43_586, 31_800, 0, 0))
     );
     out
-}
-
-fn resources_json(r: Resources) -> String {
-    format!("\"lut\": {}, \"ff\": {}, \"dsp\": {}, \"bram\": {}", r.lut, r.ff, r.dsp, r.bram36())
-}
-
-fn units_json(choices: &[Choice], lanes: u64) -> String {
-    let items: Vec<String> = choices
-        .iter()
-        .map(|c| {
-            format!(
-                "{{\"methods\": {{{}}}, \"ii\": {{{}}}, {}, \"instances\": {}}}",
-                methods_json(c),
-                ii_json(c),
-                resources_json(c.cost),
-                instances_json(c, lanes)
-            )
-        })
-        .collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// A unit's primitive instances: kind, widths, copies, modes, uses, the
-/// inputs of each operand's mux and the resources of all copies.
-fn instances_json(c: &Choice, lanes: u64) -> String {
-    let items: Vec<String> = c
-        .instances
-        .iter()
-        .map(|i| {
-            let p = i.primitive;
-            let inputs: Vec<String> = i.operand_inputs().iter().map(u64::to_string).collect();
-            format!(
-                "{{\"kind\": \"{}\", \"a\": {}, \"b\": {}, \"out\": {}, \"per_lane\": {}, \"copies\": {}, \
-\"modes\": {}, \"uses\": {}, \"mux_inputs\": [{}], {}}}",
-                p.kind.name(),
-                p.a,
-                p.b,
-                p.out,
-                i.per_lane,
-                i.copies(lanes),
-                i.modes,
-                i.uses,
-                inputs.join(", "),
-                resources_json(i.cost(lanes))
-            )
-        })
-        .collect();
-    format!("[{}]", items.join(", "))
-}
-
-fn methods_json(c: &Choice) -> String {
-    c.methods.iter().map(|(k, m)| format!("\"{}\": \"{}\"", k.option(), m.name())).collect::<Vec<_>>().join(", ")
-}
-
-fn ii_json(c: &Choice) -> String {
-    c.ii.iter().map(|(k, ii)| format!("\"{}\": {ii}", k.option())).collect::<Vec<_>>().join(", ")
-}
-
-fn throughput_json(p: &SharePlan) -> String {
-    let items: Vec<String> = p
-        .throughput
-        .iter()
-        .map(|(k, t)| {
-            format!(
-                "\"{}\": {{\"ii\": {}, \"passes\": {}, \"elements_per_cycle\": {}}}",
-                k.option(),
-                t.ii,
-                t.passes,
-                t.elements_per_cycle
-            )
-        })
-        .collect();
-    items.join(", ")
-}
-
-/// The designs of one plan as JSON fields: `shared` (with its methods,
-/// intervals and throughput), `unshared`, `unshared_same_methods`,
-/// `unshared_full_rate`.
-fn designs_json(p: &SharePlan) -> String {
-    let full = match &p.separate_full_rate {
-        Some(c) => format!("{{{}, \"units\": {}}}", resources_json(total(c)), units_json(c, p.lanes)),
-        None => "null".into(),
-    };
-    format!(
-        "\"shared\": {{{}, \"methods\": {{{}}}, \"ii\": {{{}}}, \"throughput\": {{{}}}, \"instances\": {}}}, \
-\"unshared\": {{{}, \"units\": {}}}, \"unshared_same_methods\": {{{}, \"units\": {}}}, \"unshared_full_rate\": {full}, \"merge_bound\": {}",
-        resources_json(p.shared.cost),
-        methods_json(&p.shared),
-        ii_json(&p.shared),
-        throughput_json(p),
-        instances_json(&p.shared, p.lanes),
-        resources_json(total(&p.unshared)),
-        units_json(&p.unshared, p.lanes),
-        resources_json(total(&p.separate)),
-        units_json(&p.separate, p.lanes),
-        merge_bound(&p.separate, p.lanes),
-    )
-}
-
-pub fn json(r: &NonlinearReport) -> String {
-    let p = &r.plan;
-    let kinds: Vec<String> = p
-        .kinds
-        .iter()
-        .map(|k| {
-            let errs: Vec<String> = k
-                .methods
-                .iter()
-                .map(|(m, e, why)| {
-                    let e = e.map_or("null".to_string(), |e| format!("{e}"));
-                    format!("{{\"method\": \"{}\", \"error\": {e}, \"candidate\": {}}}", m.name(), why.is_none())
-                })
-                .collect();
-            format!(
-                "{{\"kind\": \"{}\", \"ops\": {}, \"bits\": {}, \"budget\": {}, \"methods\": [{}]}}",
-                k.kind.option(),
-                k.ops,
-                k.bits,
-                k.budget,
-                errs.join(", ")
-            )
-        })
-        .collect();
-    let quark = match (&r.quark, &r.quark_full_rate) {
-        (Ok(q), Ok(full)) => format!("{{{}, \"full_rate\": {{{}}}}}", designs_json(q), designs_json(full)),
-        (Err(why), _) | (_, Err(why)) => format!("{{\"error\": {why:?}}}"),
-    };
-    let s = &p.saturation;
-    let table_iv: Vec<String> = TABLE_IV
-        .iter()
-        .map(|(n, lut, ff, dsp)| format!("{{\"design\": \"{n}\", \"lut\": {lut}, \"ff\": {ff}, \"dsp\": {dsp}}}"))
-        .collect();
-    format!(
-        "{{\n  \"model\": {:?},\n  \"scheme\": {:?},\n  \"lanes\": {},\n  \"wide_acts\": {},\n  \"methods\": {:?},\n  \
-\"ii\": {:?},\n  \"nonlinear\": {{\n    {},\n    \"quark_setting\": {},\n    \"kinds\": [{}],\n    \
-\"egraph\": {{\"nodes\": {}, \"classes\": {}, \"iterations\": {}, \"stop\": \"{}\"}},\n    \
-\"quark_table_iv\": [{}]\n  }}\n}}\n",
-        r.model,
-        r.scheme,
-        r.lanes,
-        r.wide_acts,
-        r.pinned.map_or("chosen", |m| m.name()),
-        r.ii,
-        designs_json(p),
-        quark,
-        kinds.join(", "),
-        s.nodes,
-        s.classes,
-        s.iterations,
-        s.stop,
-        table_iv.join(", ")
-    )
 }
