@@ -53,6 +53,30 @@ pub enum PrimitiveKind {
 }
 
 impl PrimitiveKind {
+    pub const ALL: [PrimitiveKind; 16] = [
+        PrimitiveKind::Adder,
+        PrimitiveKind::Comparator,
+        PrimitiveKind::Mux,
+        PrimitiveKind::Multiplier,
+        PrimitiveKind::RoundingShift,
+        PrimitiveKind::Saturate,
+        PrimitiveKind::BarrelShifter,
+        PrimitiveKind::Lod,
+        PrimitiveKind::Poly2,
+        PrimitiveKind::Exp2,
+        PrimitiveKind::Log2,
+        PrimitiveKind::Divider,
+        PrimitiveKind::Isqrt,
+        PrimitiveKind::Table,
+        PrimitiveKind::MaxTree,
+        PrimitiveKind::AddTree,
+    ];
+
+    /// The kind [`PrimitiveKind::name`] prints as `name`.
+    pub fn from_name(name: &str) -> Option<PrimitiveKind> {
+        PrimitiveKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The name reports print.
     pub fn name(self) -> &'static str {
         match self {
@@ -134,7 +158,7 @@ impl Primitive {
         let (a, b, out) = (self.a, self.b, self.out);
         match self.kind {
             PrimitiveKind::Adder => adder(out),
-            PrimitiveKind::Comparator => comparator(a) + Resources::new(out.div_ceil(2), 0, 0, 0),
+            PrimitiveKind::Comparator => comparator(a) + Resources::new(out.div_ceil(2), out, 0, 0),
             PrimitiveKind::Mux => Resources::new(out.div_ceil(2), out, 0, 0),
             PrimitiveKind::Multiplier => multiplier(a, b, out),
             PrimitiveKind::RoundingShift => rounding_shift(b, out),

@@ -133,3 +133,22 @@ fn mux_inputs_follow_the_wires_when_known() {
     assert_eq!(unit(&[wired], 1, 2), adder(17) + mux(16, 2) + Resources::new(0, 1, 0, 0));
     assert!(unit(&[wired], 4, 2).weight() < unit(&[shared], 4, 2).weight());
 }
+
+#[test]
+fn max_and_min_register_their_result() {
+    // spec/hw.md: a comparator on the carry chain and a registered 2:1
+    // mux (yosys's synth_xilinx gives 24 FFs for a 24-bit max as well,
+    // scripts/calibrate/synth_primitives.py).
+    let max = Primitive::new(PrimitiveKind::Comparator, 24, 24, 24, 2).cost(1);
+    assert_eq!(max, Resources::new(24, 24, 0, 0));
+    let tree = Primitive::new(PrimitiveKind::MaxTree, 8, 0, 8, 1).cost(4);
+    assert_eq!(tree.ff, 4 * 8);
+}
+
+#[test]
+fn primitive_kinds_are_found_by_their_names() {
+    for kind in PrimitiveKind::ALL {
+        assert_eq!(PrimitiveKind::from_name(kind.name()), Some(kind));
+    }
+    assert_eq!(PrimitiveKind::from_name("flux-capacitor"), None);
+}

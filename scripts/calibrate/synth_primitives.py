@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Synthesizes each nl primitive of the resource model (ir/src/hwcost) with
+yosys for UltraScale+ (synth_xilinx -family xcup) and prints the model's
+LUT / FF / DSP next to yosys's, with their ratio.
+
+Usage: scripts/calibrate/synth_primitives.py [--markdown] [--jobs N]
+Needs yosys on PATH (scripts/calibrate/install.sh) and builds the model's
+side with `cargo run --release -p weft-ir --example primitive_cost`.
+
+Each case is one registered primitive as the model sees it: its inputs
+come from ports (registers of the producer in a real unit), its output is
+registered. yosys counts LUT1..LUT6 one each (it does not pack two LUT5
+into a LUT6_2 as Vivado does), CARRY4/CARRY8 and MUXF7/F8 not at all; the
+model counts one LUT per adder bit for the carry chain's LUT. This is an
+independent check with an open synthesizer, not Vivado's numbers.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def clog2(n):
+    return 0 if n <= 1 else (n - 1).bit_length()
+
+
+def module(ports, body):
+    return f"module top(input clk, {ports});\n{body}\nendmodule\n"
+
+
+def adder(a, b, out):
+    v = module(
+        f"input signed [{a-1}:0] x, input signed [{b-1}:0] z, output reg signed [{out-1}:0] y",
+        "always @(posedge clk) y <= x + z;",
+    )
+    return f"adder {a} {b} {out} 2", v
+
+
+def adder_muxed(w):
+    """An adder with a 2:1 mode mux on each operand (one select)."""
+    v = module(
+        f"input s, input signed [{w-1}:0] x0, x1, z0, z1, output reg signed [{w}:0] y",
+        "always @(posedge clk) y <= (s ? x1 : x0) + (s ? z1 : z0);",
+    )
+    return [f"adder {w} {w} {w+1} 2", f"mode-mux {w} 2", f"mode-mux {w} 2"], v
+
+
+def comparator(w):
+    v = module(
+        f"input signed [{w-1}:0] x, z, output reg signed [{w-1}:0] y",
+        "always @(posedge clk) y <= (x > z) ? x : z;",
+    )
+    return f"comparator {w} {w} {w} 2", v
+
+
+def sign_mux(w):
+    v = module(
+        f"input signed [{w-1}:0] c, t, e, output reg signed [{w-1}:0] y",
+        f"always @(posedge clk) y <= c[{w-1}] ? t : e;",
+    )
+    return f"mux {w} {w} {w} 3", v
+
+
+def saturate(a, out):
+    hi, lo = (1 << (out - 1)) - 1, -(1 << (out - 1))
+    v = module(
+        f"input signed [{a-1}:0] x, output reg signed [{out-1}:0] y",
+        f"always @(posedge clk) y <= (x > {hi}) ? {hi} : (x < {lo}) ? {lo} : x[{out-1}:0];",
+    )
+    return f"saturate {a} 0 {out} 1", v
+
+
+def rounding_shift(a, k, out):
+    """x >> k rounded to nearest (the round bit x[k-1] added to the kept
+    bits), then saturated to `out` bits when narrower."""
+    kept = a - k
+    hi, lo = (1 << (out - 1)) - 1, -(1 << (out - 1))
+    sat = f"(r > {hi}) ? {hi} : (r < {lo}) ? {lo} : r[{out-1}:0]" if out < kept + 1 else "r"
+    v = module(
+        f"input signed [{a-1}:0] x, output reg signed [{out-1}:0] y",
+        f"wire signed [{kept}:0] r = (x >>> {k}) + x[{k-1}];\nalways @(posedge clk) y <= {sat};",
+    )
+    return f"rounding-shift {a} {kept} {out} 1", v
+
+
+def barrel(w, s):
+    v = module(
+        f"input [{w-1}:0] x, input [{s-1}:0] n, output reg [{w-1}:0] y",
+        "always @(posedge clk) y <= x << n;",
+    )
+    return f"barrel-shifter {w} {s} {w} 2", v
+
+
+def lod(w):
+    o = clog2(w) + 1
+    body = f"""reg [{o-1}:0] p; integer i;
+always @* begin p = 0; for (i = 0; i < {w}; i = i + 1) if (x[i]) p = i + 1; end
+always @(posedge clk) y <= p;"""
+    return f"lod {w} 0 {o} 1", module(f"input [{w-1}:0] x, output reg [{o-1}:0] y", body)
+
+
+def multiplier(a, b):
+    v = module(
+        f"input signed [{a-1}:0] x, input signed [{b-1}:0] z, output reg signed [{a+b-1}:0] y",
+        "always @(posedge clk) y <= x * z;",
+    )
+    return f"multiplier {a} {b} {a+b} 2", v
+
+
+def table(entries, out):
+    a = clog2(entries)
+    # Deterministic contents (a xorshift), so that no output bit is constant.
+    x, words = 0x2545F491, []
+    for _ in range(entries):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        words.append(x & ((1 << out) - 1))
+    cases = "\n".join(f"  {a}'d{i}: y <= {out}'d{w};" for i, w in enumerate(words))
+    body = f"always @(posedge clk) case (x)\n{cases}\n  default: y <= 0;\nendcase"
+    return f"table {a} {entries} {out} 1", module(f"input [{a-1}:0] x, output reg [{out-1}:0] y", body)
+
+
+def mode_mux(w, n):
+    """An n:1 mux of w bits, registered (the model's mux is combinational
+    and feeds the primitive's register: compare LUTs only)."""
+    s = clog2(n)
+    ins = ", ".join(f"input [{w-1}:0] i{k}" for k in range(n))
+    cases = "\n".join(f"  {k}: y <= i{k};" for k in range(n))
+    body = f"always @(posedge clk) case (s)\n{cases}\n  default: y <= i0;\nendcase"
+    return f"mode-mux {w} {n}", module(f"input [{s-1}:0] s, {ins}, output reg [{w-1}:0] y", body)
+
+
+CASES = (
+    [("adder", adder(w, w, w + 1)) for w in (8, 16, 24, 32)]
+    + [("adder + 2:1 muxes", adder_muxed(w)) for w in (8, 16, 24)]
+    + [("comparator (max)", comparator(w)) for w in (8, 16, 24)]
+    + [("sign mux", sign_mux(w)) for w in (8, 24)]
+    + [("saturate", saturate(a, o)) for a, o in ((12, 8), (24, 16), (30, 8))]
+    + [("rounding shift", rounding_shift(a, k, o)) for a, k, o in ((24, 8, 17), (30, 16, 8), (35, 16, 11))]
+    + [("barrel shifter", barrel(w, s)) for w, s in ((16, 4), (24, 5), (32, 6))]
+    + [("leading-one detector", lod(w)) for w in (16, 24, 41)]
+    + [("multiplier", multiplier(a, b)) for a, b in ((17, 10), (18, 17), (27, 18), (29, 17), (35, 35))]
+    + [("table", table(e, o)) for e, o in ((64, 8), (256, 8), (256, 16))]
+    + [("mode mux", mode_mux(w, n)) for w, n in ((24, 2), (24, 3), (24, 4), (24, 8))]
+)
+
+CELLS = {
+    "lut": re.compile(r"^LUT[1-6]$"),
+    "ff": re.compile(r"^FD[RSCP]E$"),
+    "dsp": re.compile(r"^DSP48E[12]$"),
+    "bram18": re.compile(r"^RAMB18E[12]$"),
+}
+
+
+def synthesize(verilog):
+    with tempfile.TemporaryDirectory() as d:
+        src, stat = os.path.join(d, "top.v"), os.path.join(d, "stat.txt")
+        with open(src, "w") as f:
+            f.write(verilog)
+        script = f"read_verilog {src}; synth_xilinx -family xcup -flatten -noiopad -top top; tee -q -o {stat} stat"
+        subprocess.run(["yosys", "-q", "-p", script], check=True, capture_output=True)
+        counts = {k: 0 for k in CELLS}
+        for line in open(stat):
+            words = line.split()
+            if len(words) == 2 and words[1].isdigit():
+                for key, pattern in CELLS.items():
+                    if pattern.match(words[0]):
+                        counts[key] += int(words[1])
+            if len(words) == 2 and words[0].startswith("RAMB36") and words[1].isdigit():
+                counts["bram18"] += 2 * int(words[1])
+        return counts
+
+
+def model_costs(lines):
+    cmd = ["cargo", "run", "-q", "--release", "-p", "weft-ir", "--example", "primitive_cost"]
+    out = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"primitive_cost failed:\n{out.stdout}{out.stderr}")
+    return [dict(zip(("lut", "ff", "dsp", "bram18"), map(int, l.split()))) for l in out.stdout.splitlines()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    if shutil.which("yosys") is None:
+        sys.exit("yosys not found: run scripts/calibrate/install.sh")
+    # The model side: one or more primitive lines per case, summed.
+    specs = [spec if isinstance(spec, list) else [spec] for _, (spec, _) in CASES]
+    flat = model_costs([line for s in specs for line in s])
+    model, i = [], 0
+    for s in specs:
+        model.append({k: sum(c[k] for c in flat[i : i + len(s)]) for k in flat[0]})
+        i += len(s)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        synth = list(pool.map(synthesize, [v for _, (_, v) in CASES]))
+    head = ("primitive", "model line", "LUT model", "LUT yosys", "FF model", "FF yosys", "DSP model", "DSP yosys")
+    rows, ratios = [], {}
+    for (name, _), s, m, y in zip(CASES, specs, model, synth):
+        rows.append((name, " + ".join(s), m["lut"], y["lut"], m["ff"], y["ff"], m["dsp"], y["dsp"]))
+        for k in ("lut", "ff"):
+            # The model's mode mux is combinational (the register is the
+            # primitive's behind it): its FFs are not compared.
+            if y[k] > 0 and not (k == "ff" and name == "mode mux"):
+                ratios.setdefault((name, k), []).append(m[k] / y[k])
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(str(x) for x in r) + " |")
+    else:
+        print(f"{head[0]:<22} {head[1]:<48} " + " ".join(f"{h:>9}" for h in head[2:]))
+        for r in rows:
+            print(f"{r[0]:<22} {r[1]:<48} " + " ".join(f"{x:>9}" for x in r[2:]))
+    print()
+    for (name, k), rs in ratios.items():
+        print(f"model / yosys {k:<3} {name:<22} median {statistics.median(rs):.2f}")
+    total = {k: (sum(m[k] for m in model), sum(y[k] for y in synth)) for k in ("lut", "ff", "dsp")}
+    print("total: " + ", ".join(f"{k} model {a} yosys {b} ({a / b:.2f})" for k, (a, b) in total.items() if b))
+
+
+if __name__ == "__main__":
+    main()
