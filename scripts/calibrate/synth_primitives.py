@@ -138,6 +138,74 @@ def mode_mux(w, n):
     return f"mode-mux {w} {n}", module(f"input [{s-1}:0] s, {ins}, output reg [{w-1}:0] y", body)
 
 
+def coefficient_rows(rows):
+    """`rows` rows of three 18-bit coefficients (deterministic values in
+    the range of the fitted tables: c0 near 2^16, c1 near 0.69 2^16, c2
+    near 0.24 2^16)."""
+    return [(15700 + 37 * r, 45000 + 911 * r, 65536 - 977 * r) for r in range(rows)]
+
+
+def rom_case(name, rows):
+    words = coefficient_rows(rows)
+    lines = [f"  {clog2(rows) or 1}'d{r}: begin c2 <= {c2}; c1 <= {c1}; c0 <= {c0}; end" for r, (c2, c1, c0) in enumerate(words)]
+    return "always @(posedge clk) case (row)\n" + "\n".join(lines) + "\n  default: begin c2 <= 0; c1 <= 0; c0 <= 0; end\nendcase"
+
+
+def exp2_unit(a, rows, out):
+    """QUARK's Appro-Exp as spec/nl.md defines nl.exp2 (t at 16 fractional
+    bits): the ceil split, the row of the fraction, the coefficient ROM,
+    the quadratic by Horner (two multiply-adds), the output shift by the
+    integer part (rounded to nearest), each stage registered."""
+    rb = clog2(rows)
+    sb = clog2(out + 18)
+    row = f"nq[15:{16 - rb}]" if rb else "1'b0"
+    body = f"""wire signed [{a-17}:0] qi = (t >>> 16) + (|t[15:0]);
+wire signed [16:0] qf = t - (qi <<< 16);
+wire [16:0] nq = -qf;
+wire [{max(rb, 1) - 1}:0] row = {row};
+reg signed [17:0] c2, c1, c0;
+{rom_case("exp2", rows)}
+reg signed [16:0] f1; reg signed [{a-17}:0] q1;
+always @(posedge clk) begin f1 <= qf + (row << {16 - rb}); q1 <= qi; end
+reg signed [35:0] m1; reg signed [16:0] f2; reg signed [17:0] d0; reg signed [{a-17}:0] q2;
+always @(posedge clk) begin m1 <= c2 * f1 + (c1 <<< 16); f2 <= f1; d0 <= c0; q2 <= q1; end
+reg signed [35:0] m2; reg signed [{a-17}:0] q3;
+always @(posedge clk) begin m2 <= (m1 >>> 16) * f2 + (d0 <<< 16); q3 <= q2; end
+wire [{sb-1}:0] sh = (q3 < -{out + 17}) ? {out + 18} : -q3;
+wire [{out + 17}:0] wide = {{m2[33:16], {out}'d0}};
+wire [{out + 17}:0] moved = wide >> sh;
+always @(posedge clk) y <= moved[{out + 17}:18] + moved[17];"""
+    return f"exp2 {a} {rows} {out} 1", module(f"input signed [{a-1}:0] t, output reg [{out-1}:0] y", body)
+
+
+def log2_unit(a, rows, out):
+    """QUARK's Appro-LN as spec/nl.md defines nl.log2: the leading-one
+    detector, the normalizing shift to a 16-bit mantissa fraction, the
+    coefficient ROM, the quadratic, and the adder of the exponent; each
+    stage registered."""
+    rb = clog2(rows)
+    kb = clog2(a) + 1
+    row = f"f1[15:{16 - rb}]" if rb else "1'b0"
+    body = f"""reg [{kb-1}:0] k; integer i;
+always @* begin k = 0; for (i = 0; i < {a}; i = i + 1) if (x[i]) k = i; end
+reg [{a-1}:0] x1; reg [{kb-1}:0] k1;
+always @(posedge clk) begin x1 <= x; k1 <= k; end
+wire [{a + 15}:0] m = {{x1, 16'd0}} >> k1;
+reg signed [16:0] f1; reg [{kb-1}:0] k2;
+always @(posedge clk) begin f1 <= m[15:0]; k2 <= k1; end
+wire [{max(rb, 1) - 1}:0] row = {row};
+reg signed [17:0] c2, c1, c0;
+{rom_case("log2", rows)}
+reg signed [16:0] f2; reg [{kb-1}:0] k3;
+always @(posedge clk) begin f2 <= f1 - (row << {16 - rb}); k3 <= k2; end
+reg signed [35:0] m1; reg signed [16:0] f3; reg signed [17:0] d0; reg [{kb-1}:0] k4;
+always @(posedge clk) begin m1 <= c2 * f2 + (c1 <<< 16); f3 <= f2; d0 <= c0; k4 <= k3; end
+reg signed [35:0] m2; reg [{kb-1}:0] k5;
+always @(posedge clk) begin m2 <= (m1 >>> 16) * f3 + (d0 <<< 16); k5 <= k4; end
+always @(posedge clk) y <= (m2 >>> 16) + (k5 <<< 16);"""
+    return f"log2 {a} {rows} {out} 1", module(f"input [{a-1}:0] x, output reg signed [{out-1}:0] y", body)
+
+
 CASES = (
     [("adder", adder(w, w, w + 1)) for w in (8, 16, 24, 32)]
     + [("adder + 2:1 muxes", adder_muxed(w)) for w in (8, 16, 24)]
@@ -150,6 +218,8 @@ CASES = (
     + [("multiplier", multiplier(a, b)) for a, b in ((17, 10), (18, 17), (27, 18), (29, 17), (35, 35))]
     + [("table", table(e, o)) for e, o in ((64, 8), (256, 8), (256, 16))]
     + [("mode mux", mode_mux(w, n)) for w, n in ((24, 2), (24, 3), (24, 4), (24, 8))]
+    + [("exp2 unit", exp2_unit(a, r, o)) for a, r, o in ((24, 4, 18), (27, 4, 31), (24, 1, 18))]
+    + [("log2 unit", log2_unit(a, r, o)) for a, r, o in ((18, 4, 24), (41, 4, 24), (18, 1, 24))]
 )
 
 CELLS = {

@@ -379,26 +379,41 @@ fn coefficient_rom(rows: u64) -> Resources {
     Resources::new(luts, bits, 0, 0)
 }
 
+/// Pipeline stages of the quadratic with its coefficient ROM: the ROM's
+/// registered read, then one DSP48E2 per Horner step. A value that skips
+/// them (the integer part of exp2, the exponent of log2) is carried
+/// through as many delay registers; the fraction's own delay for the
+/// second step rides in the DSP's B-register cascade (UG579, BREG = 2).
+const POLY_STAGES: u64 = 3;
+
 /// Appro-Exp: the ceil split (a subtractor of the fraction), the
 /// coefficient ROM, the quadratic on the fraction, the output barrel
 /// shifter by the integer part (as many stages as the output has bits to
-/// move through).
+/// move through), and the delay registers that carry the shift amount
+/// (its `clog2(w + 18)` bits and the saturation flag) past the
+/// quadratic.
 pub fn exp2(rows: u64, out: u64) -> Resources {
+    let amount = clog2(out + COEFF_WIDTH);
     adder(UNIT_FRACTION)
         + coefficient_rom(rows)
         + poly2(UNIT_FRACTION, COEFF_WIDTH, COEFF_WIDTH)
-        + barrel_shifter(out, clog2(out + COEFF_WIDTH))
+        + barrel_shifter(out, amount)
+        + Resources::new(0, (amount + 1) * POLY_STAGES, 0, 0)
 }
 
 /// Appro-LN: a leading-one detector of the input, the normalizing barrel
 /// shifter, the coefficient ROM, the quadratic on the mantissa and the
-/// adder of the exponent.
+/// adder of the exponent; delay registers hold the input while the
+/// detector runs and carry the exponent (`clog2 a + 1` bits) past the
+/// shifter and the quadratic.
 pub fn log2(input: u64, rows: u64, out: u64) -> Resources {
+    let exponent = clog2(input) + 1;
     lod(input)
         + barrel_shifter(UNIT_FRACTION, clog2(input))
         + coefficient_rom(rows)
         + poly2(UNIT_FRACTION, COEFF_WIDTH, COEFF_WIDTH)
         + adder(out)
+        + Resources::new(0, input + exponent * (POLY_STAGES + 1), 0, 0)
 }
 
 /// A pipelined radix-2 restoring divider of an `n`-bit numerator by a

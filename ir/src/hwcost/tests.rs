@@ -152,3 +152,15 @@ fn primitive_kinds_are_found_by_their_names() {
     }
     assert_eq!(PrimitiveKind::from_name("flux-capacitor"), None);
 }
+
+#[test]
+fn exp2_and_log2_carry_what_skips_the_quadratic_in_delay_registers() {
+    // exp2 with 18 output bits: a shift amount of clog2(18 + 18) = 6 bits
+    // and its saturation flag wait through the ROM read and two DSPs.
+    let exp2_parts = adder(17) + poly2(17, 18, 18) + barrel_shifter(18, 6);
+    assert_eq!(exp2(1, 18).ff - exp2_parts.ff, 7 * 3);
+    // log2 of 18 bits: the input waits for the detector (18), the
+    // 6-bit exponent for the shift, the ROM read and two DSPs.
+    let log2_parts = lod(18) + barrel_shifter(17, 5) + poly2(17, 18, 18) + adder(24);
+    assert_eq!(log2(18, 1, 24).ff - log2_parts.ff, 18 + 6 * 4);
+}
