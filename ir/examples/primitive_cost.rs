@@ -2,9 +2,10 @@
 //! per line, for scripts that compare it with synthesis
 //! (scripts/calibrate/synth_primitives.py):
 //!
-//! - `KIND A B OUT OPERANDS`: one instance of a primitive (`KIND` as
-//!   reports name it: `adder`, `comparator`, `rounding-shift`, ...) in a
-//!   one-lane unit, without mode muxes;
+//! - `KIND A B OUT OPERANDS [LANES]`: one instance of a primitive
+//!   (`KIND` as reports name it: `adder`, `comparator`, `rounding-shift`,
+//!   ...) in a unit of `LANES` lanes (default 1; a lane reduction such as
+//!   `add-tree` spans them), without mode muxes;
 //! - `mode-mux WIDTH INPUTS`: the mux in front of a shared operand.
 //!
 //! Each line prints `LUT FF DSP BRAM18`; a line that cannot be read
@@ -27,7 +28,8 @@ fn cost(line: &str) -> Result<Resources, String> {
             let kind = PrimitiveKind::from_name(name).ok_or_else(|| format!("unknown primitive '{name}'"))?;
             match numbers(1)?[..] {
                 [a, b, out, operands] => Ok(Primitive::new(kind, a, b, out, operands).cost(1)),
-                _ => Err(format!("expected: {name} A B OUT OPERANDS")),
+                [a, b, out, operands, lanes] => Ok(Primitive::new(kind, a, b, out, operands).cost(lanes)),
+                _ => Err(format!("expected: {name} A B OUT OPERANDS [LANES]")),
             }
         }
         None => Err("empty line".into()),

@@ -138,6 +138,25 @@ def mode_mux(w, n):
     return f"mode-mux {w} {n}", module(f"input [{s-1}:0] s, {ins}, output reg [{w-1}:0] y", body)
 
 
+def add_tree(lanes, w, out):
+    """The sum of `lanes` lanes of `w` bits, one pipeline level of
+    registered adders after another (a row's sum across the lanes)."""
+    level = [f"x[{(i + 1) * w - 1}:{i * w}]" for i in range(lanes)]
+    body, n, width = [], 0, w
+    while len(level) > 1:
+        width += 1
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            body.append(f"reg signed [{width - 1}:0] s{n}; always @(posedge clk) s{n} <= $signed({level[i]}) + $signed({level[i + 1]});")
+            nxt.append(f"s{n}")
+            n += 1
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    body.append(f"always @(posedge clk) y <= $signed({level[0]});")
+    return f"add-tree {w} 0 {out} 1 {lanes}", module(f"input [{lanes * w - 1}:0] x, output reg signed [{out - 1}:0] y", "\n".join(body))
+
+
 def coefficient_rows(rows):
     """`rows` rows of three 18-bit coefficients (deterministic values in
     the range of the fitted tables: c0 near 2^16, c1 near 0.69 2^16, c2
@@ -218,6 +237,7 @@ CASES = (
     + [("multiplier", multiplier(a, b)) for a, b in ((17, 10), (18, 17), (27, 18), (29, 17), (35, 35))]
     + [("table", table(e, o)) for e, o in ((64, 8), (256, 8), (256, 16))]
     + [("mode mux", mode_mux(w, n)) for w, n in ((24, 2), (24, 3), (24, 4), (24, 8))]
+    + [("add tree (8 lanes)", add_tree(8, w, w + 3)) for w in (17, 31)]
     + [("exp2 unit", exp2_unit(a, r, o)) for a, r, o in ((24, 4, 18), (27, 4, 31), (24, 1, 18))]
     + [("log2 unit", log2_unit(a, r, o)) for a, r, o in ((18, 4, 24), (41, 4, 24), (18, 1, 24))]
 )

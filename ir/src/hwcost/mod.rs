@@ -21,7 +21,7 @@ mod tests;
 pub mod workload;
 
 pub use primitive::{
-    adder, barrel_shifter, comparator, conditional_negate, divider, exp2, is_constant, isqrt, lod, log2,
+    add_tree, adder, barrel_shifter, comparator, conditional_negate, divider, exp2, is_constant, isqrt, lod, log2,
     lut_multiplier, multiplier, poly2, rounding_shift, table, Primitive, PrimitiveKind,
 };
 

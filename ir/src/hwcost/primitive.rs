@@ -48,7 +48,7 @@ pub enum PrimitiveKind {
     Table,
     /// `nl.max_tree`: one comparator per lane plus the running maximum.
     MaxTree,
-    /// `nl.add_tree`: one adder per lane plus the accumulator.
+    /// `nl.add_tree`: a tree of adders over the lanes plus the accumulator.
     AddTree,
 }
 
@@ -172,7 +172,7 @@ impl Primitive {
             PrimitiveKind::Isqrt => isqrt(a),
             PrimitiveKind::Table => table(b, out),
             PrimitiveKind::MaxTree => comparator(a) * lanes + Resources::new(a.div_ceil(2) * lanes, a * lanes, 0, 0),
-            PrimitiveKind::AddTree => adder(out) * lanes,
+            PrimitiveKind::AddTree => add_tree(lanes, a, out),
         }
     }
 
@@ -299,6 +299,20 @@ pub fn is_constant(f: &Function, v: crate::Value) -> bool {
 /// output registered.
 pub fn adder(w: u64) -> Resources {
     Resources::new(w, w, 0, 0)
+}
+
+/// A registered adder tree over `lanes` lanes of `w` bits, one level a
+/// stage, each level's adders a bit wider than the last's (`lanes - 1`
+/// adders in all), plus the `out`-bit accumulator that sums a row longer
+/// than the lanes across cycles.
+pub fn add_tree(lanes: u64, w: u64, out: u64) -> Resources {
+    let (mut n, mut width, mut total) = (lanes.max(1), w, Resources::ZERO);
+    while n > 1 {
+        width += 1;
+        total += adder(width.min(out)) * (n / 2);
+        n = n.div_ceil(2);
+    }
+    total + adder(out)
 }
 
 /// A `w`-bit magnitude comparator: two bits per LUT6 into the carry chain

@@ -1,4 +1,6 @@
-use super::primitive::{adder, barrel_shifter, divider, lut_multiplier, multiplier, poly2, rounding_shift, table};
+use super::primitive::{
+    add_tree, adder, barrel_shifter, divider, lut_multiplier, multiplier, poly2, rounding_shift, table,
+};
 use super::*;
 
 #[test]
@@ -41,7 +43,7 @@ fn a_shared_primitive_pays_a_mux_per_operand_and_lanes_multiply_the_rest() {
     assert_eq!(unit(&[row], 4, 1), adder(17));
     // A lane reduction is one instance across the lanes.
     let tree = Primitive::new(PrimitiveKind::AddTree, 17, 0, 24, 1);
-    assert_eq!(unit(&[lane(tree, 1)], 8, 1), adder(24) * 8);
+    assert_eq!(unit(&[lane(tree, 1)], 8, 1), add_tree(8, 17, 24));
 }
 
 #[test]
@@ -163,4 +165,14 @@ fn exp2_and_log2_carry_what_skips_the_quadratic_in_delay_registers() {
     // 6-bit exponent for the shift, the ROM read and two DSPs.
     let log2_parts = lod(18) + barrel_shifter(17, 5) + poly2(17, 18, 18) + adder(24);
     assert_eq!(log2(18, 1, 24).ff - log2_parts.ff, 18 + 6 * 4);
+}
+
+#[test]
+fn an_add_tree_grows_a_bit_a_level_and_accumulates_across_cycles() {
+    // 8 lanes of 17 bits: 4 adders of 18, 2 of 19, 1 of 20, and the
+    // 20-bit accumulator.
+    assert_eq!(add_tree(8, 17, 20), adder(18) * 4 + adder(19) * 2 + adder(20) * 2);
+    // An odd lane passes a level untouched; one lane is the accumulator.
+    assert_eq!(add_tree(3, 8, 12), adder(9) + adder(10) + adder(12));
+    assert_eq!(add_tree(1, 8, 12), adder(12));
 }
