@@ -257,25 +257,6 @@ fn elem_bits(e: Option<&ElemType>) -> u64 {
     }
 }
 
-const KINDS: [PrimitiveKind; 16] = [
-    PrimitiveKind::Adder,
-    PrimitiveKind::Comparator,
-    PrimitiveKind::Mux,
-    PrimitiveKind::Multiplier,
-    PrimitiveKind::RoundingShift,
-    PrimitiveKind::Saturate,
-    PrimitiveKind::BarrelShifter,
-    PrimitiveKind::Lod,
-    PrimitiveKind::Poly2,
-    PrimitiveKind::Exp2,
-    PrimitiveKind::Log2,
-    PrimitiveKind::Divider,
-    PrimitiveKind::Isqrt,
-    PrimitiveKind::Table,
-    PrimitiveKind::MaxTree,
-    PrimitiveKind::AddTree,
-];
-
 /// The units share-nonlinear declared (`hw.unit`), as instances of one lane.
 fn shared_units(f: &Function) -> Option<Vec<(Vec<Instance>, u64)>> {
     let mut units = Vec::new();
@@ -309,7 +290,7 @@ fn instance(row: &Attribute) -> Option<Instance> {
         _ => None,
     };
     let name = items.first()?.as_str()?;
-    let kind = KINDS.into_iter().find(|k| k.name() == name)?;
+    let kind = PrimitiveKind::from_name(name)?;
     let int = |i: usize| items.get(i).and_then(Attribute::as_int).map(|v| v.max(0) as u64);
     let operands = if matches!(kind, PrimitiveKind::Exp2 | PrimitiveKind::Log2 | PrimitiveKind::Table) { 1 } else { 2 };
     let modes = int(4)?.max(1);
