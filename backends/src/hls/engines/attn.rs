@@ -5,7 +5,8 @@
 //! Loop order (spec/perf.md's attention model): load the left operand (one
 //! burst through `act_stream`); for each block of `t_out` columns, load the
 //! block of the right operand; for each row, sum `ceil(K / t_in)` blocks of
-//! `t_in` products per column (pipelined, II=1), clamp and write.
+//! `t_in` products per column (pipelined, II=1), clamp and write: the row
+//! is [`super::TILE_ROW`], which the FC engine shares.
 
 use super::{fill, AttnShape, AttnTiling};
 
@@ -44,8 +45,8 @@ static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_pe
   static attn_b_t b_tile[@KB@][@T_IN@][@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=b_tile complete dim=2
 #pragma HLS ARRAY_PARTITION variable=b_tile complete dim=3
-  attn_acc_t acc[@T_OUT@];
-#pragma HLS ARRAY_PARTITION variable=acc complete
+  attn_acc_t zero[@T_OUT@] = {};
+#pragma HLS ARRAY_PARTITION variable=zero complete
   const int kb_n = (K + @T_IN@ - 1) / @T_IN@;
   act_stream as = act_stream_of(a, a_bits, a_per, a_signed);
   for (int r = 0; r < M; ++r) {
@@ -66,28 +67,8 @@ static void attn_engine(const weft_word *a, long long a_at, int a_bits, int a_pe
       }
     }
     for (int r = 0; r < M; ++r) {
-      for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS UNROLL
-        acc[j] = 0;
-      }
-      for (int kb = 0; kb < kb_n; ++kb) {
-#pragma HLS PIPELINE II=1
-        for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS UNROLL
-          // Adder tree of t_in products.
-          attn_acc_t sum = 0;
-          for (int i = 0; i < @T_IN@; ++i) {
-#pragma HLS UNROLL
-            sum = q_wrap_add(sum, q_wrap_mul((int64_t)a_buf[r][kb][i], (int64_t)b_tile[kb][i][j]));
-          }
-          acc[j] = q_wrap_add(acc[j], sum);
-        }
-      }
-      for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS PIPELINE II=1
-        const int n = n0 + j;
-        if (n < N) act_put(out, out_at + (long long)r * N + n, out_bits, out_per, q_clamp(acc[j], lo, hi));
-      }
+      tile_row<@KB@, @T_IN@, @T_OUT@>(a_buf[r], b_tile, zero, kb_n, out, out_at + (long long)r * N, n0, N, out_bits,
+                                      out_per, lo, hi);
     }
   }
 }

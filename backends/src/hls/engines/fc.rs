@@ -5,7 +5,8 @@
 //! the rows' activations (one burst through `act_stream`); for each block of
 //! `t_out` columns, load the block's weights and bias; for each row, sum
 //! `ceil(K / t_in)` blocks of `t_in` products per column (pipelined, II=1),
-//! then clamp and write the `t_out` results (packed).
+//! then clamp and write the `t_out` results (packed): the row is
+//! [`super::TILE_ROW`], which the attention engine shares.
 
 use super::{fill, FcShape, FcTiling};
 
@@ -47,8 +48,6 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
 #pragma HLS ARRAY_PARTITION variable=w_tile complete dim=3
   fc_acc_t b_tile[@T_OUT@];
 #pragma HLS ARRAY_PARTITION variable=b_tile complete
-  fc_acc_t acc[@T_OUT@];
-#pragma HLS ARRAY_PARTITION variable=acc complete
   const int kb_n = (K + @T_IN@ - 1) / @T_IN@;
   for (int m0 = 0; m0 < M; m0 += @T_M@) {
     const int rows = M - m0 < @T_M@ ? M - m0 : @T_M@;
@@ -83,28 +82,8 @@ static void fc_engine(const weft_word *a, long long a_at, int a_bits, int a_per,
         }
       }
       for (int r = 0; r < rows; ++r) {
-        for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS UNROLL
-          acc[j] = b_tile[j];
-        }
-        for (int kb = 0; kb < kb_n; ++kb) {
-#pragma HLS PIPELINE II=1
-          for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS UNROLL
-            // Adder tree of t_in products.
-            fc_acc_t sum = 0;
-            for (int i = 0; i < @T_IN@; ++i) {
-#pragma HLS UNROLL
-              sum = q_wrap_add(sum, q_wrap_mul((int64_t)a_tile[r][kb][i], (int64_t)w_tile[kb][i][j]));
-            }
-            acc[j] = q_wrap_add(acc[j], sum);
-          }
-        }
-        for (int j = 0; j < @T_OUT@; ++j) {
-#pragma HLS PIPELINE II=1
-          const int n = n0 + j;
-          if (n < N) act_put(out, out_at + (long long)(m0 + r) * N + n, out_bits, out_per, q_clamp(acc[j], lo, hi));
-        }
+        tile_row<@KB@, @T_IN@, @T_OUT@>(a_tile[r], w_tile, b_tile, kb_n, out, out_at + (long long)(m0 + r) * N, n0, N,
+                                        out_bits, out_per, lo, hi);
       }
     }
   }

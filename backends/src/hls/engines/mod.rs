@@ -174,6 +174,9 @@ impl EngineUse {
     /// The C++ definitions of the engines the program calls.
     pub fn definitions(&self, t: &Tiling) -> String {
         let mut s = String::new();
+        if self.fc.is_some() || self.attn.is_some() {
+            s.push_str(TILE_ROW);
+        }
         if let Some(shape) = self.fc {
             s.push_str(&fc::definition(t.fc, shape));
         }
@@ -195,6 +198,44 @@ impl EngineUse {
         v
     }
 }
+
+/// One output row of a tile product, shared by both engines: `T_OUT`
+/// accumulators start from `init` (the bias, or zeros) and add, per block
+/// of `T_IN` (pipelined, II=1), the adder tree of the block's products of
+/// the row's centred left operand and each column of the right tile; the
+/// results are clamped and written packed from `at + n0`, columns past
+/// `N` skipped. Inlined, so each engine keeps its own circuit.
+const TILE_ROW: &str = r#"template <int KB, int T_IN, int T_OUT, typename L, typename R, typename ACC>
+static void tile_row(const L left[KB][T_IN], const R right[KB][T_IN][T_OUT], const ACC init[T_OUT], int kb_n,
+                     weft_word *out, long long at, int n0, int N, int out_bits, int out_per, int64_t lo, int64_t hi) {
+#pragma HLS INLINE
+  ACC acc[T_OUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete
+  for (int j = 0; j < T_OUT; ++j) {
+#pragma HLS UNROLL
+    acc[j] = init[j];
+  }
+  for (int kb = 0; kb < kb_n; ++kb) {
+#pragma HLS PIPELINE II=1
+    for (int j = 0; j < T_OUT; ++j) {
+#pragma HLS UNROLL
+      // Adder tree of t_in products.
+      ACC sum = 0;
+      for (int i = 0; i < T_IN; ++i) {
+#pragma HLS UNROLL
+        sum = q_wrap_add(sum, q_wrap_mul((int64_t)left[kb][i], (int64_t)right[kb][i][j]));
+      }
+      acc[j] = q_wrap_add(acc[j], sum);
+    }
+  }
+  for (int j = 0; j < T_OUT; ++j) {
+#pragma HLS PIPELINE II=1
+    const int n = n0 + j;
+    if (n < N) act_put(out, at + n, out_bits, out_per, q_clamp(acc[j], lo, hi));
+  }
+}
+
+"#;
 
 /// The fewest bits of a two's complement integer holding `lo..=hi`, at
 /// most 64 (64-bit values wrap exactly like the reference's arithmetic).
