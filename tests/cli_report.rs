@@ -232,3 +232,13 @@ fn json_escapes_the_model_path_as_json() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     assert_eq!(v["model"], p, "{v}");
 }
+
+#[test]
+fn the_json_is_byte_identical_across_runs() {
+    let m = model();
+    let args = ["report", &m, "--quant", "w8a8", "--nonlinear", "--json", "--lanes", "4"];
+    let run = || weft(&[&args[..], &["--input-shape", "pixel_values=1x3x32x32"]].concat()).stdout;
+    let first = run();
+    assert!(!first.is_empty());
+    assert_eq!(first, run());
+}
