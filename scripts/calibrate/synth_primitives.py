@@ -172,20 +172,27 @@ def rom_case(name, rows):
 
 def exp2_unit(a, rows, out):
     """QUARK's Appro-Exp as spec/nl.md defines nl.exp2 (t at 16 fractional
-    bits): the ceil split, the row of the fraction, the coefficient ROM,
-    the quadratic by Horner (two multiply-adds), the output shift by the
-    integer part (rounded to nearest), each stage registered."""
+    bits): the ceil split; the segment of -qf (its complemented top bits
+    plus a zero test of the rest) and the quadratic's argument (the rest,
+    sign-extended by that test); the coefficient ROM; the quadratic by
+    Horner (two multiply-adds); the output shift by the integer part,
+    rounded to nearest and saturated; each stage registered."""
     rb = clog2(rows)
     sb = clog2(out + 18)
-    row = f"nq[15:{16 - rb}]" if rb else "1'b0"
+    lo = 16 - rb
+    if rb:
+        split = f"""wire lz = |t[{lo - 1}:0];
+wire [{rb - 1}:0] row = ~t[15:{lo}] + !lz;
+wire signed [16:0] f = {{{{{17 - lo}{{lz}}}}, t[{lo - 1}:0]}};"""
+    else:
+        split = """wire [0:0] row = 1'b0;
+wire signed [16:0] f = {|t[15:0], t[15:0]};"""
     body = f"""wire signed [{a-17}:0] qi = (t >>> 16) + (|t[15:0]);
-wire signed [16:0] qf = t - (qi <<< 16);
-wire [16:0] nq = -qf;
-wire [{max(rb, 1) - 1}:0] row = {row};
+{split}
 reg signed [17:0] c2, c1, c0;
 {rom_case("exp2", rows)}
 reg signed [16:0] f1; reg signed [{a-17}:0] q1;
-always @(posedge clk) begin f1 <= qf + (row << {16 - rb}); q1 <= qi; end
+always @(posedge clk) begin f1 <= f; q1 <= qi; end
 reg signed [35:0] m1; reg signed [16:0] f2; reg signed [17:0] d0; reg signed [{a-17}:0] q2;
 always @(posedge clk) begin m1 <= c2 * f1 + (c1 <<< 16); f2 <= f1; d0 <= c0; q2 <= q1; end
 reg signed [35:0] m2; reg signed [{a-17}:0] q3;
@@ -193,7 +200,8 @@ always @(posedge clk) begin m2 <= (m1 >>> 16) * f2 + (d0 <<< 16); q3 <= q2; end
 wire [{sb-1}:0] sh = (q3 < -{out + 17}) ? {out + 18} : -q3;
 wire [{out + 17}:0] wide = {{m2[33:16], {out}'d0}};
 wire [{out + 17}:0] moved = wide >> sh;
-always @(posedge clk) y <= moved[{out + 17}:18] + moved[17];"""
+wire [{out}:0] rounded = moved[{out + 17}:18] + moved[17];
+always @(posedge clk) y <= (q3 > 0 || rounded[{out}]) ? {{{out}{{1'b1}}}} : rounded[{out - 1}:0];"""
     return f"exp2 {a} {rows} {out} 1", module(f"input signed [{a-1}:0] t, output reg [{out-1}:0] y", body)
 
 

@@ -403,15 +403,21 @@ const POLY_STAGES: u64 = 3;
 /// Appro-Exp: the ceil split (a subtractor of the fraction), the
 /// coefficient ROM, the quadratic on the fraction, the output barrel
 /// shifter by the integer part (as many stages as the output has bits to
-/// move through), and the delay registers that carry the shift amount
-/// (its `clog2(w + 18)` bits and the saturation flag) past the
-/// quadratic.
+/// move through) with its round-to-nearest incrementer and the 2:1 mux
+/// that saturates it (spec/nl.md: the shift rounds to nearest and the
+/// result saturates; both chained into the shifter's register), and the
+/// delay registers that carry the shift amount (its `clog2(w + 18)` bits
+/// and the saturation flag) past the quadratic. The fraction's segment
+/// needs no adder: `-qf`'s top bits are the complemented top bits of the
+/// fraction plus a zero test of the rest, and the quadratic's argument is
+/// the rest sign-extended by that test.
 pub fn exp2(rows: u64, out: u64) -> Resources {
     let amount = clog2(out + COEFF_WIDTH);
     adder(UNIT_FRACTION)
         + coefficient_rom(rows)
         + poly2(UNIT_FRACTION, COEFF_WIDTH, COEFF_WIDTH)
         + barrel_shifter(out, amount)
+        + Resources::new(out + out.div_ceil(2), 0, 0, 0)
         + Resources::new(0, (amount + 1) * POLY_STAGES, 0, 0)
 }
 

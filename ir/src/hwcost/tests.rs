@@ -161,6 +161,9 @@ fn exp2_and_log2_carry_what_skips_the_quadratic_in_delay_registers() {
     // and its saturation flag wait through the ROM read and two DSPs.
     let exp2_parts = adder(17) + poly2(17, 18, 18) + barrel_shifter(18, 6);
     assert_eq!(exp2(1, 18).ff - exp2_parts.ff, 7 * 3);
+    // Its output rounds to nearest (an 18-bit incrementer) and saturates
+    // (a 2:1 mux, two bits a LUT6_2), chained into the shifter's register.
+    assert_eq!(exp2(1, 18).lut - exp2_parts.lut, 18 + 9);
     // log2 of 18 bits: the input waits for the detector (18), the
     // 6-bit exponent for the shift, the ROM read and two DSPs.
     let log2_parts = lod(18) + barrel_shifter(17, 5) + poly2(17, 18, 18) + adder(24);
