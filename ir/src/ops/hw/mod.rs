@@ -44,7 +44,12 @@ fn check_primitive_row(row: &Attribute) -> Result<(), String> {
         [head @ .., Attribute::Array(inputs)] => (head, Some(inputs)),
         all => (all, None),
     };
-    let [Attribute::Str(_), rest @ ..] = items else { return Err(bad()) };
+    let [Attribute::Str(kind), rest @ ..] = items else { return Err(bad()) };
+    if crate::hwcost::PrimitiveKind::from_name(kind).is_none() {
+        return Err(format!(
+            "unknown primitive kind '{kind}' in 'primitives' (the resource model's kinds: spec/hw.md)"
+        ));
+    }
     let ints: Option<Vec<i64>> = rest.iter().map(|a| a.as_int().filter(|&v| v >= 0)).collect();
     if let Some(inputs) = inputs {
         let ok = rest.len() == 5 && !inputs.is_empty() && inputs.iter().all(|a| a.as_int().is_some_and(|v| v >= 1));
