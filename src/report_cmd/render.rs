@@ -41,20 +41,24 @@ fn row(out: &mut String, name: &str, r: Resources, note: &str) {
     let _ = writeln!(out, "  {name:<40} {:>9} {:>9} {:>6} {:>7.1}  {note}", r.lut, r.ff, r.dsp, r.bram36());
 }
 
-/// The saving of LUTs alone and of FFs alone, in percent.
-fn split_saving(shared: Resources, unshared: Resources) -> (f64, f64) {
-    let only =
-        |r: Resources, lut: bool| if lut { Resources::new(r.lut, 0, 0, 0) } else { Resources::new(0, r.ff, 0, 0) };
-    (saving(only(shared, true), only(unshared, true)), saving(only(shared, false), only(unshared, false)))
-}
-
-fn saving(shared: Resources, unshared: Resources) -> f64 {
-    let (s, u) = ((shared.lut + shared.ff) as f64, (unshared.lut + unshared.ff) as f64);
-    if u > 0.0 {
-        100.0 * (1.0 - s / u)
+/// How much less `shared` is than `unshared`, in percent (0 when
+/// `unshared` is 0).
+fn percent_less(shared: u64, unshared: u64) -> f64 {
+    if unshared > 0 {
+        100.0 * (1.0 - shared as f64 / unshared as f64)
     } else {
         0.0
     }
+}
+
+/// The saving of LUT + FF, in percent.
+fn saving(shared: Resources, unshared: Resources) -> f64 {
+    percent_less(shared.lut + shared.ff, unshared.lut + unshared.ff)
+}
+
+/// The saving of LUTs alone and of FFs alone, in percent.
+fn split_saving(shared: Resources, unshared: Resources) -> (f64, f64) {
+    (percent_less(shared.lut, unshared.lut), percent_less(shared.ff, unshared.ff))
 }
 
 /// Each kind's rate on the shared unit, one line.
@@ -128,7 +132,7 @@ fn designs(out: &mut String, title: &str, p: &SharePlan, units: bool) {
     let _ = writeln!(
         out,
         "  merge bound: LUT + FF >= {bound} ({:.1}% saved) if every same-primitive instance of the same-methods units merged, with no mux",
-        saving(Resources::new(bound, 0, 0, 0), separate)
+        percent_less(bound, separate.lut + separate.ff)
     );
     if let Some(full) = &p.separate_full_rate {
         let full = total(full);
@@ -218,11 +222,12 @@ pub fn table(r: &NonlinearReport) -> String {
             }
         }
     }
+    let resources = |(_, lut, ff, dsp): (&str, u64, u64, u64)| Resources::new(lut, ff, dsp, 0);
     let _ = writeln!(out, "\n  QUARK Table IV (paper, ZCU102, softmax + GELU + layer norm):");
-    for (name, lut, ff, dsp) in TABLE_IV {
-        row(&mut out, name, Resources::new(lut, ff, dsp, 0), "");
+    for design in TABLE_IV {
+        row(&mut out, design.0, resources(design), "");
     }
-    let (quark, tcas) = (Resources::new(29_535, 11_014, 0, 0), Resources::new(43_586, 31_800, 0, 0));
+    let (quark, tcas) = (resources(TABLE_IV[0]), resources(TABLE_IV[1]));
     let (lut, ff) = split_saving(quark, tcas);
     let _ = writeln!(
         out,

@@ -417,8 +417,7 @@ pub fn exp2(rows: u64, out: u64) -> Resources {
         + coefficient_rom(rows)
         + poly2(UNIT_FRACTION, COEFF_WIDTH, COEFF_WIDTH)
         + barrel_shifter(out, amount)
-        + Resources::new(out + out.div_ceil(2), 0, 0, 0)
-        + Resources::new(0, (amount + 1) * POLY_STAGES, 0, 0)
+        + Resources::new(out + out.div_ceil(2), (amount + 1) * POLY_STAGES, 0, 0)
 }
 
 /// Appro-LN: a leading-one detector of the input, the normalizing barrel

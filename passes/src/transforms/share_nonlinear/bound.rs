@@ -15,7 +15,7 @@
 //! the plan leaves sharing on the table; when it is close, what is left
 //! is glue that only one kind has.
 //!
-//! Invariant: the bound never exceeds the units' total, nor any one
+//! Invariant: the bound is at most the units' total and at least any one
 //! unit's own instances (each unit is one of the merged members).
 
 use super::choose::Choice;
